@@ -1,0 +1,100 @@
+"""``interiorvideo``: the InteriorVideo dataset tools (a thin layer over the library)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import NoReturn, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="InteriorVideo: indoor scenes, camera trajectories and (soon) clips and shards.",
+                  no_args_is_help=True, add_completion=False)
+console = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _fail(message: str) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code=2)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'512x384' → (512, 384)."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise typer.BadParameter(f"size must look like WIDTHxHEIGHT (e.g. 512x512), got {text!r}") from None
+    if w <= 0 or h <= 0:
+        raise typer.BadParameter(f"size must be positive, got {text!r}")
+    return w, h
+
+
+@app.command()
+def scene(
+    seed: int = typer.Option(0, help="Random seed; the same seed gives byte-identical files."),
+    out: Path = typer.Option(..., help="Output folder (scene.glb, scene.json, floorplan.png)."),
+) -> None:
+    """Generate a furnished multi-room apartment and write it as a scene folder."""
+    from .scene import generate_scene, save_scene
+
+    t0 = time.perf_counter()
+    sc = generate_scene(seed)
+    save_scene(sc, out)
+    table = Table(title=f"{sc.name} → {out}")
+    for col in ("room", "kind", "instances", "prompt"):
+        table.add_column(col, overflow="fold")
+    for r in sc.rooms:
+        table.add_row(str(r.room_id), r.kind, str(len(sc.objects_in_room(r.room_id))), r.prompt)
+    console.print(table)
+    console.print(f"{len(sc.objects)} instances, {sc.num_triangles} triangles, {len(sc.lights)} lights; "
+                  f"{time.perf_counter() - t0:.2f} s. Floor plan: {out / 'floorplan.png'}")
+
+
+@app.command()
+def trajectory(
+    scene_dir: Path = typer.Option(..., "--scene", help="A scene folder written by `interiorvideo scene`."),
+    room: int = typer.Option(0, help="Room id (see scene.json or the floor plan)."),
+    frames: int = typer.Option(96, min=2, help="Number of frames."),
+    fps: float = typer.Option(24.0, min=1.0, help="Frames per second."),
+    seed: int = typer.Option(0, help="Random seed."),
+    size: str = typer.Option("512x512", help="Image size WxH the intrinsics are for."),
+    hfov: float = typer.Option(70.0, help="Horizontal field of view in degrees."),
+    out: Path = typer.Option(..., help="Trajectory JSON to write; a floor-plan PNG with the path goes beside it."),
+    preview: bool = typer.Option(True, help="Also write a ray-cast preview video (<out>.mp4)."),
+) -> None:
+    """Plan a smooth, collision-free camera walk through one room."""
+    from .scene import load_scene
+    from .scene.preview import floorplan_png_bytes
+    from .fileio import atomic_write_bytes
+    from .trajectory import NoValidTrajectoryError, TrajectorySettings, plan_trajectory
+    from .trajectory.preview import write_preview_video
+
+    width, height = parse_size(size)
+    try:
+        sc = load_scene(scene_dir)
+        settings = TrajectorySettings(width=width, height=height, hfov_deg=hfov)
+        t0 = time.perf_counter()
+        traj = plan_trajectory(sc, room, frames, fps, seed, settings)
+        elapsed = time.perf_counter() - t0
+    except (FileNotFoundError, KeyError, ValueError, NoValidTrajectoryError) as exc:
+        _fail(str(exc).strip("'\""))
+    traj.save(out)
+    png = out.with_suffix(".png")
+    atomic_write_bytes(png, floorplan_png_bytes(sc, [dict(positions=traj.positions, forward=traj.forward,
+                                                          label=f"room {room}, {frames} frames")]))
+    rep = traj.report
+    console.print(f"trajectory → {out} ({elapsed:.2f} s): {rep['path_length']:.2f} m, min clearance "
+                  f"{rep['min_clearance']:.2f} m, max speed {rep['max_speed']:.2f} m/s, max angular speed "
+                  f"{rep['max_angular_speed_deg']:.1f} deg/s, max jerk {rep['max_jerk']:.2f} m/s³, min view depth "
+                  f"{rep['min_view_depth']:.2f} m")
+    console.print(f"floor plan with path → {png}")
+    if preview:
+        video = write_preview_video(sc, traj, out.with_suffix(".mp4"))
+        console.print(f"preview video → {video}")
+
+
+def main() -> Optional[int]:  # pragma: no cover - console entry point
+    return app()

@@ -1,0 +1,12 @@
+"""Scenes: the model (rooms, objects with PBR materials, lights), the procedural generator,
+importers for user meshes, and scene folders (GLB + JSON + floor plan)."""
+
+from .generator import GeneratorSettings, generate_scene
+from .io import load_scene, save_scene
+from .mesh import Mesh
+from .model import Light, Material, Opening, Room, Scene, SceneObject, Sky
+
+__all__ = [
+    "GeneratorSettings", "Light", "Material", "Mesh", "Opening", "Room", "Scene", "SceneObject", "Sky",
+    "generate_scene", "load_scene", "save_scene",
+]

@@ -1,0 +1,233 @@
+"""Scene folders: ``scene.glb`` (geometry, UVs, PBR materials, textures — opens in any glTF
+viewer) and ``scene.json`` (the exact materials, lights, rooms, labels and prompts).
+
+glTF is Y-up, our world is Z-up: vertices are converted at this boundary, (x, y, z) ↔ (x, z, −y),
+a pure swap and sign flip so float32 coordinates survive the round trip bit for bit.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import trimesh
+from PIL import Image
+from trimesh.visual import TextureVisuals
+from trimesh.visual.material import PBRMaterial
+
+from ..fileio import atomic_write_bytes, atomic_write_json, read_json
+from .mesh import Mesh
+from .model import Light, Material, Opening, Room, Scene, SceneObject, Sky
+
+SCENE_FORMAT_VERSION = 1
+GLB_NAME = "scene.glb"
+JSON_NAME = "scene.json"
+FLOORPLAN_NAME = "floorplan.png"
+
+Z_UP_TO_Y_UP = np.array([[1, 0, 0], [0, 0, 1], [0, -1, 0]], dtype=np.float32)
+
+
+def z_up_to_y_up(v: np.ndarray) -> np.ndarray:
+    return np.stack([v[:, 0], v[:, 2], -v[:, 1]], axis=1).astype(np.float32)
+
+
+def y_up_to_z_up(v: np.ndarray) -> np.ndarray:
+    return np.stack([v[:, 0], -v[:, 2], v[:, 1]], axis=1).astype(np.float32)
+
+
+def node_name(obj: SceneObject) -> str:
+    """GLB node names carry the instance id so a bare GLB still maps back to instances."""
+    return f"{obj.instance_id:05d}_{obj.name}"
+
+
+def _material_to_gltf(mat: Material, textures: dict[str, np.ndarray]) -> PBRMaterial:
+    tex = Image.fromarray(textures[mat.texture]) if mat.texture else None
+    return PBRMaterial(
+        name=mat.name,
+        baseColorFactor=[*mat.base_color, 1.0],
+        metallicFactor=float(mat.metallic),
+        roughnessFactor=float(mat.roughness),
+        emissiveFactor=[float(min(1.0, e)) for e in mat.emission],
+        baseColorTexture=tex,
+    )
+
+
+def scene_to_glb_bytes(scene: Scene) -> bytes:
+    """Serialise geometry and materials to a binary glTF (deterministic for equal input)."""
+    out = trimesh.Scene()
+    for obj in scene.objects:
+        mesh = obj.mesh
+        visual = TextureVisuals(uv=mesh.uvs, material=_material_to_gltf(obj.material, scene.textures))
+        tm = trimesh.Trimesh(z_up_to_y_up(mesh.vertices), mesh.triangles, visual=visual, process=False)
+        name = node_name(obj)
+        out.add_geometry(tm, node_name=name, geom_name=name)
+    out.metadata["extras"] = {
+        "generator": "interiorvideo",
+        "up": "glTF +Y (world +Z)",
+        "instances": {node_name(o): {"instance_id": o.instance_id, "label": o.label, "room_id": o.room_id}
+                      for o in scene.objects},
+    }
+    return out.export(file_type="glb")
+
+
+def material_to_dict(m: Material) -> dict:
+    return {
+        "name": m.name, "kind": m.kind, "base_color": [float(c) for c in m.base_color],
+        "roughness": float(m.roughness), "metallic": float(m.metallic),
+        "emission": [float(c) for c in m.emission], "texture": m.texture, "color_name": m.color_name,
+    }
+
+
+def material_from_dict(d: dict) -> Material:
+    return Material(
+        name=d["name"], kind=d["kind"], base_color=tuple(d["base_color"]), roughness=d["roughness"],
+        metallic=d["metallic"], emission=tuple(d.get("emission", (0.0, 0.0, 0.0))), texture=d.get("texture"),
+        color_name=d.get("color_name", ""),
+    )
+
+
+def _tuple_or_none(x):
+    return None if x is None else tuple(float(v) for v in x)
+
+
+def light_to_dict(light: Light) -> dict:
+    return {
+        "name": light.name, "kind": light.kind, "color": list(light.color), "intensity": float(light.intensity),
+        "position": None if light.position is None else list(light.position),
+        "direction": None if light.direction is None else list(light.direction),
+        "cone_deg": None if light.cone_deg is None else list(light.cone_deg),
+        "object_id": light.object_id, "room_id": light.room_id,
+    }
+
+
+def light_from_dict(d: dict) -> Light:
+    return Light(
+        name=d["name"], kind=d["kind"], color=tuple(d["color"]), intensity=d["intensity"],
+        position=_tuple_or_none(d.get("position")), direction=_tuple_or_none(d.get("direction")),
+        cone_deg=_tuple_or_none(d.get("cone_deg")), object_id=d.get("object_id"), room_id=d.get("room_id"),
+    )
+
+
+def room_to_dict(room: Room) -> dict:
+    return {
+        "room_id": room.room_id, "kind": room.kind, "polygon": [list(p) for p in room.polygon],
+        "floor_z": room.floor_z, "ceiling_z": room.ceiling_z, "prompt": room.prompt,
+        "wall_thickness": room.wall_thickness, "area_m2": round(room.area, 4),
+        "openings": [
+            {"kind": o.kind, "side": o.side, "start": o.start, "end": o.end, "bottom": o.bottom, "top": o.top,
+             "to_room": o.to_room} for o in room.openings
+        ],
+    }
+
+
+def room_from_dict(d: dict) -> Room:
+    return Room(
+        room_id=d["room_id"], kind=d["kind"], polygon=tuple(tuple(p) for p in d["polygon"]),
+        floor_z=d["floor_z"], ceiling_z=d["ceiling_z"], prompt=d.get("prompt", ""),
+        wall_thickness=d.get("wall_thickness", 0.0),
+        openings=tuple(Opening(**o) for o in d.get("openings", [])),
+    )
+
+
+def scene_to_dict(scene: Scene) -> dict:
+    materials = scene.materials()
+    return {
+        "format_version": SCENE_FORMAT_VERSION,
+        "name": scene.name,
+        "seed": scene.seed,
+        "source": scene.source,
+        "up_axis": "+Z (scene.glb is glTF +Y up)",
+        "units": "metres",
+        "sky": {"zenith": list(scene.sky.zenith), "horizon": list(scene.sky.horizon), "intensity": scene.sky.intensity},
+        "materials": {k: material_to_dict(materials[k]) for k in sorted(materials)},
+        "textures": sorted(scene.textures),
+        "rooms": [room_to_dict(r) for r in scene.rooms],
+        "lights": [light_to_dict(light) for light in scene.lights],
+        "objects": [
+            {
+                "instance_id": o.instance_id, "name": o.name, "node": node_name(o), "label": o.label,
+                "room_id": o.room_id, "material": o.material.name, "prompt": o.prompt, "group": o.group,
+                "structural": o.structural, "triangles": o.mesh.num_triangles,
+                "bounds": [[round(float(v), 5) for v in row] for row in o.mesh.bounds()],
+            }
+            for o in scene.objects
+        ],
+    }
+
+
+def save_scene(scene: Scene, out_dir: str | Path, floorplan: bool = True) -> Path:
+    """Write ``scene.glb``, ``scene.json`` and (optionally) ``floorplan.png`` into ``out_dir``.
+
+    Each file is written under a temporary name and renamed, so an interrupted save never
+    leaves a half-written scene next to a good one.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out_dir / GLB_NAME, scene_to_glb_bytes(scene))
+    atomic_write_json(out_dir / JSON_NAME, scene_to_dict(scene))
+    if floorplan:
+        from .preview import floorplan_png_bytes
+
+        atomic_write_bytes(out_dir / FLOORPLAN_NAME, floorplan_png_bytes(scene))
+    return out_dir
+
+
+def _texture_array(material: PBRMaterial) -> np.ndarray | None:
+    tex = getattr(material, "baseColorTexture", None)
+    if tex is None:
+        return None
+    return np.asarray(tex.convert("RGB"), dtype=np.uint8)
+
+
+def load_scene(scene_dir: str | Path) -> Scene:
+    """Read a scene folder written by :func:`save_scene` (exact materials from the JSON,
+    geometry from the GLB)."""
+    scene_dir = Path(scene_dir)
+    if not scene_dir.is_dir():
+        raise FileNotFoundError(f"scene folder not found: {scene_dir}")
+    meta = read_json(scene_dir / JSON_NAME, "scene description")
+    if meta.get("format_version") != SCENE_FORMAT_VERSION:
+        raise ValueError(
+            f"{scene_dir / JSON_NAME}: scene format version {meta.get('format_version')!r}, "
+            f"this code reads version {SCENE_FORMAT_VERSION}"
+        )
+    glb_path = scene_dir / GLB_NAME
+    if not glb_path.is_file():
+        raise FileNotFoundError(f"scene geometry not found: {glb_path}")
+    try:
+        glb = trimesh.load(glb_path, force="scene", process=False)
+    except Exception as exc:  # trimesh raises many types for a corrupt file
+        raise ValueError(f"cannot read scene geometry {glb_path}: {exc}") from exc
+    materials = {k: material_from_dict(v) for k, v in meta["materials"].items()}
+    textures: dict[str, np.ndarray] = {}
+    objects = []
+    for entry in meta["objects"]:
+        geom = glb.geometry.get(entry["node"])
+        if geom is None:
+            raise ValueError(f"{glb_path}: object {entry['node']!r} listed in {JSON_NAME} is missing from the GLB")
+        material = materials[entry["material"]]
+        uv = getattr(geom.visual, "uv", None)
+        mesh = Mesh(y_up_to_z_up(np.asarray(geom.vertices)), np.asarray(geom.faces), None if uv is None else np.asarray(uv))
+        if material.texture and material.texture not in textures:
+            arr = _texture_array(geom.visual.material)
+            if arr is None:
+                raise ValueError(f"{glb_path}: texture {material.texture!r} of {entry['node']!r} is missing")
+            textures[material.texture] = arr
+        objects.append(SceneObject(
+            instance_id=entry["instance_id"], name=entry["name"], label=entry["label"], room_id=entry["room_id"],
+            mesh=mesh, material=material, prompt=entry.get("prompt", ""), group=entry.get("group", ""),
+            structural=entry.get("structural", False),
+        ))
+    sky = Sky(tuple(meta["sky"]["zenith"]), tuple(meta["sky"]["horizon"]), meta["sky"]["intensity"])
+    return Scene(
+        name=meta["name"], objects=tuple(objects), lights=tuple(light_from_dict(d) for d in meta["lights"]),
+        rooms=tuple(room_from_dict(d) for d in meta["rooms"]), sky=sky, textures=textures, seed=meta.get("seed"),
+        source=meta.get("source", {}),
+    )
+
+
+def image_png_bytes(image: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG")
+    return buf.getvalue()

@@ -1,0 +1,221 @@
+"""The scene model: rooms, objects with PBR materials, and lights.
+
+World frame: metres, right-handed, +Z up, floor at z = 0. (glTF files are Y-up; the
+GLB writer and importers convert at the boundary.) Instance id 0 means "no object",
+so ids start at 1; every object carries its room, semantic label and a local text prompt
+because later stages train and score on exactly these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+
+from .mesh import Mesh
+
+RGB = tuple[float, float, float]
+LightKind = Literal["area", "point", "spot", "sun"]
+MATERIAL_KINDS = (
+    "wood", "fabric", "paint", "ceramic", "metal", "mirror", "plastic", "leather", "stone", "plant", "emissive",
+)
+
+
+@dataclass(frozen=True)
+class Material:
+    """A glTF-style metallic-roughness material.
+
+    ``base_color`` is linear; a texture (an sRGB ``uint8`` image in ``Scene.textures``) multiplies
+    it through the mesh UVs, exactly as glTF's baseColorFactor × baseColorTexture does.
+    """
+
+    name: str
+    kind: str
+    base_color: RGB
+    roughness: float
+    metallic: float
+    emission: RGB = (0.0, 0.0, 0.0)
+    texture: str | None = None
+    color_name: str = ""
+
+    def __post_init__(self) -> None:
+        for c in self.base_color:
+            if not 0.0 <= c <= 1.0:
+                raise ValueError(f"material {self.name!r}: base colour {self.base_color} outside [0, 1]")
+        if not (0.0 <= self.roughness <= 1.0 and 0.0 <= self.metallic <= 1.0):
+            raise ValueError(f"material {self.name!r}: roughness/metallic must lie in [0, 1]")
+        if min(self.emission) < 0.0:
+            raise ValueError(f"material {self.name!r}: emission must be non-negative")
+
+    @property
+    def is_emissive(self) -> bool:
+        return max(self.emission) > 0.0
+
+
+@dataclass(frozen=True, eq=False)
+class SceneObject:
+    """One instance: a mesh with one material. Multi-material furniture (a lamp's stand and
+    shade) is several instances sharing a ``group`` so each part can be prompted and edited."""
+
+    instance_id: int
+    name: str
+    label: str
+    room_id: int
+    mesh: Mesh
+    material: Material
+    prompt: str = ""
+    group: str = ""
+    structural: bool = False  # walls, floors, ceilings, window frames
+
+
+@dataclass(frozen=True)
+class Light:
+    """A light source.
+
+    area: emission of the object ``object_id`` (radiance = color × intensity);
+    point/spot: radiant intensity color × intensity at ``position`` (spot: around ``direction``
+    with smooth falloff between ``cone_deg`` inner/outer half-angles);
+    sun: irradiance color × intensity on a surface facing ``direction`` (pointing to the sun).
+    """
+
+    name: str
+    kind: LightKind
+    color: RGB
+    intensity: float
+    position: tuple[float, float, float] | None = None
+    direction: tuple[float, float, float] | None = None
+    cone_deg: tuple[float, float] | None = None
+    object_id: int | None = None
+    room_id: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.intensity < 0:
+            raise ValueError(f"light {self.name!r}: intensity must be non-negative")
+        if self.kind in ("point", "spot") and self.position is None:
+            raise ValueError(f"light {self.name!r}: a {self.kind} light needs a position")
+        if self.kind in ("spot", "sun") and self.direction is None:
+            raise ValueError(f"light {self.name!r}: a {self.kind} light needs a direction")
+        if self.kind == "area" and self.object_id is None:
+            raise ValueError(f"light {self.name!r}: an area light needs its emissive object id")
+
+
+@dataclass(frozen=True)
+class Sky:
+    """Uniform-gradient sky seen through windows: radiance blends horizon → zenith colour."""
+
+    zenith: RGB = (0.35, 0.55, 0.95)
+    horizon: RGB = (0.85, 0.9, 1.0)
+    intensity: float = 1.0
+
+
+@dataclass(frozen=True)
+class Opening:
+    """A door or window in one of a room's walls: an interval along the wall and a height band."""
+
+    kind: Literal["door", "window"]
+    side: Literal["south", "north", "west", "east"]
+    start: float  # world coordinate along the wall (x for south/north, y for west/east)
+    end: float
+    bottom: float
+    top: float
+    to_room: int | None = None  # the room a door leads to
+
+
+@dataclass(frozen=True)
+class Room:
+    """A room: its interior polygon (inside the walls), floor/ceiling heights and prompt."""
+
+    room_id: int
+    kind: str
+    polygon: tuple[tuple[float, float], ...]  # interior, counter-clockwise, metres
+    floor_z: float
+    ceiling_z: float
+    prompt: str = ""
+    openings: tuple[Opening, ...] = ()
+    wall_thickness: float = 0.0
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """Interior axis-aligned bounds (xmin, ymin, xmax, ymax)."""
+        p = np.asarray(self.polygon, dtype=np.float64)
+        return (float(p[:, 0].min()), float(p[:, 1].min()), float(p[:, 0].max()), float(p[:, 1].max()))
+
+    @property
+    def area(self) -> float:
+        p = np.asarray(self.polygon, dtype=np.float64)
+        x, y = p[:, 0], p[:, 1]
+        return float(0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+
+    def contains_xy(self, xy: np.ndarray, margin: float = 0.0) -> np.ndarray:
+        """Which points lie inside the interior polygon (shrunk by ``margin``)."""
+        from shapely import contains_xy
+        from shapely.geometry import Polygon
+
+        poly = Polygon(self.polygon)
+        if margin:
+            poly = poly.buffer(-margin, join_style="mitre")
+        xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+        return np.asarray(contains_xy(poly, xy[:, 0], xy[:, 1]))
+
+
+@dataclass(frozen=True, eq=False)
+class Scene:
+    """An apartment: rooms, the objects in them, lights, sky, and the textures materials use."""
+
+    name: str
+    objects: tuple[SceneObject, ...]
+    lights: tuple[Light, ...]
+    rooms: tuple[Room, ...]
+    sky: Sky = field(default_factory=Sky)
+    textures: dict[str, np.ndarray] = field(default_factory=dict)
+    seed: int | None = None
+    source: dict = field(default_factory=dict)  # generator settings or importer provenance
+
+    def __post_init__(self) -> None:
+        ids = [o.instance_id for o in self.objects]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"scene {self.name!r}: duplicate instance ids")
+        if any(i < 1 for i in ids):
+            raise ValueError(f"scene {self.name!r}: instance ids start at 1 (0 means no object)")
+        names = [o.name for o in self.objects]
+        if len(set(names)) != len(names):
+            raise ValueError(f"scene {self.name!r}: duplicate object names")
+        room_ids = {r.room_id for r in self.rooms}
+        for o in self.objects:
+            if o.room_id not in room_ids and o.room_id != -1:
+                raise ValueError(f"object {o.name!r} refers to unknown room {o.room_id}")
+            if o.material.texture is not None and o.material.texture not in self.textures:
+                raise ValueError(f"object {o.name!r}: texture {o.material.texture!r} missing from scene")
+            if o.material.texture is not None and o.mesh.uvs is None:
+                raise ValueError(f"object {o.name!r}: textured material but the mesh has no UVs")
+
+    def object(self, instance_id: int) -> SceneObject:
+        for o in self.objects:
+            if o.instance_id == instance_id:
+                return o
+        raise KeyError(f"scene {self.name!r} has no instance {instance_id}")
+
+    def room(self, room_id: int) -> Room:
+        for r in self.rooms:
+            if r.room_id == room_id:
+                return r
+        known = ", ".join(str(r.room_id) for r in self.rooms)
+        raise KeyError(f"scene {self.name!r} has no room {room_id} (rooms: {known})")
+
+    def objects_in_room(self, room_id: int) -> list[SceneObject]:
+        return [o for o in self.objects if o.room_id == room_id]
+
+    def materials(self) -> dict[str, Material]:
+        return {o.material.name: o.material for o in self.objects}
+
+    @property
+    def num_triangles(self) -> int:
+        return sum(o.mesh.num_triangles for o in self.objects)
+
+    def bounds(self) -> np.ndarray:
+        b = np.stack([o.mesh.bounds() for o in self.objects])
+        return np.stack([b[:, 0].min(axis=0), b[:, 1].max(axis=0)])
+
+    def replace(self, **changes) -> "Scene":
+        return replace(self, **changes)

@@ -1,0 +1,1 @@
+"""Leaderboard reports: Parquet results → aggregated tables, plots, static HTML and Markdown."""

@@ -1,0 +1,67 @@
+"""The `interiorvideo` command line: the README's main job, and clear errors on bad input."""
+
+from __future__ import annotations
+
+import json
+
+import imageio.v3 as iio
+import numpy as np
+from typer.testing import CliRunner
+
+from interiorvideo.cli import app
+from interiorvideo.scene import load_scene
+from interiorvideo.trajectory import Trajectory
+
+runner = CliRunner()
+
+
+def test_scene_then_trajectory(tmp_path):
+    scene_dir = tmp_path / "scene"
+    res = runner.invoke(app, ["scene", "--seed", "5", "--out", str(scene_dir)])
+    assert res.exit_code == 0, res.output
+    sc = load_scene(scene_dir)
+    assert len(sc.rooms) >= 3 and (scene_dir / "floorplan.png").stat().st_size > 10_000
+    meta = json.loads((scene_dir / "scene.json").read_text())
+    assert {o["label"] for o in meta["objects"]} >= {"wall", "floor", "ceiling"}
+    assert all(o["prompt"] for o in meta["objects"]) and all(r["prompt"] for r in meta["rooms"])
+
+    out = tmp_path / "traj" / "room1.json"
+    res = runner.invoke(app, ["trajectory", "--scene", str(scene_dir), "--room", "1", "--frames", "30",
+                              "--size", "320x240", "--seed", "3", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    traj = Trajectory.load(out)
+    assert (traj.frames, traj.width, traj.height, traj.room_id) == (30, 320, 240, 1)
+    assert traj.K[0, 2] == 160.0 and traj.K[1, 2] == 120.0
+    png = iio.imread(out.with_suffix(".png"))
+    assert png.ndim == 3 and png.shape[0] > 300
+    video = iio.imread(out.with_suffix(".mp4"))
+    assert video.shape[0] == 30 and video.std() > 5  # a real picture, not a blank frame
+
+
+def test_missing_scene_is_named(tmp_path):
+    res = runner.invoke(app, ["trajectory", "--scene", str(tmp_path / "nope"), "--out", str(tmp_path / "t.json")])
+    assert res.exit_code == 2
+    assert "nope" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "t.json").exists()
+
+
+def test_unknown_room_and_bad_size(tmp_path):
+    runner.invoke(app, ["scene", "--seed", "1", "--out", str(tmp_path / "s")])
+    res = runner.invoke(app, ["trajectory", "--scene", str(tmp_path / "s"), "--room", "99",
+                              "--out", str(tmp_path / "t.json")])
+    assert res.exit_code == 2 and "no room 99" in res.output
+    res = runner.invoke(app, ["trajectory", "--scene", str(tmp_path / "s"), "--size", "wide",
+                              "--out", str(tmp_path / "t.json")])
+    assert res.exit_code != 0 and "WIDTHxHEIGHT" in res.output
+
+
+def test_failed_trajectory_keeps_previous_output(tmp_path):
+    """A failing run must not clobber a trajectory written before."""
+    runner.invoke(app, ["scene", "--seed", "2", "--out", str(tmp_path / "s")])
+    out = tmp_path / "t.json"
+    assert runner.invoke(app, ["trajectory", "--scene", str(tmp_path / "s"), "--frames", "10", "--out", str(out),
+                               "--no-preview"]).exit_code == 0
+    before = out.read_bytes()
+    res = runner.invoke(app, ["trajectory", "--scene", str(tmp_path / "s"), "--room", "77", "--out", str(out)])
+    assert res.exit_code == 2 and out.read_bytes() == before
+    assert np.asarray(json.loads(before)["poses"]).shape == (10, 4, 4)
