@@ -48,7 +48,8 @@ def _material_to_gltf(mat: Material, textures: dict[str, np.ndarray]) -> PBRMate
         baseColorFactor=[*mat.base_color, 1.0],
         metallicFactor=float(mat.metallic),
         roughnessFactor=float(mat.roughness),
-        emissiveFactor=[float(min(1.0, e)) for e in mat.emission],
+        # glTF factors live in [0, 1]: the colour goes here, the strength in the node extras.
+        emissiveFactor=[float(e / max(mat.emission)) if mat.is_emissive else 0.0 for e in mat.emission],
         baseColorTexture=tex,
     )
 
@@ -65,7 +66,11 @@ def scene_to_glb_bytes(scene: Scene) -> bytes:
     out.metadata["extras"] = {
         "generator": "interiorvideo",
         "up": "glTF +Y (world +Z)",
-        "instances": {node_name(o): {"instance_id": o.instance_id, "label": o.label, "room_id": o.room_id}
+        # Enough for a bare GLB to describe itself: the exact material (colours are 8-bit in
+        # glTF factors as trimesh writes them; emission strength has no core glTF field).
+        "instances": {node_name(o): {"instance_id": o.instance_id, "label": o.label, "room_id": o.room_id,
+                                     "group": o.group, "structural": o.structural, "prompt": o.prompt,
+                                     "material": material_to_dict(o.material)}
                       for o in scene.objects},
     }
     return out.export(file_type="glb")

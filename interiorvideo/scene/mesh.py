@@ -24,6 +24,11 @@ class Mesh:
     def __post_init__(self) -> None:
         object.__setattr__(self, "vertices", np.ascontiguousarray(self.vertices, dtype=np.float32).reshape(-1, 3))
         object.__setattr__(self, "triangles", np.ascontiguousarray(self.triangles, dtype=np.int32).reshape(-1, 3))
+        if len(self.triangles) and (self.triangles.min() < 0 or self.triangles.max() >= len(self.vertices)):
+            raise ValueError(f"triangle indices must lie in [0, {len(self.vertices)}), got "
+                             f"[{self.triangles.min()}, {self.triangles.max()}]")
+        if not np.isfinite(self.vertices).all():
+            raise ValueError("mesh vertices must be finite")
         if self.uvs is not None:
             object.__setattr__(self, "uvs", np.ascontiguousarray(self.uvs, dtype=np.float32).reshape(-1, 2))
             if len(self.uvs) != len(self.vertices):

@@ -17,9 +17,6 @@ from .mesh import Mesh
 
 RGB = tuple[float, float, float]
 LightKind = Literal["area", "point", "spot", "sun"]
-MATERIAL_KINDS = (
-    "wood", "fabric", "paint", "ceramic", "metal", "mirror", "plastic", "leather", "stone", "plant", "emissive",
-)
 
 
 @dataclass(frozen=True)
@@ -181,6 +178,10 @@ class Scene:
         names = [o.name for o in self.objects]
         if len(set(names)) != len(names):
             raise ValueError(f"scene {self.name!r}: duplicate object names")
+        by_name: dict[str, Material] = {}
+        for o in self.objects:
+            if by_name.setdefault(o.material.name, o.material) != o.material:
+                raise ValueError(f"scene {self.name!r}: two different materials are both named {o.material.name!r}")
         room_ids = {r.room_id for r in self.rooms}
         for o in self.objects:
             if o.room_id not in room_ids and o.room_id != -1:
