@@ -53,6 +53,32 @@ def scene(
                   f"{time.perf_counter() - t0:.2f} s. Floor plan: {out / 'floorplan.png'}")
 
 
+@app.command("import")
+def import_(
+    paths: list[Path] = typer.Argument(..., help="Mesh files: .glb/.gltf, .obj (+.mtl), .ply."),
+    out: Path = typer.Option(..., help="Output scene folder (scene.glb, scene.json, floorplan.png)."),
+    rooms: Optional[str] = typer.Option(None, help="per-file | floor-split | single (default: per-file for "
+                                                    "several files, floor-split for one)."),
+    up: Optional[str] = typer.Option(None, help="Up axis of the files: y (glTF, Blender's OBJ default) or z."),
+    name: Optional[str] = typer.Option(None, help="Scene name (default: the first file's stem)."),
+) -> None:
+    """Import your own meshes as a scene folder the rest of the platform reads."""
+    from .scene import save_scene
+    from .scene.importers import SceneImportError, import_scene
+
+    if rooms is not None and rooms not in ("per-file", "floor-split", "single"):
+        raise typer.BadParameter(f"--rooms must be per-file, floor-split or single, got {rooms!r}")
+    if up is not None and up not in ("y", "z"):
+        raise typer.BadParameter(f"--up must be y or z, got {up!r}")
+    try:
+        sc = import_scene(paths, rooms=rooms, up=up, name=name)
+    except (SceneImportError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    save_scene(sc, out)
+    console.print(f"{sc.name}: {len(sc.rooms)} rooms, {len(sc.objects)} instances, {sc.num_triangles} triangles, "
+                  f"{len(sc.lights)} lights → {out}")
+
+
 @app.command()
 def trajectory(
     scene_dir: Path = typer.Option(..., "--scene", help="A scene folder written by `interiorvideo scene`."),

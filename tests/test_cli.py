@@ -65,3 +65,18 @@ def test_failed_trajectory_keeps_previous_output(tmp_path):
     res = runner.invoke(app, ["trajectory", "--scene", str(tmp_path / "s"), "--room", "77", "--out", str(out)])
     assert res.exit_code == 2 and out.read_bytes() == before
     assert np.asarray(json.loads(before)["poses"]).shape == (10, 4, 4)
+
+
+def test_import_obj_as_scene_folder(tmp_path):
+    from interiorvideo.scene import generate_scene
+    from interiorvideo.scene.importers import export_obj
+
+    sc = generate_scene(6)
+    export_obj(sc, tmp_path / "apt.obj")
+    res = runner.invoke(app, ["import", str(tmp_path / "apt.obj"), "--out", str(tmp_path / "imported")])
+    assert res.exit_code == 0, res.output
+    back = load_scene(tmp_path / "imported")
+    assert len(back.objects) == len(sc.objects) and back.num_triangles == sc.num_triangles
+    assert len(back.rooms) == len(sc.rooms)
+    res = runner.invoke(app, ["import", str(tmp_path / "missing.ply"), "--out", str(tmp_path / "x")])
+    assert res.exit_code == 2 and "missing.ply" in res.output and not (tmp_path / "x").exists()
