@@ -1,7 +1,8 @@
-"""Tests for interiorvideo.scene.importers: GLB/OBJ round trips of a generated apartment, the
-floor-split room segmentation on a GLB without our extras, PLY vertex colours, hand-made glTF and
-OBJ files (node transforms, multi-primitive meshes, multi-material objects, MTL PBR extension)
-and clear errors for bad input.
+"""Tests for interiorvideo.scene.importers: GLB/OBJ round trips of a generated apartment (exact
+materials, prompts, groups and light intensities from our GLB's extras; 8-bit materials from a GLB
+without them), the floor-split room segmentation on a GLB without our extras, PLY vertex colours,
+hand-made glTF and OBJ files (node transforms, multi-primitive meshes, multi-material objects, MTL
+PBR extension) and clear errors for bad input.
 
 One apartment is generated per module (~1 s); everything else is small.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import struct
+from dataclasses import replace
 
 import numpy as np
 import open3d as o3d
@@ -21,7 +23,7 @@ from interiorvideo.scene.io import node_name, scene_to_glb_bytes, y_up_to_z_up, 
 from interiorvideo.scene.materials import srgb_to_linear
 
 SEED = 3  # five rooms, textured floors and furniture, emissive ceiling lights, metal lamps
-TOL8 = 1.0 / 255.0 + 1e-6  # colours pass through 8 bits in trimesh's GLB and MTL writers
+TOL8 = 1.0 / 255.0 + 1e-6  # colours pass through 8 bits in glTF factors (trimesh) and MTL files
 
 
 @pytest.fixture(scope="module")
@@ -46,11 +48,13 @@ def _rect_iou(a, b) -> float:
 
 
 def test_glb_round_trip(scene, tmp_path):
+    # Our own GLB: the node extras give exact materials, prompts, groups and flags.
     path = tmp_path / "apartment.glb"
     path.write_bytes(scene_to_glb_bytes(scene))
     out = import_scene(path)
 
     assert out.source["rooms"] == "extras" and out.source["readers"] == {"gltf": "trimesh"}
+    assert out.source["warnings"] == []
     assert len(out.objects) == len(scene.objects)
     assert [o.instance_id for o in out.objects] == list(range(1, len(scene.objects) + 1))
     for a, b in zip(scene.objects, out.objects):
@@ -59,23 +63,92 @@ def test_glb_round_trip(scene, tmp_path):
         np.testing.assert_array_equal(b.mesh.triangles, a.mesh.triangles)
         np.testing.assert_allclose(b.mesh.vertices, a.mesh.vertices, atol=1e-5)
         ma, mb = a.material, b.material
-        np.testing.assert_allclose(mb.base_color, ma.base_color, atol=TOL8)
-        assert abs(mb.roughness - ma.roughness) <= TOL8 and abs(mb.metallic - ma.metallic) <= TOL8
-        assert b.structural == a.structural
-        assert (mb.texture is None) == (ma.texture is None), a.name
+        assert mb.base_color == ma.base_color and mb.emission == ma.emission, a.name
+        assert mb.roughness == ma.roughness and mb.metallic == ma.metallic, a.name
+        assert mb.kind == ma.kind and mb.color_name == ma.color_name, a.name
+        assert mb == ma, a.name  # name, texture key and specular too
+        assert b.prompt == a.prompt and b.group == a.group and b.structural == a.structural
         if ma.texture is not None:
             np.testing.assert_array_equal(out.textures[mb.texture], scene.textures[ma.texture])
             np.testing.assert_allclose(b.mesh.uvs, a.mesh.uvs, atol=1e-6)
-        assert mb.is_emissive == ma.is_emissive
-        assert b.prompt  # local prompt from the imported material
     assert {r.room_id for r in out.rooms} == {r.room_id for r in scene.rooms}
     # Room polygons come from the segmentation matched to the extras' room ids.
     for r in scene.rooms:
         assert _rect_iou(r.bounds, out.room(r.room_id).bounds) > 0.8
-    # Every emissive object (the ceiling lights) becomes an area light, and nothing else does.
+    # Every emissive object (the ceiling lights) becomes an area light with the generator's
+    # intensity, and nothing else does.
+    area = {lt.object_id: lt for lt in scene.lights if lt.kind == "area"}
     emissive = [o.instance_id for o in out.objects if o.material.is_emissive]
-    assert emissive and sorted(lt.object_id for lt in out.lights) == emissive
-    assert all(lt.kind == "area" for lt in out.lights)
+    assert emissive and sorted(area) == emissive == sorted(lt.object_id for lt in out.lights)
+    for lt in out.lights:
+        assert lt.kind == "area" and lt.room_id == area[lt.object_id].room_id
+        assert lt.intensity == area[lt.object_id].intensity
+        np.testing.assert_allclose(lt.color, area[lt.object_id].color, atol=1e-6)  # the generator rounds colours
+        # Radiance = colour × intensity is the material's emission (to float rounding: an exact
+        # product is not representable for every emission).
+        np.testing.assert_allclose(np.multiply(lt.color, lt.intensity), out.objects[lt.object_id - 1].material.emission,
+                                   rtol=2 ** -52, atol=0)
+
+
+def test_foreign_glb_materials_through_8bit_factors(scene, tmp_path):
+    # The same GLB without our extras: materials come from the glTF factors (8-bit base colours;
+    # the emissive factor is the colour normalised to max 1, the strength is lost).
+    path = tmp_path / "foreign.glb"
+
+    def strip_extras(doc):
+        _our_extras(doc)
+        del doc["scenes"][0]["extras"]
+
+    path.write_bytes(_edit_glb_json(scene_to_glb_bytes(scene), strip_extras))
+    out = import_scene(path, rooms="single")
+
+    assert len(out.objects) == len(scene.objects)
+    assert [o.name for o in out.objects] == [node_name(o) for o in scene.objects]
+    assert [o.label for o in out.objects] == [o.label for o in scene.objects]  # from the node names
+    for a, b in zip(scene.objects, out.objects):
+        ma, mb = a.material, b.material
+        np.testing.assert_allclose(mb.base_color, ma.base_color, atol=TOL8)
+        assert abs(mb.roughness - ma.roughness) <= TOL8 and abs(mb.metallic - ma.metallic) <= TOL8
+        assert b.structural == a.structural and b.prompt  # local prompt from the imported material
+        assert (mb.texture is None) == (ma.texture is None), a.name
+        if ma.texture is not None:
+            np.testing.assert_array_equal(out.textures[mb.texture], scene.textures[ma.texture])
+        assert mb.is_emissive == ma.is_emissive
+        if ma.is_emissive:
+            assert mb.kind == "emissive" and max(mb.emission) == pytest.approx(1.0, abs=TOL8)
+            np.testing.assert_allclose(mb.emission, np.divide(ma.emission, max(ma.emission)), atol=TOL8)
+    assert sorted(lt.object_id for lt in out.lights) == [o.instance_id for o in out.objects if o.material.is_emissive]
+
+
+def _edit_glb_json(data: bytes, edit) -> bytes:
+    """The GLB with ``edit`` applied to its JSON chunk (the binary chunk kept)."""
+    (json_len,) = struct.unpack_from("<I", data, 12)
+    doc = json.loads(data[20:20 + json_len])
+    edit(doc)
+    (bin_len,) = struct.unpack_from("<I", data, 20 + json_len)
+    return _glb(doc, data[28 + json_len:28 + json_len + bin_len])
+
+
+def _our_extras(doc: dict) -> dict:
+    extras = doc["scenes"][0]["extras"]["extras"]  # trimesh nests the scene metadata
+    assert extras["generator"] == "interiorvideo"
+    return extras
+
+
+def test_glb_with_unusable_material_extras_falls_back_to_8bit(scene, tmp_path):
+    broken = node_name(scene.objects[0])
+    path = tmp_path / "apartment.glb"
+    path.write_bytes(_edit_glb_json(scene_to_glb_bytes(scene),
+                                    lambda doc: _our_extras(doc)["instances"][broken].update(material="oak")))
+    out = import_scene(path)
+    assert any(broken in w and "8-bit" in w for w in out.source["warnings"])
+    a, b = scene.objects[0], out.objects[0]
+    np.testing.assert_allclose(b.material.base_color, a.material.base_color, atol=TOL8)
+    assert b.label == a.label and b.prompt == a.prompt  # the rest of the extras still count
+    # The others stay exact; only the key of the texture they share with the broken one may
+    # differ, as the first material to use a texture names it.
+    for a, b in zip(scene.objects[1:], out.objects[1:]):
+        assert replace(b.material, texture=None) == replace(a.material, texture=None), a.name
 
 
 def test_scene_folder_glb_reads_exact_scene_json(scene, tmp_path):

@@ -35,13 +35,16 @@ class Material:
     emission: RGB = (0.0, 0.0, 0.0)
     texture: str | None = None
     color_name: str = ""
+    # Strength of a dielectric's specular lobe (glTF KHR_materials_specular's factor): 1 gives the
+    # usual F0 = 0.04; 0 makes a purely Lambertian surface (metals ignore it).
+    specular: float = 1.0
 
     def __post_init__(self) -> None:
         for c in self.base_color:
             if not 0.0 <= c <= 1.0:
                 raise ValueError(f"material {self.name!r}: base colour {self.base_color} outside [0, 1]")
-        if not (0.0 <= self.roughness <= 1.0 and 0.0 <= self.metallic <= 1.0):
-            raise ValueError(f"material {self.name!r}: roughness/metallic must lie in [0, 1]")
+        if not (0.0 <= self.roughness <= 1.0 and 0.0 <= self.metallic <= 1.0 and 0.0 <= self.specular <= 1.0):
+            raise ValueError(f"material {self.name!r}: roughness, metallic and specular must lie in [0, 1]")
         if min(self.emission) < 0.0:
             raise ValueError(f"material {self.name!r}: emission must be non-negative")
 

@@ -1,0 +1,35 @@
+"""Import user scenes (glTF/GLB, OBJ+MTL, PLY) into the scene model, and export scenes as OBJ.
+
+``import_scene(paths, rooms=..., up=..., name=..., label_from=...)`` reads one or more files and
+returns a :class:`~interiorvideo.scene.model.Scene`: one :class:`SceneObject` per mesh (per glTF
+node primitive, per OBJ object × material, per PLY file) with a fresh instance id 1..N in file and
+node order, a label, a PBR :class:`Material`, a local prompt, rooms, and area lights.
+``export_obj(scene, path)`` writes OBJ + MTL + PNG textures that ``import_scene`` reads back.
+
+This package is split by job; the why of each choice is in the module that makes it:
+
+* :mod:`.common` — raw part/material records, errors, mesh checks, up-axis conversion.
+* :mod:`.gltf` (+ :mod:`.gltf_header`) — ``.glb``/``.gltf`` through trimesh, exact materials
+  from our own GLB's extras; :mod:`.obj` — ``.obj`` + ``.mtl`` through trimesh;
+  :mod:`.ply` — ``.ply`` through open3d; :mod:`.trimesh_parts` — trimesh meshes and materials.
+* :mod:`.names` — labels and material/room kinds from names; :mod:`.bank` — shared materials
+  and textures.
+* :mod:`.rooms` — floor-split room segmentation; :mod:`.room_layout` — rooms per mode and the
+  room of each object.
+* :mod:`.assemble` — ``import_scene``; :mod:`.export` — ``export_obj``.
+
+Conventions: glTF is +Y up by spec and converted with
+:func:`~interiorvideo.scene.io.y_up_to_z_up`; OBJ and PLY default to +Y up as well (Blender's
+default export); ``up="z"`` keeps coordinates. Units are assumed to be metres.
+
+Errors: a missing file, an unknown extension, an unreadable or corrupt file, a file without
+triangles, non-finite vertices or out-of-range triangle indices raise :class:`SceneImportError`
+(a ``ValueError``) naming the file and, where it applies, the mesh.
+"""
+
+from .assemble import import_scene
+from .common import SUPPORTED_EXTENSIONS, SceneImportError
+from .export import export_obj
+from .names import label_from_name
+
+__all__ = ["SceneImportError", "SUPPORTED_EXTENSIONS", "export_obj", "import_scene", "label_from_name"]

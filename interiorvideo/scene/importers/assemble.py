@@ -1,0 +1,170 @@
+"""``import_scene``: check the arguments, read each file with its format's reader, and assemble
+the raw parts into one :class:`~interiorvideo.scene.model.Scene` — instance ids, names, labels,
+materials, prompts, rooms and area lights.
+
+* Objects: one per raw part, instance ids 1..N in file and node order; names are made unique.
+* Labels (``label_from="auto"``): the per-node extras when the file was written by us; else the
+  node/object name with numbering and decoration removed (:func:`.names.label_from_name`); else
+  the file stem. ``"name"`` ignores extras, ``"file"`` labels everything by file stem, and a
+  callable maps the raw name to a label. When the label comes from our extras, so do the
+  structural flag and the prompt; otherwise labels wall/floor/ceiling/window make an object
+  ``structural`` and the prompt is the local prompt of label and material. Groups come from our
+  extras, else the multi-primitive node / multi-material object, else the object itself.
+* Lights: each emissive object becomes ``Light(kind="area", object_id=...)`` with intensity =
+  max(emission) and colour = emission / intensity (colour × intensity is the emission to within
+  float rounding, one ulp: an exact product is not always representable). No
+  other lights can be inferred from these formats (glTF ``KHR_lights_punctual`` is not read;
+  OBJ/PLY have none), and the sky is the default :class:`~interiorvideo.scene.model.Sky`.
+* A ``scene.glb`` with a ``scene.json`` beside it (a folder from
+  :func:`~interiorvideo.scene.io.save_scene`) is read exactly by
+  :func:`~interiorvideo.scene.io.load_scene` instead, when no option asks otherwise.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable, Literal, Sequence
+
+from ..io import GLB_NAME, JSON_NAME, load_scene
+from ..mesh import Mesh
+from ..model import Light, Scene, SceneObject
+from ..prompts import local_prompt
+from .bank import MaterialBank
+from .common import STRUCTURAL_LABELS, SUPPORTED_EXTENSIONS, FileResult, RawPart, SceneImportError, err, unique
+from .gltf import read_gltf
+from .names import label_from_name
+from .obj import read_obj
+from .ply import read_ply
+from .room_layout import build_rooms, layout_rooms
+
+IMPORTER_VERSION = 1
+READERS = {"gltf": "trimesh", "obj": "trimesh", "ply": "open3d"}
+_READ = {"gltf": read_gltf, "obj": read_obj, "ply": read_ply}
+
+RoomsMode = Literal["per-file", "floor-split", "single"]
+UpAxis = Literal["y", "z"]
+LabelFrom = Literal["auto", "name", "file"] | Callable[[str], str]
+
+
+def import_scene(
+    paths: str | Path | Sequence[str | Path],
+    *,
+    rooms: RoomsMode | None = None,
+    up: UpAxis | None = None,
+    name: str | None = None,
+    label_from: LabelFrom = "auto",
+) -> Scene:
+    """Import one or more mesh files (``.glb``, ``.gltf``, ``.obj`` with its ``.mtl``, ``.ply``) as a Scene.
+
+    rooms: ``"per-file"`` | ``"floor-split"`` | ``"single"``; ``None`` picks per-file for several
+    files, the extras' room ids for one file written by us, else floor-split.
+    up: ``"y"`` (default for every format; glTF is +Y up by spec) or ``"z"`` (keep coordinates).
+    name: the scene name (default: the file stem, with ``+N`` for N more files).
+    label_from: ``"auto"`` | ``"name"`` | ``"file"`` | a callable raw name → label (see the module doc).
+    """
+    files = _checked_paths(paths, rooms, up, label_from)
+    axis = up or "y"
+
+    # A scene folder written by save_scene: the JSON beside the GLB is the exact scene.
+    if (len(files) == 1 and rooms is None and axis == "y" and label_from == "auto"
+            and files[0].name == GLB_NAME and (files[0].parent / JSON_NAME).is_file()):
+        try:
+            return load_scene(files[0].parent)
+        except (ValueError, KeyError, TypeError, FileNotFoundError) as exc:
+            warnings.warn(f"{files[0].parent / JSON_NAME} could not be used ({exc}); importing {files[0]} alone",
+                          stacklevel=2)
+
+    results = [_read(p, axis) for p in files]
+    mode = rooms or ("per-file" if len(results) > 1 else "extras" if results[0].ours else "floor-split")
+    parts = [(fi, p) for fi, res in enumerate(results) for p in res.parts]
+    bank = MaterialBank()
+    objects = _objects(results, parts, label_from, bank)
+    mode, geoms, room_of, room_warnings = layout_rooms(mode, parts, [o.label for o in objects], len(results))
+    objects = [replace(o, room_id=int(rid)) for o, rid in zip(objects, room_of)]
+    lights = [_area_light(o) for o in objects if o.material.is_emissive]
+
+    scene_name = name or (files[0].stem if len(files) == 1 else f"{files[0].stem}+{len(files) - 1}")
+    source = {
+        "importer": "interiorvideo.scene.importers", "version": IMPORTER_VERSION,
+        "files": [str(p) for p in files], "formats": [r.fmt for r in results],
+        "readers": {r.fmt: READERS[r.fmt] for r in results}, "up": axis, "rooms": mode,
+        "label_from": label_from if isinstance(label_from, str) else getattr(label_from, "__name__", "callable"),
+        "warnings": [f"{r.path.name}: {w}" for r in results for w in r.warnings] + room_warnings,
+    }
+    return Scene(name=scene_name, objects=tuple(objects), lights=tuple(lights),
+                 rooms=tuple(build_rooms(geoms, objects)), textures=dict(bank.textures), source=source)
+
+
+def _checked_paths(paths, rooms, up, label_from) -> list[Path]:
+    if isinstance(paths, (str, Path)):
+        files = [Path(paths)]
+    else:
+        files = [Path(p) for p in paths]
+        if not files:
+            raise ValueError("import_scene: no files given")
+    if rooms not in (None, "per-file", "floor-split", "single"):
+        raise ValueError(f"rooms must be 'per-file', 'floor-split' or 'single', got {rooms!r}")
+    if up not in (None, "y", "z"):
+        raise ValueError(f"up must be 'y' or 'z', got {up!r}")
+    if not (callable(label_from) or label_from in ("auto", "name", "file")):
+        raise ValueError(f"label_from must be 'auto', 'name', 'file' or a callable, got {label_from!r}")
+    for p in files:
+        if not p.exists():
+            raise SceneImportError(f"{p}: file not found")
+        if not p.is_file():
+            raise SceneImportError(f"{p}: not a file")
+        if p.suffix.lower() not in SUPPORTED_EXTENSIONS:
+            raise SceneImportError(f"{p}: unsupported file type {p.suffix!r} "
+                                   f"(supported: {', '.join(sorted(SUPPORTED_EXTENSIONS))})")
+    return files
+
+
+def _read(path: Path, axis: str) -> FileResult:
+    try:
+        res = _READ[SUPPORTED_EXTENSIONS[path.suffix.lower()]](path, axis)
+    except SceneImportError:
+        raise
+    except Exception as exc:  # a reader bug or library error: still name the file
+        raise err(path, f"cannot import ({type(exc).__name__}: {exc})") from exc
+    if not res.parts:
+        raise err(path, "the file contains no triangles")
+    return res
+
+
+def _objects(results: list[FileResult], parts: list[tuple[int, RawPart]], label_from: LabelFrom,
+             bank: MaterialBank) -> list[SceneObject]:
+    """Scene objects (room -1 for now) with instance ids 1..N, unique names, labels and materials."""
+    taken: set[str] = set()
+    objects = []
+    for iid, (fi, p) in enumerate(parts, start=1):
+        stem = results[fi].path.stem
+        stem_label = label_from_name(stem) or stem.lower()
+        ex = p.extras
+        ours = label_from == "auto" and ex is not None and bool(ex.label)
+        if label_from == "file":
+            label = stem_label
+        elif callable(label_from):
+            label = str(label_from(p.raw_name) or "").strip() or stem_label
+        elif ours:
+            label = ex.label
+        else:
+            label = label_from_name(p.raw_name) or label_from_name(p.name) or stem_label
+        obj_name = unique(p.name or stem, taken)
+        material = bank.material(p.material, obj_name)
+        objects.append(SceneObject(
+            instance_id=iid, name=obj_name, label=label, room_id=-1,
+            mesh=Mesh(p.vertices, p.triangles, p.uvs if material.texture is not None else None),
+            material=material,
+            prompt=ex.prompt if ours and ex.prompt else local_prompt(label, material),
+            group=(ex.group if ex is not None and ex.group else None) or p.group or obj_name,
+            structural=ex.structural if ours and ex.structural is not None else label in STRUCTURAL_LABELS,
+        ))
+    return objects
+
+
+def _area_light(o: SceneObject) -> Light:
+    peak = max(o.material.emission)
+    return Light(f"{o.name}_light", "area", tuple(float(e / peak) for e in o.material.emission), float(peak),
+                 object_id=o.instance_id, room_id=o.room_id if o.room_id >= 0 else None)

@@ -1,0 +1,70 @@
+"""The glTF JSON document of a ``.glb``/``.gltf`` file, read directly (not through trimesh):
+trimesh drops what the glTF reader still needs from it — node order, unnamed nodes' mesh names
+and ``KHR_materials_emissive_strength`` — and a hand-checked header gives clear errors for
+empty, truncated or non-glTF files before trimesh sees them.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+from .common import err
+
+
+def gltf_json(path: Path) -> dict:
+    """The glTF JSON document (the first GLB chunk, or the whole ``.gltf`` file)."""
+    data = path.read_bytes()
+    if not data.strip():
+        raise err(path, "not a valid glTF file (the file is empty)")
+    try:
+        if path.suffix.lower() == ".glb":
+            if len(data) < 20:
+                raise ValueError(f"only {len(data)} bytes, shorter than a GLB header")
+            magic, _version, _length = struct.unpack_from("<4sII", data, 0)
+            if magic != b"glTF":
+                raise ValueError("missing the 'glTF' magic bytes")
+            chunk_len, chunk_type = struct.unpack_from("<II", data, 12)
+            if chunk_type != 0x4E4F534A:
+                raise ValueError("first chunk is not JSON")
+            header = json.loads(data[20:20 + chunk_len].decode("utf-8"))
+        else:
+            header = json.loads(data.decode("utf-8"))
+    except (struct.error, ValueError, UnicodeDecodeError) as exc:
+        raise err(path, f"not a valid glTF file ({exc})") from exc
+    if not isinstance(header, dict):
+        raise err(path, "not a valid glTF file (top level is not an object)")
+    return header
+
+
+def node_order(header: dict) -> tuple[dict[str, int], dict[int, int]]:
+    """trimesh's frame names → glTF node index, and node index → depth-first rank."""
+    from trimesh.util import unique_name
+
+    nodes = header.get("nodes", []) or []
+    name_index: dict[str, int] = {}
+    counts: dict = {}
+    for i, n in enumerate(nodes):  # the same naming trimesh's glTF loader applies
+        name_index[unique_name(n.get("name", str(i)), name_index, counts=counts)] = i
+    rank: dict[int, int] = {}
+    scenes = header.get("scenes") or [{"nodes": list(range(len(nodes)))}]
+    roots = scenes[header.get("scene", 0) if isinstance(header.get("scene", 0), int) else 0].get("nodes", [])
+    stack = list(reversed(roots))
+    while stack:
+        i = stack.pop()
+        if not isinstance(i, int) or i in rank or i >= len(nodes):
+            continue
+        rank[i] = len(rank)
+        stack.extend(reversed(nodes[i].get("children", []) or []))
+    return name_index, rank
+
+
+def emissive_strengths(header: dict) -> dict[str, float]:
+    """Material name → ``KHR_materials_emissive_strength`` (the first material of a name wins)."""
+    strength: dict[str, float] = {}
+    for m in header.get("materials", []) or []:
+        s = ((m.get("extensions") or {}).get("KHR_materials_emissive_strength") or {}).get("emissiveStrength")
+        if s is not None and m.get("name") is not None:
+            strength.setdefault(m["name"], float(s))
+    return strength

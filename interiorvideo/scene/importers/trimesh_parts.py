@@ -1,0 +1,146 @@
+"""trimesh geometry → raw arrays and raw materials, shared by the glTF and OBJ readers (both
+read through trimesh), so that the two formats check meshes and map materials the same way.
+
+Materials: a glTF ``PBRMaterial`` gives base colour (8-bit, as trimesh stores
+``baseColorFactor``), metallic/roughness (glTF defaults 1) and emission (times
+``KHR_materials_emissive_strength``, which trimesh ignores and the glTF reader passes in);
+metallicRoughness / emissive textures only scale their factors by their mean value, and alpha
+is ignored. An OBJ ``SimpleMaterial`` gives ``Kd`` → base colour (linear, as Blender reads it),
+``map_Kd`` → texture, ``Pr``/``Pm`` (PBR extension) → roughness/metallic, else
+``Ns`` → roughness = 1 − √Ns / 30 (Blender's mapping), ``Ke`` → emission. Vertex colours multiply
+in their mean. A texture on a mesh without UVs folds its mean colour into the base colour.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ..materials import srgb_to_linear
+from .common import DEFAULT_BASE_COLOR, DEFAULT_ROUGHNESS, RawMaterial, check_mesh, clip01, err, mean_linear
+
+
+def trimesh_load(path: Path, **kwargs):
+    """``trimesh.load`` as a scene; every trimesh exception becomes a SceneImportError."""
+    import trimesh
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return trimesh.load(str(path), force="scene", process=False, **kwargs)
+    except Exception as exc:  # trimesh raises many types for a corrupt file
+        raise err(path, f"cannot read the file ({type(exc).__name__}: {exc})") from exc
+
+
+def geometry_arrays(path: Path, mesh_name: str, geom) -> tuple[np.ndarray, np.ndarray]:
+    """Checked float64 vertices and int64 (M, 3) triangles of a trimesh geometry."""
+    v = np.asarray(geom.vertices, dtype=np.float64)
+    f = np.asarray(geom.faces, dtype=np.int64).reshape(-1, 3) if len(geom.faces) else np.zeros((0, 3), np.int64)
+    check_mesh(path, mesh_name, v, f)
+    return v, f
+
+
+def uv_and_material(geom, n_vertices: int, *, vertex_colors_linear: bool,
+                    emissive_strength: dict[str, float]) -> tuple[np.ndarray | None, RawMaterial]:
+    """The geometry's UVs (None unless one per vertex and a texture uses them) and raw material."""
+    uv = getattr(geom.visual, "uv", None)
+    uv = None if uv is None or len(uv) != n_vertices else np.asarray(uv, dtype=np.float32)
+    mat = material_from_visual(geom.visual, vertex_colors_linear=vertex_colors_linear,
+                               emissive_strength=emissive_strength, has_uv=uv is not None)
+    return (uv if mat.texture is not None else None), mat
+
+
+def _image_array(img) -> np.ndarray | None:
+    if img is None:
+        return None
+    try:
+        return np.asarray(img.convert("RGB"), dtype=np.uint8)
+    except Exception:  # an image PIL cannot decode: treat as absent
+        return None
+
+
+def _from_pbr(mat, emissive_strength: dict[str, float]) -> RawMaterial:
+    bcf = mat.baseColorFactor
+    base = np.asarray(bcf, dtype=np.float64)[:3] / 255.0 if bcf is not None else np.ones(3)
+    # glTF defaults: metallic 1, roughness 1.
+    metallic = 1.0 if mat.metallicFactor is None else float(mat.metallicFactor)
+    roughness = 1.0 if mat.roughnessFactor is None else float(mat.roughnessFactor)
+    mr = _image_array(getattr(mat, "metallicRoughnessTexture", None))
+    if mr is not None:  # glTF: G = roughness, B = metallic
+        roughness *= float(mr[..., 1].mean()) / 255.0
+        metallic *= float(mr[..., 2].mean()) / 255.0
+    emission = np.zeros(3) if mat.emissiveFactor is None else np.asarray(mat.emissiveFactor, dtype=np.float64)[:3]
+    em_tex = _image_array(getattr(mat, "emissiveTexture", None))
+    if em_tex is not None:
+        emission = emission * mean_linear(em_tex)
+    emission = emission * emissive_strength.get(mat.name or "", 1.0)
+    return RawMaterial(mat.name, tuple(base), roughness, metallic, tuple(np.maximum(emission, 0.0)),
+                       _image_array(mat.baseColorTexture))
+
+
+def _from_mtl(mat) -> RawMaterial:
+    kw = {k.lower(): v for k, v in (mat.kwargs or {}).items()}
+    img = _image_array(mat.image)
+
+    def floats(key, n):
+        try:
+            vals = [float(x) for x in np.atleast_1d(kw[key])]
+        except (KeyError, TypeError, ValueError):
+            return None
+        if not vals:
+            return None
+        return vals[:n] + [vals[-1]] * (n - len(vals[:n]))
+
+    kd = floats("kd", 3)
+    base = np.asarray(kd if kd is not None else ((1.0, 1.0, 1.0) if img is not None else DEFAULT_BASE_COLOR))
+    pr, pm, ns, ke = floats("pr", 1), floats("pm", 1), floats("ns", 1), floats("ke", 3)
+    if pr is not None:
+        roughness = pr[0]
+    elif ns is not None:
+        roughness = 1.0 - np.sqrt(max(ns[0], 0.0)) / 30.0
+    else:
+        roughness = DEFAULT_ROUGHNESS
+    metallic = pm[0] if pm is not None else 0.0
+    emission = tuple(max(0.0, e) for e in ke) if ke is not None else (0.0, 0.0, 0.0)
+    hint = None
+    if mat.image is not None:
+        hint = Path(str(mat.image.info.get("file_path", "") or "")).stem or None
+    return RawMaterial(mat.name, tuple(base), roughness, metallic, emission, img, hint)
+
+
+def material_from_visual(visual, *, vertex_colors_linear: bool, emissive_strength: dict[str, float],
+                         has_uv: bool) -> RawMaterial:
+    """A raw material from a trimesh visual (PBR from glTF, Simple from OBJ, or vertex colours)."""
+    from trimesh.visual.material import PBRMaterial, SimpleMaterial
+
+    mat = getattr(visual, "material", None) if getattr(visual, "kind", None) != "vertex" else None
+    if isinstance(mat, PBRMaterial):
+        raw = _from_pbr(mat, emissive_strength)
+    elif isinstance(mat, SimpleMaterial):
+        raw = _from_mtl(mat)
+    else:
+        raw = RawMaterial(None, DEFAULT_BASE_COLOR, 0.8, 0.0)
+
+    # Vertex colours: multiply in their mean (glTF COLOR_0 is linear; OBJ/PLY colours are sRGB).
+    vc = None
+    if getattr(visual, "kind", None) == "vertex":
+        vc = np.asarray(visual.vertex_colors)
+    elif hasattr(visual, "vertex_attributes") and "color" in getattr(visual, "vertex_attributes", {}):
+        vc = np.asarray(visual.vertex_attributes["color"])
+    if vc is not None and vc.ndim == 2 and len(vc) and vc.shape[1] >= 3:
+        c = vc[:, :3].astype(np.float64)
+        c = c / 255.0 if vc.dtype == np.uint8 or c.max() > 1.0 else c
+        mean = c.mean(axis=0) if vertex_colors_linear else srgb_to_linear(c).mean(axis=0)
+        if raw.name is None:
+            raw.base_color = tuple(mean)
+        else:
+            raw.base_color = tuple(np.asarray(raw.base_color) * mean)
+
+    if raw.texture is not None and not has_uv:
+        raw.base_color = tuple(np.asarray(raw.base_color) * mean_linear(raw.texture))
+        raw.texture = None
+    raw.base_color = tuple(clip01(c) for c in raw.base_color)
+    raw.roughness, raw.metallic = clip01(raw.roughness), clip01(raw.metallic)
+    return raw
