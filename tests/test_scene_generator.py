@@ -181,15 +181,16 @@ def test_lights(scenes):
         assert sun.direction[2] > 0 and abs(np.linalg.norm(sun.direction) - 1) < 1e-5
 
 
-def test_lamp_bulbs_sit_inside_their_shades(scenes):
+def test_lamp_shades_glow_as_area_lights(scenes):
     sc = scenes[0]
     shades = [o for o in sc.objects if o.label == "lampshade"]
-    bulbs = [light for light in sc.lights if light.kind == "point"]
-    assert shades and len(bulbs) == len(shades)
-    for light in bulbs:
-        inside = [s for s in shades if np.all(s.mesh.bounds()[0] <= light.position) and
-                  np.all(light.position <= s.mesh.bounds()[1])]
-        assert len(inside) == 1, light.name
+    area = {light.object_id: light for light in sc.lights if light.kind == "area"}
+    assert shades
+    for shade in shades:
+        assert shade.material.is_emissive and shade.instance_id in area
+        assert area[shade.instance_id].room_id == shade.room_id
+    panels = [o for o in sc.objects if o.label == "ceiling light"]
+    assert all(np.allclose(p.mesh.triangle_normals(), [0, 0, -1]) for p in panels)  # lit face down
 
 
 def test_save_load_round_trip_is_exact(tmp_path, scenes):

@@ -28,8 +28,6 @@ class Furniture:
     category: str
     parts: tuple[Part, ...]
     size: tuple[float, float, float]  # footprint width (x), depth (y), height (z)
-    # Point lights that come with it (lamps), local (x, y, z) and relative strength.
-    bulbs: tuple[tuple[float, float, float], ...] = ()
     # Extra free space wanted in front (+y) so the piece is usable (m).
     front_clearance: float = 0.0
     # Whether it hangs on a wall (z offset chosen by the placer) rather than standing.
@@ -166,7 +164,7 @@ def floor_lamp(rng: np.random.Generator) -> Furniture:
     shade = frustum_tube(r, r * 0.7, 0.3, (0.0, 0.0, h - 0.3), resolution=20)
     return Furniture("floor lamp", (Part("floor lamp", merge([base, stem]), "lamp_metal"),
                                     Part("lampshade", shade, "lampshade")),
-                     (2 * r, 2 * r, h), bulbs=((0.0, 0.0, h - 0.18),))
+                     (2 * r, 2 * r, h))
 
 
 def table_lamp(rng: np.random.Generator) -> Furniture:
@@ -176,7 +174,7 @@ def table_lamp(rng: np.random.Generator) -> Furniture:
                   cylinder(0.012, h - 0.25, (0.0, 0.0, 0.18), resolution=8)])
     shade = frustum_tube(r, r * 0.75, 0.2, (0.0, 0.0, h - 0.2), resolution=16)
     return Furniture("table lamp", (Part("table lamp", body, "lamp_base"), Part("lampshade", shade, "lampshade")),
-                     (2 * r, 2 * r, h), bulbs=((0.0, 0.0, h - 0.12),))
+                     (2 * r, 2 * r, h))
 
 
 def rug(rng: np.random.Generator, w: float | None = None, d: float | None = None) -> Furniture:
@@ -249,9 +247,14 @@ def fridge(rng: np.random.Generator) -> Furniture:
 
 
 def ceiling_panel(rng: np.random.Generator, size: float | None = None) -> Furniture:
+    """A flush LED panel: one downward-facing emissive quad 1 cm under the ceiling. Only its
+    lit face exists, so next-event estimation never wastes samples on faces that cannot light
+    the room."""
     s = size or _u(rng, 0.45, 0.65)
-    panel = box_between((-s / 2, -s / 2, -0.03), (s / 2, s / 2, 0.0))
-    return Furniture("ceiling light", (Part("ceiling light", panel, "light"),), (s, s, 0.03))
+    h = s / 2
+    verts = np.array([(-h, -h, -0.01), (h, -h, -0.01), (h, h, -0.01), (-h, h, -0.01)])
+    panel = Mesh(verts, np.array([(0, 2, 1), (0, 3, 2)]))  # clockwise from above: normal −z
+    return Furniture("ceiling light", (Part("ceiling light", panel, "light"),), (s, s, 0.0))
 
 
 BUILDERS: dict[str, Callable[..., Furniture]] = {

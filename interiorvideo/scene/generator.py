@@ -47,7 +47,7 @@ NEUTRAL_WHITE = (1.0, 0.95, 0.88)
 class GeneratorSettings:
     plan: PlanSettings = field(default_factory=PlanSettings)
     ceiling_light_radiance: tuple[float, float] = (25.0, 45.0)
-    lamp_intensity: tuple[float, float] = (1.5, 3.0)
+    lamp_radiance: tuple[float, float] = (2.0, 4.0)
     spot_intensity: tuple[float, float] = (4.0, 8.0)
     sun_irradiance: tuple[float, float] = (6.0, 12.0)
     sky_intensity: tuple[float, float] = (0.6, 1.2)
@@ -106,11 +106,18 @@ class _RoomFurnisher:
             if role == "light":
                 radiance = float(self.rng.uniform(*self.settings.ceiling_light_radiance))
                 emission = tuple(round(c * radiance, 4) for c in NEUTRAL_WHITE)
+            elif role == "lampshade":
+                # A lit fabric shade glows: modelled as an emissive surface rather than a bulb
+                # hidden inside an open tube, whose light would reach the room only through
+                # rare, very bright paths (fireflies at any affordable sample count).
+                radiance = float(self.rng.uniform(*self.settings.lamp_radiance))
+                emission = tuple(round(c * radiance, 4) for c in WARM_WHITE)
             self.materials[key] = sample_material(kind, self.rng, name, color=color, emission=emission)
         return self.materials[key]
 
     def commit(self, p: Placed | None) -> Placed | None:
-        """Turn a placed piece into instances (and its bulbs into point lights)."""
+        """Turn a placed piece into instances; emissive parts (ceiling panels, glowing lamp
+        shades) become area lights."""
         if p is None:
             return None
         f = p.furniture
@@ -125,10 +132,6 @@ class _RoomFurnisher:
                 color = tuple(round(c / max(mat.emission), 6) for c in mat.emission)
                 self.b.lights.append(Light(f"{name}_light", "area", color, round(max(mat.emission), 4),
                                            object_id=obj.instance_id, room_id=self.room_id))
-        for k, pos in enumerate(p.bulbs_world()):
-            intensity = round(float(self.rng.uniform(*self.settings.lamp_intensity)), 4)
-            self.b.lights.append(Light(f"{group}_bulb{k}", "point", WARM_WHITE, intensity,
-                                       position=tuple(round(c, 5) for c in pos), room_id=self.room_id))
         return p
 
     def build(self, category: str, **kw) -> fb.Furniture:

@@ -34,15 +34,6 @@ class Placed:
     def center(self) -> np.ndarray:
         return (self.lo + self.hi) / 2
 
-    def bulbs_world(self) -> list[tuple[float, float, float]]:
-        out = []
-        t = np.radians(self.rotation)
-        c, s = round(np.cos(t)), round(np.sin(t))
-        origin = self._origin
-        for x, y, z in self.furniture.bulbs:
-            out.append((float(origin[0] + c * x - s * y), float(origin[1] + s * x + c * y), float(origin[2] + z)))
-        return out
-
     _origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
