@@ -80,3 +80,26 @@ def test_import_obj_as_scene_folder(tmp_path):
     assert len(back.rooms) == len(sc.rooms)
     res = runner.invoke(app, ["import", str(tmp_path / "missing.ply"), "--out", str(tmp_path / "x")])
     assert res.exit_code == 2 and "missing.ply" in res.output and not (tmp_path / "x").exists()
+
+
+def test_render_writes_a_valid_clip_and_preview(tmp_path):
+    from interiorvideo.render.clipio import read_clip
+    from interiorvideo.schema import check_clip
+
+    runner.invoke(app, ["scene", "--seed", "3", "--out", str(tmp_path / "s")])
+    runner.invoke(app, ["trajectory", "--scene", str(tmp_path / "s"), "--room", "0", "--frames", "4",
+                        "--out", str(tmp_path / "t.json"), "--no-preview"])
+    edits = tmp_path / "edits.json"
+    edits.write_text(json.dumps([{"kind": "albedo", "instance_id": 1, "color": [0.9, 0.1, 0.1]}]))
+    res = runner.invoke(app, ["render", "--scene", str(tmp_path / "s"), "--trajectory", str(tmp_path / "t.json"),
+                              "--size", "32x24", "--samples", "4", "--edits", str(edits), "--out", str(tmp_path / "c")])
+    assert res.exit_code == 0, res.output
+    clip = read_clip(tmp_path / "c")
+    assert check_clip(clip) == [] and clip["rgb"].shape == (4, 24, 32, 3)
+    floor = clip["instance"] == 1
+    assert floor.any() and np.allclose(clip["albedo"][floor], [0.9, 0.1, 0.1])  # the edit reached the render
+    assert clip["meta"]["prompt"] and clip["meta"]["local_prompts"]
+    assert iio.imread(tmp_path / "c" / "preview.mp4").shape[0] == 4
+    bad = runner.invoke(app, ["render", "--scene", str(tmp_path / "s"), "--trajectory", str(tmp_path / "none.json"),
+                              "--out", str(tmp_path / "d")])
+    assert bad.exit_code == 2 and "none.json" in bad.output and not (tmp_path / "d").exists()

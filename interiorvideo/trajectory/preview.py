@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import imageio.v3 as iio
 import numpy as np
 
 from ..fileio import atomic_write_bytes
 from ..scene.materials import linear_to_srgb
 from ..scene.model import Scene
 from ..scene.raycast import RaycastScene, build_raycast_scene
+from ..video import mp4_bytes
 from .camera import Trajectory, scale_intrinsics
 
 
@@ -38,9 +38,4 @@ def preview_frames(scene: Scene, traj: Trajectory, width: int = 192, rc: Raycast
 
 
 def write_preview_video(scene: Scene, traj: Trajectory, path: str | Path, width: int = 192) -> Path:
-    frames = preview_frames(scene, traj, width)
-    # libx264 wants even sizes.
-    h, w = frames.shape[1] // 2 * 2, frames.shape[2] // 2 * 2
-    data = iio.imwrite("<bytes>", frames[:, :h, :w], extension=".mp4", fps=traj.fps, codec="libx264",
-                       macro_block_size=1)
-    return atomic_write_bytes(path, data)
+    return atomic_write_bytes(path, mp4_bytes(preview_frames(scene, traj, width), traj.fps))

@@ -1,0 +1,370 @@
+"""Per-ray shading kernels, compiled with numba.
+
+Embree (through open3d) finds hits and occlusions in batches; everything done per ray between two
+batches — turning hits into surface attributes, choosing and sampling a light, Russian roulette,
+drawing the next direction, accumulating — runs here in parallel loops, so the renderer spends
+its time casting rays rather than in Python. Kernels are plain functions of arrays.
+
+Sample values: row r uses sample ``sample[r]`` of point ``point[r]``'s stream, i.e.
+``frac(table[sample, dim] + rot[point, dim])`` (see :mod:`sampling`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+# OpenMP first: the TBB on some machines is too old for numba and only produces a warning.
+numba.config.THREADING_LAYER_PRIORITY = ["omp", "workqueue", "tbb"]
+
+# Fast math without the "no NaN / no inf" flags: a miss is t = inf and must stay detectable.
+FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
+INV_PI = 1.0 / math.pi
+CHUNK = 2048  # rows per parallel work item
+LUMA_R, LUMA_G, LUMA_B = 0.2126, 0.7152, 0.0722
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _u(table, rot, s, p, d):
+    v = table[s, d] + rot[p, d]  # both in [0, 1): a compare is cheaper than floor
+    return v - 1.0 if v >= 1.0 else v
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _basis(nx, ny, nz):
+    """Tangent and bitangent of a unit normal (Duff et al. 2017, branchless)."""
+    sign = 1.0 if nz >= 0 else -1.0
+    a = -1.0 / (sign + nz)
+    b = nx * ny * a
+    return 1.0 + sign * nx * nx * a, sign * b, -sign * nx, b, sign + ny * ny * a, -1.0 * ny
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _cosine_dir(nx, ny, nz, u1, u2):
+    r = math.sqrt(u1)
+    phi = 2.0 * math.pi * u2
+    x, y, z = r * math.cos(phi), r * math.sin(phi), math.sqrt(max(0.0, 1.0 - u1))
+    tx, ty, tz, bx, by, bz = _basis(nx, ny, nz)
+    return tx * x + bx * y + nx * z, ty * x + by * y + ny * z, tz * x + bz * y + nz * z
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _albedo(k, prim, b1, b2, base_color, tex_index, tex_offset, tex_shape, tex_pixels, tri_offset, tri_uvs):
+    """Base colour × bilinear, wrapping texture lookup at the barycentric UV (v = 0 at the bottom)."""
+    r, g, b = base_color[k, 0], base_color[k, 1], base_color[k, 2]
+    ti = tex_index[k]
+    if ti < 0:
+        return r, g, b
+    row = tri_offset[k] + prim
+    b0 = 1.0 - b1 - b2
+    u = b0 * tri_uvs[row, 0, 0] + b1 * tri_uvs[row, 1, 0] + b2 * tri_uvs[row, 2, 0]
+    v = b0 * tri_uvs[row, 0, 1] + b1 * tri_uvs[row, 1, 1] + b2 * tri_uvs[row, 2, 1]
+    h, w = tex_shape[ti, 0], tex_shape[ti, 1]
+    x = u * w - 0.5
+    y = (1.0 - v) * h - 0.5
+    x0, y0 = math.floor(x), math.floor(y)
+    fx, fy = x - x0, y - y0
+    ix0, iy0 = int(x0) % w, int(y0) % h
+    ix1, iy1 = (ix0 + 1) % w, (iy0 + 1) % h
+    o = tex_offset[ti]
+    a00, a01 = o + iy0 * w + ix0, o + iy0 * w + ix1
+    a10, a11 = o + iy1 * w + ix0, o + iy1 * w + ix1
+    w00, w01, w10, w11 = (1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy
+    tr = tex_pixels[a00, 0] * w00 + tex_pixels[a01, 0] * w01 + tex_pixels[a10, 0] * w10 + tex_pixels[a11, 0] * w11
+    tg = tex_pixels[a00, 1] * w00 + tex_pixels[a01, 1] * w01 + tex_pixels[a10, 1] * w10 + tex_pixels[a11, 1] * w11
+    tb = tex_pixels[a00, 2] * w00 + tex_pixels[a01, 2] * w01 + tex_pixels[a10, 2] * w10 + tex_pixels[a11, 2] * w11
+    return r * tr, g * tg, b * tb
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _sky(dx, dy, dz, zenith, horizon, intensity):
+    """Sky radiance along a unit direction (a dim ground below the horizon)."""
+    if dz < 0:
+        return 0.3 * intensity * horizon[0], 0.3 * intensity * horizon[1], 0.3 * intensity * horizon[2]
+    t = math.sqrt(min(dz, 1.0))
+    return (intensity * (horizon[0] + (zenith[0] - horizon[0]) * t),
+            intensity * (horizon[1] + (zenith[1] - horizon[1]) * t),
+            intensity * (horizon[2] + (zenith[2] - horizon[2]) * t))
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _light_weights(px, py, pz, nx, ny, nz, w, mask, area_center, area_total, area_lum, pt_pos, pt_lum, pt_dir,
+                   pt_cos, sun_dir, sun_lum):
+    """Unshadowed-contribution estimates of the lights at a point, scaled by ``mask`` (0 leaves a
+    light out, the sun gets its room's visible fraction), into ``w``; returns their sum with a
+    small floor per allowed light so each stays possible."""
+    n_area, n_pt, n_sun = area_center.shape[0], pt_pos.shape[0], sun_dir.shape[0]
+    n_all = n_area + n_pt + n_sun
+    total = 0.0
+    n_on = 0
+    for k in range(n_all):
+        w[k] = 0.0
+    for k in range(n_area):
+        if mask[k] == 0.0:
+            continue
+        n_on += 1
+        dx, dy, dz = area_center[k, 0] - px, area_center[k, 1] - py, area_center[k, 2] - pz
+        d2 = dx * dx + dy * dy + dz * dz
+        facing = 1.0 if nx * dx + ny * dy + nz * dz > 0 else 0.05
+        w[k] = mask[k] * area_lum[k] * facing / max(d2, area_total[k])
+        total += w[k]
+    for k in range(n_pt):
+        if mask[n_area + k] == 0.0:
+            continue
+        n_on += 1
+        dx, dy, dz = pt_pos[k, 0] - px, pt_pos[k, 1] - py, pt_pos[k, 2] - pz
+        d2 = max(dx * dx + dy * dy + dz * dz, 1e-4)
+        inv = 1.0 / math.sqrt(d2)
+        cos = (nx * dx + ny * dy + nz * dz) * inv
+        if cos <= 0.0:
+            continue
+        cs = -(pt_dir[k, 0] * dx + pt_dir[k, 1] * dy + pt_dir[k, 2] * dz) * inv
+        tt = min(max((cs - pt_cos[k, 1]) / (pt_cos[k, 0] - pt_cos[k, 1]), 0.0), 1.0)
+        w[n_area + k] = mask[n_area + k] * pt_lum[k] * cos * tt * tt * (3 - 2 * tt) / d2
+        total += w[n_area + k]
+    for k in range(n_sun):
+        if mask[n_area + n_pt + k] == 0.0:
+            continue
+        n_on += 1
+        w[n_area + n_pt + k] = mask[n_area + n_pt + k] * sun_lum[k] * max(
+            nx * sun_dir[k, 0] + ny * sun_dir[k, 1] + nz * sun_dir[k, 2], 0.0)
+        total += w[n_area + n_pt + k]
+    floor = 1e-3 * total / max(n_on, 1) + 1e-12
+    for k in range(n_all):
+        if mask[k] != 0.0:
+            w[k] += floor
+    return total + floor * n_on
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _light_sample(px, py, pz, nx, ny, nz, u0, u1, u2, u3, w, total, area_center, area_total, area_radiance,
+                  area_tri_start, tri_cdf, tri_v0, tri_e1, tri_e2, tri_normal, pt_pos, pt_int, pt_dir, pt_cos,
+                  sun_dir, sun_irr):
+    """One NEE sample given the weights ``w`` (summing to ``total``): choose a light, sample a
+    point on it. Returns E/p (before 1/π) and the vector to the light."""
+    n_area, n_pt, n_sun = area_center.shape[0], pt_pos.shape[0], sun_dir.shape[0]
+    n_all = n_area + n_pt + n_sun
+    if n_all == 0:
+        return 0.0, 0.0, 0.0, 0.0, 0.0, 1.0
+    target = u0 * total
+    pick = n_all - 1
+    acc = 0.0
+    for k in range(n_all):
+        acc += w[k]
+        if target < acc:
+            pick = k
+            break
+    if w[pick] <= 0.0:  # rounding ran past the last allowed light: no sample
+        return 0.0, 0.0, 0.0, 0.0, 0.0, 1.0
+    p = w[pick] / total
+    if pick < n_area:
+        k = pick
+        lo, hi = area_tri_start[k], area_tri_start[k + 1]
+        t = hi - 1
+        for j in range(lo, hi):
+            if u3 <= tri_cdf[j]:
+                t = j
+                break
+        su = math.sqrt(u1)
+        b1, b2 = su * (1 - u2), su * u2
+        dx = tri_v0[t, 0] + b1 * tri_e1[t, 0] + b2 * tri_e2[t, 0] - px
+        dy = tri_v0[t, 1] + b1 * tri_e1[t, 1] + b2 * tri_e2[t, 1] - py
+        dz = tri_v0[t, 2] + b1 * tri_e1[t, 2] + b2 * tri_e2[t, 2] - pz
+        d2 = max(dx * dx + dy * dy + dz * dz, 1e-8)
+        inv = 1.0 / math.sqrt(d2)
+        cos_x = max((nx * dx + ny * dy + nz * dz) * inv, 0.0)
+        cos_y = max(-(tri_normal[t, 0] * dx + tri_normal[t, 1] * dy + tri_normal[t, 2] * dz) * inv, 0.0)
+        g = cos_x * cos_y * area_total[k] / d2 / p
+        return area_radiance[k, 0] * g, area_radiance[k, 1] * g, area_radiance[k, 2] * g, dx, dy, dz
+    if pick < n_area + n_pt:
+        k = pick - n_area
+        dx, dy, dz = pt_pos[k, 0] - px, pt_pos[k, 1] - py, pt_pos[k, 2] - pz
+        d2 = max(dx * dx + dy * dy + dz * dz, 1e-4)
+        inv = 1.0 / math.sqrt(d2)
+        cos = max((nx * dx + ny * dy + nz * dz) * inv, 0.0)
+        cs = -(pt_dir[k, 0] * dx + pt_dir[k, 1] * dy + pt_dir[k, 2] * dz) * inv
+        tt = min(max((cs - pt_cos[k, 1]) / (pt_cos[k, 0] - pt_cos[k, 1]), 0.0), 1.0)
+        g = cos * tt * tt * (3 - 2 * tt) / d2 / p
+        return pt_int[k, 0] * g, pt_int[k, 1] * g, pt_int[k, 2] * g, dx, dy, dz
+    k = pick - n_area - n_pt
+    cos = max(nx * sun_dir[k, 0] + ny * sun_dir[k, 1] + nz * sun_dir[k, 2], 0.0) / p
+    return (sun_irr[k, 0] * cos, sun_irr[k, 1] * cos, sun_irr[k, 2] * cos,
+            sun_dir[k, 0] * 1000.0, sun_dir[k, 1] * 1000.0, sun_dir[k, 2] * 1000.0)
+
+
+@njit(parallel=True, cache=True, error_model="numpy", fastmath=FASTMATH)
+def hit_attributes(origins, dirs, t_hit, geom, prim, bary, normals, geom_to_inst, base_color, roughness, metallic,
+                   specular, emission, tex_index, tex_offset, tex_shape, tex_pixels, tri_offset, tri_uvs):
+    """Surface attributes at hits: point, normal facing the ray, instance, textured albedo,
+    roughness, metallic, specular factor, emission. Misses get instance 0 and zeros."""
+    m = t_hit.shape[0]
+    point = np.zeros((m, 3), np.float32)
+    nrm = np.zeros((m, 3), np.float32)
+    inst = np.zeros(m, np.int64)
+    albedo = np.zeros((m, 3), np.float32)
+    rough = np.zeros(m, np.float32)
+    metal = np.zeros(m, np.float32)
+    spec = np.zeros(m, np.float32)
+    emis = np.zeros((m, 3), np.float32)
+    for i in prange(m):
+        t = t_hit[i]
+        if not math.isfinite(t):
+            continue
+        k = geom_to_inst[geom[i]]
+        inst[i] = k
+        nx, ny, nz = normals[i, 0], normals[i, 1], normals[i, 2]
+        if nx * dirs[i, 0] + ny * dirs[i, 1] + nz * dirs[i, 2] > 0:
+            nx, ny, nz = -nx, -ny, -nz
+        nrm[i, 0], nrm[i, 1], nrm[i, 2] = nx, ny, nz
+        for c in range(3):
+            point[i, c] = origins[i, c] + t * dirs[i, c]
+            emis[i, c] = emission[k, c]
+        r, g, b = _albedo(k, prim[i], bary[i, 0], bary[i, 1], base_color, tex_index, tex_offset, tex_shape,
+                          tex_pixels, tri_offset, tri_uvs)
+        albedo[i, 0], albedo[i, 1], albedo[i, 2] = r, g, b
+        rough[i], metal[i], spec[i] = roughness[k], metallic[k], specular[k]
+    return point, nrm, inst, albedo, rough, metal, spec, emis
+
+
+@njit(parallel=True, cache=True, error_model="numpy", fastmath=FASTMATH)
+def first_vertex(x, n, inst, inst_room, room_mask, table, rot, samples, dim, offset, area_center, area_total,
+                 area_lum, area_radiance, area_tri_start, tri_cdf, tri_v0, tri_e1, tri_e2, tri_normal, pt_pos, pt_int, pt_lum, pt_dir, pt_cos,
+                 sun_dir, sun_irr, sun_lum, e, shadow, ldir, ray):
+    """At N shading points, S samples each (rows i*S + s): a light sample (E/p, shadow ray,
+    unit light direction) in dims dim..dim+3 and a cosine direction for the first indirect ray in
+    dims dim+4, dim+5."""
+    N = x.shape[0]
+    S = samples
+    n_lights = area_center.shape[0] + pt_pos.shape[0] + sun_dir.shape[0]
+    for p in prange(N):
+        w = np.empty(n_lights + 1)
+        px, py, pz, nx, ny, nz = x[p, 0], x[p, 1], x[p, 2], n[p, 0], n[p, 1], n[p, 2]
+        ox, oy, oz = px + offset * nx, py + offset * ny, pz + offset * nz
+        total = _light_weights(px, py, pz, nx, ny, nz, w, room_mask[inst_room[inst[p]]], area_center, area_total,
+                               area_lum, pt_pos, pt_lum, pt_dir, pt_cos, sun_dir, sun_lum)
+        for s in range(S):
+            i = p * S + s
+            er, eg, eb, dx, dy, dz = _light_sample(
+                px, py, pz, nx, ny, nz, _u(table, rot, s, p, dim), _u(table, rot, s, p, dim + 1),
+                _u(table, rot, s, p, dim + 2), _u(table, rot, s, p, dim + 3), w, total, area_center, area_total,
+                area_radiance, area_tri_start, tri_cdf, tri_v0, tri_e1, tri_e2, tri_normal, pt_pos, pt_int, pt_dir,
+                pt_cos, sun_dir, sun_irr)
+            e[i, 0], e[i, 1], e[i, 2] = er, eg, eb
+            norm = math.sqrt(dx * dx + dy * dy + dz * dz)
+            ldir[i, 0], ldir[i, 1], ldir[i, 2] = dx / norm, dy / norm, dz / norm
+            shadow[i, 0], shadow[i, 1], shadow[i, 2] = ox, oy, oz
+            shadow[i, 3], shadow[i, 4], shadow[i, 5] = dx - offset * nx, dy - offset * ny, dz - offset * nz
+            cx, cy, cz = _cosine_dir(nx, ny, nz, _u(table, rot, s, p, dim + 4), _u(table, rot, s, p, dim + 5))
+            ray[i, 0], ray[i, 1], ray[i, 2] = ox, oy, oz
+            ray[i, 3], ray[i, 4], ray[i, 5] = cx, cy, cz
+
+
+@njit(parallel=True, cache=True, error_model="numpy", fastmath=FASTMATH)
+def path_vertex(rays, t_hit, geom, prim, bary, normals, beta, idx, shift, inst_room, room_mask, table, rot, dim, rr,
+                total,
+                clamp, offset, zenith, horizon, sky_intensity, geom_to_inst, base_color, metallic, tex_index,
+                tex_offset, tex_shape, tex_pixels, tri_offset, tri_uvs, area_center, area_total, area_lum,
+                area_radiance, area_tri_start, tri_cdf, tri_v0, tri_e1, tri_e2, tri_normal, pt_pos, pt_int, pt_lum,
+                pt_dir, pt_cos, sun_dir, sun_irr, sun_lum, contrib, shadow, nxt, beta_out, alive):
+    """One bounce of the first ``len(t_hit)`` live paths: a miss adds β·sky to its sample's total
+    and ends; a hit multiplies β by the diffuse reflectance, samples a light (NEE contribution
+    β·E/(pπ), added once the shadow ray is tested), applies Russian roulette when ``rr`` and draws
+    the next ray. Path row i belongs to total row ``idx[i]`` = point · 2^shift + sample. Results go
+    to the preallocated outputs (row-aligned; :func:`compact` packs the survivors)."""
+    m = t_hit.shape[0]
+    n_lights = area_center.shape[0] + pt_pos.shape[0] + sun_dir.shape[0]
+    n_chunks = (m + CHUNK - 1) // CHUNK
+    for chunk in prange(n_chunks):
+        w = np.empty(n_lights + 1)  # light weights, one buffer per chunk of rows
+        for i in range(chunk * CHUNK, min(m, (chunk + 1) * CHUNK)):
+            dx, dy, dz = rays[i, 3], rays[i, 4], rays[i, 5]
+            alive[i] = False
+            for c in range(3):
+                contrib[i, c] = 0.0
+                shadow[i, c] = 0.0
+                shadow[i, 3 + c] = 0.0
+            shadow[i, 5] = 1e-6  # a harmless dummy shadow ray for rows that end here
+            t = t_hit[i]
+            if not math.isfinite(t):
+                sr, sg, sb = _sky(dx, dy, dz, zenith, horizon, sky_intensity)
+                cr, cg, cb = beta[i, 0] * sr, beta[i, 1] * sg, beta[i, 2] * sb
+                lum = LUMA_R * cr + LUMA_G * cg + LUMA_B * cb
+                if lum > clamp:
+                    sc = clamp / lum
+                    cr, cg, cb = cr * sc, cg * sc, cb * sc
+                j = idx[i]
+                total[j, 0] += cr
+                total[j, 1] += cg
+                total[j, 2] += cb
+                continue
+            k = geom_to_inst[geom[i]]
+            nx, ny, nz = normals[i, 0], normals[i, 1], normals[i, 2]
+            if nx * dx + ny * dy + nz * dz > 0:
+                nx, ny, nz = -nx, -ny, -nz
+            px, py, pz = rays[i, 0] + t * dx, rays[i, 1] + t * dy, rays[i, 2] + t * dz
+            ar, ag, ab = _albedo(k, prim[i], bary[i, 0], bary[i, 1], base_color, tex_index, tex_offset, tex_shape,
+                                 tex_pixels, tri_offset, tri_uvs)
+            kd = 1.0 - metallic[k]
+            br, bg, bb = beta[i, 0] * ar * kd, beta[i, 1] * ag * kd, beta[i, 2] * ab * kd
+            s, p = idx[i] & ((1 << shift) - 1), idx[i] >> shift
+            total_w = _light_weights(px, py, pz, nx, ny, nz, w, room_mask[inst_room[k]], area_center, area_total,
+                                     area_lum, pt_pos, pt_lum, pt_dir, pt_cos, sun_dir, sun_lum)
+            er, eg, eb, lx, ly, lz = _light_sample(
+                px, py, pz, nx, ny, nz, _u(table, rot, s, p, dim), _u(table, rot, s, p, dim + 1),
+                _u(table, rot, s, p, dim + 2), _u(table, rot, s, p, dim + 3), w, total_w, area_center, area_total,
+                area_radiance, area_tri_start, tri_cdf, tri_v0, tri_e1, tri_e2, tri_normal, pt_pos, pt_int, pt_dir,
+                pt_cos, sun_dir, sun_irr)
+            contrib[i, 0], contrib[i, 1], contrib[i, 2] = br * er * INV_PI, bg * eg * INV_PI, bb * eb * INV_PI
+            ox, oy, oz = px + offset * nx, py + offset * ny, pz + offset * nz
+            shadow[i, 0], shadow[i, 1], shadow[i, 2] = ox, oy, oz
+            shadow[i, 3], shadow[i, 4], shadow[i, 5] = lx - offset * nx, ly - offset * ny, lz - offset * nz
+            live = True
+            if rr:
+                q = min(max(max(br, max(bg, bb)), 0.05), 1.0)
+                if _u(table, rot, s, p, dim + 6) >= q:
+                    live = False
+                else:
+                    br, bg, bb = br / q, bg / q, bb / q
+            if live:
+                cx, cy, cz = _cosine_dir(nx, ny, nz, _u(table, rot, s, p, dim + 4), _u(table, rot, s, p, dim + 5))
+                nxt[i, 0], nxt[i, 1], nxt[i, 2] = ox, oy, oz
+                nxt[i, 3], nxt[i, 4], nxt[i, 5] = cx, cy, cz
+                beta_out[i, 0], beta_out[i, 1], beta_out[i, 2] = br, bg, bb
+                alive[i] = True
+    return contrib, shadow, nxt, beta_out, alive
+
+
+@njit(cache=True, error_model="numpy")
+def compact(alive, rays, beta, idx, rays_out, beta_out, idx_out):
+    """Pack the surviving rows to the front of the output buffers; returns how many survived."""
+    k = 0
+    for i in range(alive.shape[0]):
+        if alive[i]:
+            for c in range(6):
+                rays_out[k, c] = rays[i, c]
+            for c in range(3):
+                beta_out[k, c] = beta[i, c]
+            idx_out[k] = idx[i]
+            k += 1
+    return k
+
+
+@njit(parallel=True, cache=True, error_model="numpy", fastmath=FASTMATH)
+def accumulate(total, idx, contrib, occluded, clamp):
+    """Add the visible NEE contributions (luminance-clamped) to their samples' totals; ``idx``
+    holds each row's sample row, unique within a call, so the parallel loop has no races."""
+    for i in prange(contrib.shape[0]):
+        if occluded[i]:
+            continue
+        cr, cg, cb = contrib[i, 0], contrib[i, 1], contrib[i, 2]
+        lum = LUMA_R * cr + LUMA_G * cg + LUMA_B * cb
+        if lum > clamp:
+            sc = clamp / lum
+            cr, cg, cb = cr * sc, cg * sc, cb * sc
+        j = idx[i]
+        total[j, 0] += cr
+        total[j, 1] += cg
+        total[j, 2] += cb

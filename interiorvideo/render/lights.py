@@ -1,0 +1,125 @@
+"""Lights for next-event estimation, flattened into the arrays the kernels sample:
+emissive triangles grouped per area light (sampled by area), point and spot lights, and the sun.
+Each shading point picks one light in proportion to its unshadowed contribution there and casts
+one shadow ray, whatever the number of lights."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..scene.model import Scene
+
+SHADOW_OFFSET = 2e-3  # metres along the normal, so a shadow ray does not hit its own surface
+
+
+def _f32(a, cols: int | None = 3) -> np.ndarray:
+    a = np.asarray(a, np.float32)
+    return a.reshape(-1, cols) if cols else a.reshape(-1)
+
+
+class LightSet:
+    def __init__(self, scene: Scene):
+        v0, e1, e2, tri_n, cdf, start = [], [], [], [], [], [0]
+        centers, totals, radiance = [], [], []
+        rooms_of: list[int | None] = []  # each light's room, in kernel order (area, point/spot, sun)
+        for light in (li for li in scene.lights if li.kind == "area"):
+            obj = scene.object(light.object_id)
+            v = obj.mesh.vertices.astype(np.float64)[obj.mesh.triangles]
+            a, b = v[:, 1] - v[:, 0], v[:, 2] - v[:, 0]
+            cross = np.cross(a, b)
+            area = 0.5 * np.linalg.norm(cross, axis=1)
+            keep = area > 0
+            v, a, b, cross, area = v[keep], a[keep], b[keep], cross[keep], area[keep]
+            if len(area) == 0:
+                continue
+            v0.append(v[:, 0])
+            e1.append(a)
+            e2.append(b)
+            tri_n.append(cross / (2 * area[:, None]))
+            cdf.append(np.cumsum(area) / area.sum())
+            start.append(start[-1] + len(area))
+            centers.append((v[:, 0] + (a + b) / 3).mean(axis=0))
+            totals.append(area.sum())
+            radiance.append(np.asarray(light.color) * light.intensity)
+            rooms_of.append(light.room_id)
+        self.area_center = _f32(centers)
+        self.area_total = _f32(totals, None)
+        self.area_radiance = _f32(radiance)
+        self.area_lum = (self.area_radiance.mean(axis=1) * self.area_total).astype(np.float32)
+        self.area_tri_start = np.asarray(start, np.int64)
+        self.tri_cdf = _f32(np.concatenate(cdf) if cdf else [], None)
+        self.tri_v0 = _f32(np.concatenate(v0) if v0 else [])
+        self.tri_e1 = _f32(np.concatenate(e1) if e1 else [])
+        self.tri_e2 = _f32(np.concatenate(e2) if e2 else [])
+        self.tri_normal = _f32(np.concatenate(tri_n) if tri_n else [])
+
+        deltas = [li for li in scene.lights if li.kind in ("point", "spot")]
+        rooms_of += [li.room_id for li in deltas]
+        self.pt_pos = _f32([li.position for li in deltas])
+        self.pt_int = _f32([np.asarray(li.color) * li.intensity for li in deltas])
+        self.pt_lum = (self.pt_int.mean(axis=1)).astype(np.float32)
+        self.pt_dir = _f32([li.direction if li.kind == "spot" else (0.0, 0.0, -1.0) for li in deltas])
+        self.pt_dir /= np.maximum(np.linalg.norm(self.pt_dir, axis=1, keepdims=True), 1e-12)
+        # Point lights get cones that always pass (cos thresholds below −1).
+        self.pt_cos = _f32([(np.cos(np.radians(li.cone_deg[0])), np.cos(np.radians(li.cone_deg[1])))
+                            if li.kind == "spot" else (-2.0, -3.0) for li in deltas], 2)
+        suns = [li for li in scene.lights if li.kind == "sun"]
+        rooms_of += [None for _ in suns]
+        self.sun_dir = _f32([s.direction for s in suns])
+        self.sun_dir /= np.maximum(np.linalg.norm(self.sun_dir, axis=1, keepdims=True), 1e-12)
+        self.sun_irr = _f32([np.asarray(s.color) * s.intensity for s in suns])
+        self.sun_lum = self.sun_irr.mean(axis=1).astype(np.float32)
+        self._room_masks(scene, rooms_of)
+
+    def _room_masks(self, scene: Scene, rooms_of: list[int | None]) -> None:
+        """Which lights a shading point in each room samples: its room's, those of rooms a door
+        leads to, and lights without a room (the sun). Light from rooms two doors away is left
+        out of next-event estimation — a small, documented bias that halves the cost per sample.
+        Row ``len(rooms)`` (objects outside every room) allows every light."""
+        index = {r.room_id: i for i, r in enumerate(scene.rooms)}
+        mask = np.zeros((len(scene.rooms) + 1, max(len(rooms_of), 1)), np.bool_)
+        mask[len(scene.rooms), :len(rooms_of)] = True
+        for i, room in enumerate(scene.rooms):
+            near = {room.room_id} | {o.to_room for o in room.openings if o.kind == "door" and o.to_room is not None}
+            for k, rid in enumerate(rooms_of):
+                mask[i, k] = rid is None or rid in near or rid not in index
+        self.room_mask = mask.astype(np.float32) * self._sun_visibility(scene, rooms_of)
+        n = max((o.instance_id for o in scene.objects), default=0) + 1
+        self.inst_room = np.full(n, len(scene.rooms), np.int64)
+        for o in scene.objects:
+            self.inst_room[o.instance_id] = index.get(o.room_id, len(scene.rooms))
+
+    def _sun_visibility(self, scene: Scene, rooms_of: list[int | None], probes: int = 512) -> np.ndarray:
+        """Per room, the fraction of probe points inside it that see the sun (floored at 2%).
+        Choosing the sun by its unshadowed irradiance would spend most samples on shadow rays
+        that hit a wall; scaling its weight by this fraction keeps samples for the lamps."""
+        from ..scene.raycast import build_raycast_scene
+        import open3d as o3d
+
+        scale = np.ones((len(scene.rooms) + 1, max(len(rooms_of), 1)), np.float32)
+        suns = [k for k, rid in enumerate(rooms_of) if rid is None and k >= len(self.area_total) + len(self.pt_pos)]
+        if not suns or not scene.rooms:
+            return scale
+        rc = build_raycast_scene(scene)
+        rng = np.random.default_rng(0)
+        for i, room in enumerate(scene.rooms):
+            x0, y0, x1, y1 = room.bounds
+            pts = np.stack([rng.uniform(x0, x1, probes), rng.uniform(y0, y1, probes),
+                            rng.uniform(room.floor_z + 0.05, room.ceiling_z - 0.05, probes)], axis=1)
+            for k in suns:
+                d = self.sun_dir[k - len(self.area_total) - len(self.pt_pos)]
+                rays = np.concatenate([pts, np.broadcast_to(d * 1000.0, pts.shape)], axis=1).astype(np.float32)
+                hit = rc.scene.test_occlusions(o3d.core.Tensor(rays), tnear=0.0, tfar=1.0).numpy()
+                scale[i, k] = max(1.0 - hit.mean(), 0.02)
+        return scale
+
+    @property
+    def count(self) -> int:
+        return len(self.area_total) + len(self.pt_pos) + len(self.sun_dir)
+
+    @property
+    def arrays(self) -> tuple:
+        """The light arrays in the order the kernels take them."""
+        return (self.area_center, self.area_total, self.area_lum, self.area_radiance, self.area_tri_start,
+                self.tri_cdf, self.tri_v0, self.tri_e1, self.tri_e2, self.tri_normal, self.pt_pos, self.pt_int,
+                self.pt_lum, self.pt_dir, self.pt_cos, self.sun_dir, self.sun_irr, self.sun_lum)

@@ -1,0 +1,129 @@
+"""Scene edits as data, so the ground truth of an edited scene can be rendered.
+
+The vocabulary matches the parametric edits X2Video applies to intrinsic channels (issue 6):
+an instance's albedo colour, its roughness/metallic, and a light's intensity, colour or position.
+Edits are frozen dataclasses with a JSON form; applying them returns a new Scene and touches
+nothing they do not name (a material shared by several instances is split off for the edited one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Union
+
+import numpy as np
+
+from .mesh import Mesh
+from .model import RGB, Light, Material, Scene, SceneObject
+
+
+@dataclass(frozen=True)
+class AlbedoEdit:
+    """Recolour an instance: its base colour becomes ``color`` (linear) and its texture is dropped,
+    so the edited albedo is exactly ``color``."""
+
+    instance_id: int
+    color: RGB
+    kind: str = "albedo"
+
+
+@dataclass(frozen=True)
+class MaterialEdit:
+    """Set an instance's roughness and/or metallic."""
+
+    instance_id: int
+    roughness: float | None = None
+    metallic: float | None = None
+    kind: str = "material"
+
+
+@dataclass(frozen=True)
+class LightEdit:
+    """Change a light's intensity, colour (normalised to max 1) or position. For an area light
+    the emitting object moves so its centroid lands on ``position``; the sun has no position."""
+
+    name: str
+    intensity: float | None = None
+    color: RGB | None = None
+    position: tuple[float, float, float] | None = None
+    kind: str = "light"
+
+
+Edit = Union[AlbedoEdit, MaterialEdit, LightEdit]
+_KINDS = {"albedo": AlbedoEdit, "material": MaterialEdit, "light": LightEdit}
+
+
+def edit_to_dict(edit: Edit) -> dict:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(edit).items() if v is not None}
+
+
+def edit_from_dict(d: dict) -> Edit:
+    kind = d.get("kind")
+    if kind not in _KINDS:
+        raise ValueError(f"unknown edit kind {kind!r}; known: {', '.join(_KINDS)}")
+    fields = {k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()}
+    try:
+        return _KINDS[kind](**fields)
+    except TypeError as exc:
+        raise ValueError(f"bad {kind} edit {d}: {exc}") from exc
+
+
+def _own_material(obj: SceneObject, **changes) -> Material:
+    """A copy of the object's material for it alone, so instances sharing it are untouched."""
+    return replace(obj.material, name=f"{obj.material.name}@{obj.instance_id}", **changes)
+
+
+def apply_edits(scene: Scene, edits: list[Edit] | tuple[Edit, ...]) -> Scene:
+    objects = {o.instance_id: o for o in scene.objects}
+    lights = {light.name: light for light in scene.lights}
+    for edit in edits:
+        if isinstance(edit, (AlbedoEdit, MaterialEdit)):
+            if edit.instance_id not in objects:
+                raise KeyError(f"edit {edit}: scene {scene.name!r} has no instance {edit.instance_id}")
+            obj = objects[edit.instance_id]
+            if isinstance(edit, AlbedoEdit):
+                color = tuple(float(c) for c in edit.color)
+                if len(color) != 3 or min(color) < 0 or max(color) > 1:
+                    raise ValueError(f"edit {edit}: colour must be 3 linear values in [0, 1]")
+                mat = _own_material(obj, base_color=color, texture=None)
+            else:
+                changes = {k: float(v) for k, v in (("roughness", edit.roughness), ("metallic", edit.metallic))
+                           if v is not None}
+                if not changes:
+                    raise ValueError(f"edit {edit} changes nothing")
+                mat = _own_material(obj, **changes)
+            objects[obj.instance_id] = replace(obj, material=mat)
+        elif isinstance(edit, LightEdit):
+            if edit.name not in lights:
+                known = ", ".join(sorted(lights))
+                raise KeyError(f"edit {edit}: scene {scene.name!r} has no light {edit.name!r} (lights: {known})")
+            light = lights[edit.name]
+            changes: dict = {}
+            if edit.intensity is not None:
+                if edit.intensity < 0:
+                    raise ValueError(f"edit {edit}: intensity must be non-negative")
+                changes["intensity"] = float(edit.intensity)
+            if edit.color is not None:
+                c = np.asarray(edit.color, np.float64)
+                if c.shape != (3,) or c.min() < 0 or c.max() <= 0:
+                    raise ValueError(f"edit {edit}: colour must be 3 non-negative values, not all zero")
+                changes["color"] = tuple(float(v) for v in c / c.max())
+            if edit.position is not None:
+                if light.kind == "sun":
+                    raise ValueError(f"edit {edit}: the sun has a direction, not a position")
+                if light.kind != "area":
+                    changes["position"] = tuple(float(v) for v in edit.position)
+            new = replace(light, **changes)
+            lights[light.name] = new
+            if light.kind == "area":
+                obj = objects[light.object_id]
+                emission = tuple(float(c) * new.intensity for c in new.color)
+                mesh = obj.mesh
+                if edit.position is not None:
+                    shift = np.asarray(edit.position, np.float64) - mesh.vertices.astype(np.float64).mean(axis=0)
+                    mesh = Mesh(mesh.vertices.astype(np.float64) + shift, mesh.triangles, mesh.uvs)
+                objects[obj.instance_id] = replace(obj, material=_own_material(obj, emission=emission), mesh=mesh)
+        else:
+            raise TypeError(f"not an edit: {edit!r}")
+    return replace(scene, objects=tuple(objects[o.instance_id] for o in scene.objects),
+                   lights=tuple(lights[light.name] for light in scene.lights))
