@@ -30,12 +30,6 @@ def fresnel_schlick(f0_: np.ndarray, cos: np.ndarray, strength: np.ndarray) -> n
     return (f0_ + (1.0 - f0_) * c) * strength[:, None]
 
 
-def ggx_d(n_dot_h: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    a2 = alpha * alpha
-    d = n_dot_h * n_dot_h * (a2 - 1.0) + 1.0
-    return a2 / (np.pi * d * d + 1e-12)
-
-
 def smith_visibility(n_dot_l: np.ndarray, n_dot_v: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Height-correlated Smith G / (4 n·l n·v) (Heitz 2014), as in the glTF reference."""
     a2 = alpha * alpha
@@ -47,21 +41,6 @@ def smith_visibility(n_dot_l: np.ndarray, n_dot_v: np.ndarray, alpha: np.ndarray
 def alpha_from_roughness(roughness: np.ndarray) -> np.ndarray:
     """Perceptual roughness squared, floored so a 'perfect' mirror stays numerically sane."""
     return np.maximum(roughness * roughness, 2e-3)
-
-
-def ggx_specular(n: np.ndarray, v: np.ndarray, l: np.ndarray, roughness: np.ndarray, spec_f0: np.ndarray,
-                 strength: np.ndarray) -> np.ndarray:
-    """GGX BRDF value f_s(l, v) (N, 3) for unit vectors; zero below either horizon."""
-    h = v + l
-    h /= np.maximum(np.linalg.norm(h, axis=1, keepdims=True), 1e-12)
-    n_l = np.einsum("ij,ij->i", n, l)
-    n_v = np.einsum("ij,ij->i", n, v)
-    n_h = np.clip(np.einsum("ij,ij->i", n, h), 0.0, 1.0)
-    v_h = np.clip(np.einsum("ij,ij->i", v, h), 0.0, 1.0)
-    alpha = alpha_from_roughness(roughness)
-    ok = (n_l > 0) & (n_v > 0)
-    val = ggx_d(n_h, alpha) * smith_visibility(np.maximum(n_l, 0), np.maximum(n_v, 1e-4), alpha)
-    return (fresnel_schlick(spec_f0, v_h, strength) * np.where(ok, val, 0.0)[:, None]).astype(np.float32)
 
 
 def sample_ggx_reflection(n: np.ndarray, v: np.ndarray, roughness: np.ndarray, u1: np.ndarray,

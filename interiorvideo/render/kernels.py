@@ -368,3 +368,46 @@ def accumulate(total, idx, contrib, occluded, clamp):
         total[j, 0] += cr
         total[j, 1] += cg
         total[j, 2] += cb
+
+
+@njit(parallel=True, cache=True, error_model="numpy", fastmath=FASTMATH)
+def specular_from_lights(n, v, roughness, f0, strength, e, ldir, samples, min_roughness):
+    """GGX highlight of the lights, reusing the irradiance's visible light samples: the mean over
+    the first ``samples`` of f_s(l, v)·E/p (E already carries cos θ_l). Points smoother than
+    ``min_roughness`` get nothing here (their traced reflection sees the lights instead)."""
+    N = n.shape[0]
+    out = np.zeros((N, 3), np.float32)
+    for i in prange(N):
+        a = roughness[i]
+        if strength[i] <= 0.0 or a < min_roughness:
+            continue
+        alpha = max(a * a, 2e-3)
+        a2 = alpha * alpha
+        nx, ny, nz = n[i, 0], n[i, 1], n[i, 2]
+        vx, vy, vz = v[i, 0], v[i, 1], v[i, 2]
+        n_v = max(nx * vx + ny * vy + nz * vz, 1e-4)
+        acc_r, acc_g, acc_b = 0.0, 0.0, 0.0
+        for s in range(samples):
+            lx, ly, lz = ldir[i, s, 0], ldir[i, s, 1], ldir[i, s, 2]
+            n_l = nx * lx + ny * ly + nz * lz
+            if n_l <= 0.0:
+                continue
+            hx, hy, hz = vx + lx, vy + ly, vz + lz
+            hn = math.sqrt(hx * hx + hy * hy + hz * hz)
+            if hn < 1e-12:
+                continue
+            hx, hy, hz = hx / hn, hy / hn, hz / hn
+            n_h = max(min(nx * hx + ny * hy + nz * hz, 1.0), 0.0)
+            v_h = max(min(vx * hx + vy * hy + vz * hz, 1.0), 0.0)
+            d = n_h * n_h * (a2 - 1.0) + 1.0
+            D = a2 / (math.pi * d * d + 1e-12)
+            gv = n_l * math.sqrt(n_v * n_v * (1.0 - a2) + a2)
+            gl = n_v * math.sqrt(n_l * n_l * (1.0 - a2) + a2)
+            vis = 0.5 / max(gv + gl, 1e-12)
+            c5 = (1.0 - v_h) ** 5
+            k = D * vis * strength[i]
+            acc_r += (f0[i, 0] + (1.0 - f0[i, 0]) * c5) * k * e[i, s, 0]
+            acc_g += (f0[i, 1] + (1.0 - f0[i, 1]) * c5) * k * e[i, s, 1]
+            acc_b += (f0[i, 2] + (1.0 - f0[i, 2]) * c5) * k * e[i, s, 2]
+        out[i, 0], out[i, 1], out[i, 2] = acc_r / samples, acc_g / samples, acc_b / samples
+    return out

@@ -16,7 +16,8 @@ import numpy as np
 
 from ..scene.model import Scene
 from ..trajectory.camera import Trajectory, scale_intrinsics
-from .brdf import alpha_from_roughness, f0, fresnel_schlick, ggx_specular, sample_ggx_reflection, smith_visibility
+from . import kernels
+from .brdf import alpha_from_roughness, f0, fresnel_schlick, sample_ggx_reflection, smith_visibility
 from .integrator import DIMS_BOUNCE, DIMS_FIRST, Hits, RayCounter, Workspace, diffuse_reflectance, irradiance, trace
 from .lights import LightSet
 from .sampling import point_hash, rotations, sobol_table
@@ -31,13 +32,14 @@ class RenderSettings:
     samples: int = 32  # irradiance samples per pixel (a power of two keeps Sobol balanced)
     max_bounces: int = 8  # diffuse bounces; Russian roulette from rr_start on
     rr_start: int = 2
+    specular_samples: int = 8  # of the irradiance's light samples, how many also shade highlights
     reflection_samples: int = 4  # traced reflection rays per glossy pixel
     reflection_irradiance_samples: int = 4  # irradiance samples where a reflection ray lands
     glossy_roughness: float = 0.5  # below this (or for metals) reflections are traced
     mirror_roughness: float = 0.2  # below this, lights are seen in reflections rather than by NEE
     seed: int = 0
     hash_cell: float = 0.01  # metres: sample streams are constant over 1 cm of surface
-    chunk: int = 4096  # shading points per batch (memory ≈ chunk × samples × 200 B)
+    chunk: int = 8192  # shading points per batch (memory ≈ chunk × samples × 200 B)
     indirect_clamp: float | None = 8.0  # luminance cap per indirect path sample (None: unbiased)
 
     def __post_init__(self) -> None:
@@ -116,15 +118,11 @@ class Renderer:
         f_view = fresnel_schlick(spec_f0, n_v, strength)
         rgb = (1.0 - metal)[:, None] * (1.0 - f_view) * albedo * irr + h.emission[sel]
 
-        # Highlights of the lights on rough lobes: reuse the irradiance's light samples.
-        rough_lobe = np.nonzero((strength > 0) & (rough >= s.mirror_roughness))[0]
-        if len(rough_lobe):
-            k = len(rough_lobe)
-            S = direct.irradiance.shape[1]
-            rep = np.repeat(rough_lobe, S)
-            f = ggx_specular(n[rep], view[rep], direct.direction[rough_lobe].reshape(-1, 3), rough[rep],
-                             spec_f0[rep], strength[rep])
-            rgb[rough_lobe] += (f * direct.irradiance[rough_lobe].reshape(-1, 3)).reshape(k, S, 3).mean(axis=1)
+        # Highlights of the lights on rough lobes: reuse (some of) the irradiance's light samples.
+        rgb += kernels.specular_from_lights(
+            n.astype(np.float32), view.astype(np.float32), rough, spec_f0.astype(np.float32),
+            strength.astype(np.float32), direct.irradiance, direct.direction,
+            min(s.specular_samples, direct.irradiance.shape[1]), np.float32(s.mirror_roughness))
 
         # Traced reflections on glossy and metallic surfaces.
         glossy = np.nonzero((strength > 0) & ((rough < s.glossy_roughness) | (metal > 0.5)))[0]
