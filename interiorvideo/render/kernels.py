@@ -34,6 +34,18 @@ def _u(table, rot, s, p, d):
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _add_clamped(total, j, cr, cg, cb, clamp):
+    """total[j] += c, with c's luminance capped at ``clamp`` (firefly suppression)."""
+    lum = LUMA_R * cr + LUMA_G * cg + LUMA_B * cb
+    if lum > clamp:
+        sc = clamp / lum
+        cr, cg, cb = cr * sc, cg * sc, cb * sc
+    total[j, 0] += cr
+    total[j, 1] += cg
+    total[j, 2] += cb
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
 def _basis(nx, ny, nz):
     """Tangent and bitangent of a unit normal (Duff et al. 2017, branchless)."""
     sign = 1.0 if nz >= 0 else -1.0
@@ -290,15 +302,7 @@ def path_vertex(rays, t_hit, geom, prim, bary, normals, beta, idx, shift, inst_r
             t = t_hit[i]
             if not math.isfinite(t):
                 sr, sg, sb = _sky(dx, dy, dz, zenith, horizon, sky_intensity)
-                cr, cg, cb = beta[i, 0] * sr, beta[i, 1] * sg, beta[i, 2] * sb
-                lum = LUMA_R * cr + LUMA_G * cg + LUMA_B * cb
-                if lum > clamp:
-                    sc = clamp / lum
-                    cr, cg, cb = cr * sc, cg * sc, cb * sc
-                j = idx[i]
-                total[j, 0] += cr
-                total[j, 1] += cg
-                total[j, 2] += cb
+                _add_clamped(total, idx[i], beta[i, 0] * sr, beta[i, 1] * sg, beta[i, 2] * sb, clamp)
                 continue
             k = geom_to_inst[geom[i]]
             nx, ny, nz = normals[i, 0], normals[i, 1], normals[i, 2]
@@ -359,15 +363,7 @@ def accumulate(total, idx, contrib, occluded, clamp):
     for i in prange(contrib.shape[0]):
         if occluded[i]:
             continue
-        cr, cg, cb = contrib[i, 0], contrib[i, 1], contrib[i, 2]
-        lum = LUMA_R * cr + LUMA_G * cg + LUMA_B * cb
-        if lum > clamp:
-            sc = clamp / lum
-            cr, cg, cb = cr * sc, cg * sc, cb * sc
-        j = idx[i]
-        total[j, 0] += cr
-        total[j, 1] += cg
-        total[j, 2] += cb
+        _add_clamped(total, idx[i], contrib[i, 0], contrib[i, 1], contrib[i, 2], clamp)
 
 
 @njit(parallel=True, cache=True, error_model="numpy", fastmath=FASTMATH)
