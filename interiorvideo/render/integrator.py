@@ -51,7 +51,8 @@ def trace(data: SceneData, origins: np.ndarray, directions: np.ndarray, counter:
     origins = np.ascontiguousarray(origins, np.float32)
     directions = np.ascontiguousarray(directions, np.float32)
     counter.rays += len(origins)
-    ans = data.rc.scene.cast_rays(o3d.core.Tensor(np.concatenate([origins, directions], axis=1)))
+    ans = data.rc.scene.cast_rays(o3d.core.Tensor(np.concatenate([origins, directions], axis=1)),
+                                  nthreads=data.threads)
     t = ans["t_hit"].numpy()
     attrs = kernels.hit_attributes(
         origins, directions, t, ans["geometry_ids"].numpy(), ans["primitive_ids"].numpy(),
@@ -133,7 +134,7 @@ def irradiance(data: SceneData, lights: LightSet, x: np.ndarray, n: np.ndarray, 
     for bounce in range(1, max_bounces + 1):
         rays, beta, idx = ws.rays[cur][:m], ws.beta[cur][:m], ws.idx[cur][:m]
         counter.rays += m
-        ans = data.rc.scene.cast_rays(o3d.core.Tensor.from_numpy(rays))
+        ans = data.rc.scene.cast_rays(o3d.core.Tensor.from_numpy(rays), nthreads=data.threads)
         dim = DIMS_FIRST + DIMS_BOUNCE * (bounce - 1)
         nxt = 1 - cur
         contrib, shadow = ws.contrib[:m], ws.shadow[:m]
@@ -160,4 +161,5 @@ def irradiance(data: SceneData, lights: LightSet, x: np.ndarray, n: np.ndarray, 
 def _occluded_rays(data: SceneData, rays: np.ndarray, counter: RayCounter) -> np.ndarray:
     counter.rays += len(rays)
     rays = np.ascontiguousarray(rays)
-    return data.rc.scene.test_occlusions(o3d.core.Tensor.from_numpy(rays), tnear=0.0, tfar=SHADOW_TFAR).numpy()
+    return data.rc.scene.test_occlusions(o3d.core.Tensor.from_numpy(rays), tnear=0.0, tfar=SHADOW_TFAR,
+                                         nthreads=data.threads).numpy()

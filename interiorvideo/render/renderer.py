@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Callable
 
+import numba
 import numpy as np
 
 from ..scene.model import Scene
@@ -41,6 +42,7 @@ class RenderSettings:
     hash_cell: float = 0.01  # metres: sample streams are constant over 1 cm of surface
     chunk: int = 8192  # shading points per batch (memory ≈ chunk × samples × 200 B)
     indirect_clamp: float | None = 8.0  # luminance cap per indirect path sample (None: unbiased)
+    threads: int = 0  # CPU threads for ray casting and shading (0: all); one per core a worker owns
 
     def __post_init__(self) -> None:
         for name in ("samples", "reflection_irradiance_samples"):
@@ -58,6 +60,9 @@ class Renderer:
         self.scene = scene
         self.settings = s = settings or RenderSettings()
         self.data = SceneData.from_scene(scene)
+        self.data.threads = s.threads
+        if s.threads:
+            numba.set_num_threads(min(s.threads, numba.config.NUMBA_NUM_THREADS))
         self.lights = LightSet(scene)
         self.counter = RayCounter()
         self.workspace = Workspace()

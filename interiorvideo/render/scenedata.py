@@ -28,6 +28,7 @@ class SceneData:
     tri_offset: np.ndarray  # (I+1,) int64: first row of each instance in tri_uvs
     tri_uvs: np.ndarray  # (total triangles, 3, 2) float32
     sky: Sky
+    threads: int = 0  # Embree threads per call (0: all cores); a build worker given one core sets 1
 
     @classmethod
     def from_scene(cls, scene: Scene) -> "SceneData":
