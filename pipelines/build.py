@@ -1,0 +1,173 @@
+"""The InteriorVideo build: plan → render (Ray tasks) → shards → manifest + dataset.json.
+
+Resumable at any point: each finished clip is kept as a one-sample tar under ``.work/`` (written
+to a temporary name, then renamed); a shard is assembled — deterministically, again through a
+temporary name — once all its clips exist, and its clip files are then removed. Re-running the
+same command after a kill skips finished shards and clips, so the result has no lost or
+duplicated clip and the same bytes as an uninterrupted build. With ``address`` the same code
+submits to an existing Ray cluster (the output folder must then be on a filesystem the driver
+writes; workers only return bytes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from interiorvideo.fileio import atomic_write_json, read_json
+from interiorvideo.shards import SHARD_FORMAT_VERSION, read_shard, sha256_file, write_shard
+
+from .index import write_index
+from .plan import BuildConfig, ClipJob, Plan, make_plan
+from .worker import render_job
+
+PLAN_NAME = "plan.json"
+WORK_DIR = ".work"
+
+
+@dataclass
+class BuildReport:
+    out_dir: Path
+    clips_total: int
+    clips_rendered: int = 0
+    clips_reused: int = 0
+    shards_written: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    skipped_rooms: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def _paths(out_dir: Path) -> dict[str, Path]:
+    return {"shards": out_dir / "shards", "samples": out_dir / WORK_DIR / "samples",
+            "stats": out_dir / WORK_DIR / "stats"}
+
+
+def load_or_write_plan(out_dir: Path, config: BuildConfig) -> Plan:
+    """The plan of this folder: written on the first run; a later run must ask for the same."""
+    path = out_dir / PLAN_NAME
+    if path.exists():
+        stored = read_json(path, "build plan")
+        if stored.get("config") != config.to_dict():
+            diff = {k: (stored.get("config", {}).get(k), v) for k, v in config.to_dict().items()
+                    if stored.get("config", {}).get(k) != v}
+            raise ValueError(f"{out_dir} holds a build with another configuration (stored vs asked: {diff}); "
+                             f"use another --out or the same options to resume")
+        jobs = [ClipJob(**j) for j in stored["jobs"]]
+        return Plan(config, jobs, stored.get("skipped_rooms", []))
+    plan = make_plan(config)
+    if not plan.jobs:
+        raise ValueError("the plan has no clips: no room of any scene admits a valid trajectory")
+    atomic_write_json(path, {"format_version": SHARD_FORMAT_VERSION, "config": config.to_dict(),
+                             "jobs": [j.to_dict() for j in plan.jobs], "skipped_rooms": plan.skipped_rooms})
+    return plan
+
+
+def _assemble_ready_shards(plan: Plan, paths: dict[str, Path]) -> int:
+    """Write every shard whose clips are all rendered; returns how many were written."""
+    written = 0
+    for shard, jobs in plan.shards().items():
+        target = paths["shards"] / f"{shard}.tar"
+        if target.exists():
+            continue
+        files = [paths["samples"] / f"{j.key}.tar" for j in jobs]
+        if not all(f.exists() for f in files):
+            continue
+        samples = [read_shard(f)[0] for f in files]
+        write_shard(target, samples)
+        for f in files:
+            f.unlink()
+        written += 1
+    return written
+
+
+def _init_ray(address: str | None, workers: int | None):
+    import ray
+
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if not ray.is_initialized():
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=workers or os.cpu_count(), include_dashboard=False, log_to_driver=False,
+                     object_store_memory=512 * 1024 * 1024)
+    return ray
+
+
+def _task_memory(config: BuildConfig) -> int:
+    """A generous per-task memory request so a cluster packs tasks without swapping."""
+    per_frame = config.width * config.height * 400
+    return int(800e6 + config.frames * per_frame + 32 * 8192 * 300)
+
+
+def build_dataset(out_dir: str | Path, config: BuildConfig, address: str | None = None, workers: int | None = None,
+                  max_retries: int = 2, progress: Callable[[int, int, float], None] | None = None,
+                  keep_ray: bool = False) -> BuildReport:
+    """Build (or resume) the dataset in ``out_dir``; ``progress(done, total, clips_per_s)``."""
+    t0 = time.perf_counter()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = _paths(out_dir)
+    for p in paths.values():
+        p.mkdir(parents=True, exist_ok=True)
+    plan = load_or_write_plan(out_dir, config)
+    report = BuildReport(out_dir, len(plan.jobs), skipped_rooms=plan.skipped_rooms)
+    report.shards_written += _assemble_ready_shards(plan, paths)
+
+    done_shards = {p.stem for p in paths["shards"].glob("*.tar")}
+    todo = [j for j in plan.jobs if j.shard not in done_shards and not (paths["samples"] / f"{j.key}.tar").exists()]
+    report.clips_reused = len(plan.jobs) - len(todo)
+    if progress:
+        progress(report.clips_reused, report.clips_total, 0.0)
+    if todo:
+        ray = _init_ray(address, workers)
+        task = ray.remote(num_cpus=1, memory=_task_memory(config), max_retries=max_retries,
+                          retry_exceptions=True)(render_job)
+        cap = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
+        pending: dict = {}
+        queue = list(todo)
+        t_start = time.perf_counter()
+        while queue or pending:
+            while queue and len(pending) < cap:
+                job = queue.pop(0)
+                pending[task.remote(job, config, 1)] = job
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for ref in ready:
+                job = pending.pop(ref)
+                try:
+                    result = ray.get(ref)
+                except Exception as exc:  # the task failed after its retries
+                    report.failed[job.key] = f"{type(exc).__name__}: {str(exc).splitlines()[-1] if str(exc) else ''}"
+                    continue
+                write_shard(paths["samples"] / f"{job.key}.tar", [result["sample"]])
+                atomic_write_json(paths["stats"] / f"{job.key}.json", {"stats": result["stats"],
+                                                                       "meta": result["meta"]})
+                report.clips_rendered += 1
+                report.shards_written += _assemble_ready_shards(plan, paths)
+            if progress:
+                elapsed = time.perf_counter() - t_start
+                progress(report.clips_reused + report.clips_rendered + len(report.failed), report.clips_total,
+                         report.clips_rendered / max(elapsed, 1e-9))
+        if not keep_ray and not address:
+            ray.shutdown()
+    if report.ok:
+        write_index(out_dir, plan, paths)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def shard_checksums(out_dir: Path) -> dict[str, str]:
+    return {p.name: sha256_file(p) for p in sorted((out_dir / "shards").glob("*.tar"))}
+
+
+def dump_report(report: BuildReport) -> str:
+    return json.dumps({"clips": report.clips_total, "rendered": report.clips_rendered, "reused": report.clips_reused,
+                       "shards_written": report.shards_written, "failed": report.failed,
+                       "seconds": round(report.seconds, 2)}, indent=1)

@@ -1,0 +1,63 @@
+"""The dataset's index: ``manifest.parquet`` (one row per clip) and ``dataset.json`` (format,
+config, counts per split, sha256 of every shard). Written last, atomically, so their presence
+means the build finished."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from interiorvideo.fileio import atomic_write_bytes, atomic_write_json, read_json
+from interiorvideo.shards import SHARD_FORMAT_VERSION, member_names, sha256_file
+
+from .plan import SPLITS, Plan
+
+DATASET_JSON = "dataset.json"
+MANIFEST = "manifest.parquet"
+MANIFEST_SCHEMA = pa.schema([
+    ("key", pa.string()), ("split", pa.string()), ("shard", pa.string()), ("scene", pa.string()),
+    ("scene_index", pa.int32()), ("scene_seed", pa.int64()), ("room", pa.int32()), ("room_kind", pa.string()),
+    ("clip", pa.int32()), ("trajectory_seed", pa.int64()), ("frames", pa.int32()), ("width", pa.int32()),
+    ("height", pa.int32()), ("fps", pa.float32()), ("prompt", pa.string()), ("local_prompts", pa.string()),
+    ("mean_luminance", pa.float32()), ("mean_irradiance", pa.float32()), ("mean_depth", pa.float32()),
+    ("sky_fraction", pa.float32()), ("instances_visible", pa.int32()), ("path_length_m", pa.float32()),
+])
+
+
+def manifest_table(plan: Plan, stats_dir: Path) -> pa.Table:
+    rows = []
+    for job in sorted(plan.jobs, key=lambda j: (j.split, j.key)):
+        info = read_json(stats_dir / f"{job.key}.json", f"statistics of clip {job.key}")
+        meta, st = info["meta"], info["stats"]
+        rows.append({
+            "key": job.key, "split": job.split, "shard": job.shard, "scene": meta["scene_id"],
+            "scene_index": job.scene_index, "scene_seed": job.scene_seed, "room": job.room_id,
+            "room_kind": meta.get("room_kind", ""), "clip": job.clip_index, "trajectory_seed": job.trajectory_seed,
+            "frames": plan.config.frames, "width": plan.config.width, "height": plan.config.height,
+            "fps": plan.config.fps, "prompt": meta["prompt"],
+            "local_prompts": json.dumps(meta["local_prompts"], sort_keys=True), **st,
+        })
+    return pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA)
+
+
+def write_index(out_dir: Path, plan: Plan, paths: dict[str, Path]) -> None:
+    table = manifest_table(plan, paths["stats"])
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    atomic_write_bytes(out_dir / MANIFEST, buf.getvalue())
+    shards = []
+    for name, jobs in sorted(plan.shards().items()):
+        path = paths["shards"] / f"{name}.tar"
+        shards.append({"name": path.name, "split": jobs[0].split, "clips": len(jobs), "sha256": sha256_file(path),
+                       "bytes": path.stat().st_size, "keys": [j.key for j in jobs]})
+    counts = {split: sum(1 for j in plan.jobs if j.split == split) for split in SPLITS}
+    scenes = {split: sorted({j.scene_index for j in plan.jobs if j.split == split}) for split in SPLITS}
+    atomic_write_json(out_dir / DATASET_JSON, {
+        "format_version": SHARD_FORMAT_VERSION, "name": "InteriorVideo", "config": plan.config.to_dict(),
+        "counts": counts, "scenes": scenes, "members": member_names(), "shards": shards,
+        "skipped_rooms": plan.skipped_rooms,
+    })
