@@ -35,9 +35,10 @@ def clip_stats(clip: dict) -> dict:
 def render_job(job: ClipJob, config: BuildConfig, threads: int = 0) -> dict:
     """Returns {"sample": member bytes, "stats": {...}, "meta": {...}} for one clip."""
     scene = generate_scene(job.scene_seed)
-    settings = TrajectorySettings(width=config.width, height=config.height)
-    traj = plan_trajectory(scene, job.room_id, config.frames, config.fps, job.trajectory_seed, settings)
     renderer = Renderer(scene, RenderSettings(samples=config.samples, seed=job.trajectory_seed, threads=threads))
+    settings = TrajectorySettings(width=config.width, height=config.height)
+    traj = plan_trajectory(scene, job.room_id, config.frames, config.fps, job.trajectory_seed, settings,
+                           rc=renderer.data.rc)
     clip = renderer.render_clip(traj, config.width, config.height)
     clip["meta"].update({"key": job.key, "split": job.split, "scene_index": job.scene_index,
                          "scene_seed": job.scene_seed, "trajectory_seed": job.trajectory_seed,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..scene.model import Scene
+from ..scene.raycast import RaycastScene, build_raycast_scene
 
 SHADOW_OFFSET = 2e-3  # metres along the normal, so a shadow ray does not hit its own surface
 
@@ -18,7 +19,8 @@ def _f32(a, cols: int | None = 3) -> np.ndarray:
 
 
 class LightSet:
-    def __init__(self, scene: Scene):
+    def __init__(self, scene: Scene, rc: RaycastScene | None = None):
+        self._rc = rc
         v0, e1, e2, tri_n, cdf, start = [], [], [], [], [], [0]
         centers, totals, radiance = [], [], []
         rooms_of: list[int | None] = []  # each light's room, in kernel order (area, point/spot, sun)
@@ -93,14 +95,13 @@ class LightSet:
         """Per room, the fraction of probe points inside it that see the sun (floored at 2%).
         Choosing the sun by its unshadowed irradiance would spend most samples on shadow rays
         that hit a wall; scaling its weight by this fraction keeps samples for the lamps."""
-        from ..scene.raycast import build_raycast_scene
         import open3d as o3d
 
         scale = np.ones((len(scene.rooms) + 1, max(len(rooms_of), 1)), np.float32)
         suns = [k for k, rid in enumerate(rooms_of) if rid is None and k >= len(self.area_total) + len(self.pt_pos)]
         if not suns or not scene.rooms:
             return scale
-        rc = build_raycast_scene(scene)
+        rc = self._rc or build_raycast_scene(scene)
         rng = np.random.default_rng(0)
         for i, room in enumerate(scene.rooms):
             x0, y0, x1, y1 = room.bounds

@@ -63,7 +63,7 @@ class Renderer:
         self.data.threads = s.threads
         if s.threads:
             numba.set_num_threads(min(s.threads, numba.config.NUMBA_NUM_THREADS))
-        self.lights = LightSet(scene)
+        self.lights = LightSet(scene, self.data.rc)
         self.counter = RayCounter()
         self.workspace = Workspace()
         self.dims_irr = DIMS_FIRST + DIMS_BOUNCE * s.max_bounces
