@@ -20,6 +20,7 @@ from pathlib import Path
 
 import webdataset as wds
 
+from interiorvideo.data import interiorvideo_dataset
 from interiorvideo.shards import decode_sample
 from pipelines import BuildConfig, build_dataset
 
@@ -51,14 +52,18 @@ def bytes_per_frame(shards: list[Path], frames: int) -> dict[str, float]:
     return {k: v / frames for k, v in sorted(sizes.items())}
 
 
-def reader_clips_per_s(shards: list[Path], repeats: int = 3) -> float:
-    best = 0.0
+def reader_clips_per_s(shards: list[Path], frames: int, repeats: int = 3) -> tuple[float, float]:
+    """(plain webdataset decode + clip decoder, the training reader with an 8-frame crop) clips/s."""
+    urls = [str(p) for p in shards]
+    best_plain = best_train = 0.0
     for _ in range(repeats):
         t = time.perf_counter()
-        n = sum(1 for s in wds.WebDataset([str(p) for p in shards], shardshuffle=False).decode()
-                if decode_sample(s) is not None)
-        best = max(best, n / (time.perf_counter() - t))
-    return best
+        n = sum(1 for s in wds.WebDataset(urls, shardshuffle=False).decode() if decode_sample(s) is not None)
+        best_plain = max(best_plain, n / (time.perf_counter() - t))
+        t = time.perf_counter()
+        n = sum(1 for _ in interiorvideo_dataset(urls, frames=min(8, frames)))
+        best_train = max(best_train, n / (time.perf_counter() - t))
+    return best_plain, best_train
 
 
 def main() -> None:
@@ -76,7 +81,7 @@ def main() -> None:
         shards = sorted((Path(tmp) / "w2" / "shards").glob("*.tar"))
         n_clips = sum(1 for s in shards for _ in wds.WebDataset(str(s), shardshuffle=False))
         per_pass = bytes_per_frame(shards, n_clips * args.frames)
-        reader = reader_clips_per_s(shards)
+        reader, train_reader = reader_clips_per_s(shards, args.frames)
     print(f"{n_clips} clips of {args.frames} frames at {args.size}x{args.size}, {args.samples} samples/pixel")
     print(f"render phase, 1 worker:  {one:.3f} clips/s (steady state {one_steady:.3f})")
     print(f"render phase, 2 workers: {two:.3f} clips/s (steady state {two_steady:.3f})")
@@ -87,6 +92,7 @@ def main() -> None:
         print(f"  {member:18s} {b / 1024:8.2f} KiB")
     print(f"total per frame: {sum(per_pass.values()) / 1024:.1f} KiB")
     print(f"reader (webdataset decode + clip decoder, 1 process): {reader:.1f} clips/s")
+    print(f"training reader (interiorvideo.data, 8-frame crops, tensors, 1 process): {train_reader:.1f} clips/s")
 
 
 if __name__ == "__main__":
