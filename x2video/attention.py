@@ -1,0 +1,152 @@
+"""X2Video's attention processors, swapped into a diffusers UNet (not a fork of it).
+
+* :class:`HybridSelfAttnProcessor` — the frames of a window are denoised jointly: each frame's
+  queries attend to its own tokens and to the reference frame's tokens (reference attention),
+  and in the first ``temporal_heads`` heads to the tokens of every frame of the window (full
+  temporal attention). The reference is frame 0 of the window: the clean latent of a given
+  reference image (``reference="given"``; it then attends only to itself, so it stays clean),
+  else the window's first frame (``reference="first"``). ``reference="none"`` with no temporal
+  heads is plain per-frame attention — the RGB↔X-style baseline.
+* :class:`MaskedCrossAttnProcessor` — one global prompt and K local prompts, each with a mask per
+  frame: a token inside mask k attends to the global prompt and local prompt k; outside every
+  mask, to the global prompt only.
+
+Both read an :class:`AttentionContext` passed as ``cross_attention_kwargs={"x2v": ctx}`` (the
+UNet forwards it to every attention module); without one they behave as diffusers' default.
+Frames are folded into the batch: hidden states are (batch·frames, tokens, channels).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from diffusers.models.attention_processor import Attention
+
+
+@dataclass
+class AttentionContext:
+    num_frames: int = 1
+    reference: Literal["first", "given", "none"] = "first"
+    temporal_heads: int = 0  # heads (counted from the first) with full attention over the window
+    local_embeds: torch.Tensor | None = None  # (batch·frames, K, L, C_text)
+    local_masks: torch.Tensor | None = None  # (batch·frames, K, h, w) at any resolution, 1 = inside
+    latent_hw: tuple[int, int] | None = None  # (h, w) of the latent, to map token counts to shapes
+
+
+def _project(attn: Attention, hidden: torch.Tensor, context: torch.Tensor):
+    q, k, v = attn.to_q(hidden), attn.to_k(context), attn.to_v(context)
+    heads = attn.heads
+    split = lambda t: t.view(t.shape[0], t.shape[1], heads, -1).transpose(1, 2)  # noqa: E731
+    q, k, v = split(q), split(k), split(v)
+    if attn.norm_q is not None:
+        q = attn.norm_q(q)
+    if attn.norm_k is not None:
+        k = attn.norm_k(k)
+    return q, k, v
+
+
+def _finish(attn: Attention, out: torch.Tensor, residual: torch.Tensor, shape4d) -> torch.Tensor:
+    """(B, heads, N, d) → output projection, as diffusers' AttnProcessor2_0 does."""
+    b, h, n, d = out.shape
+    out = out.transpose(1, 2).reshape(b, n, h * d)
+    out = attn.to_out[1](attn.to_out[0](out))
+    if shape4d is not None:
+        bb, c, hh, ww = shape4d
+        out = out.transpose(-1, -2).reshape(bb, c, hh, ww)
+    if attn.residual_connection:
+        out = out + residual
+    return out / attn.rescale_output_factor
+
+
+def _prepare(attn: Attention, hidden: torch.Tensor, temb):
+    residual = hidden
+    if attn.spatial_norm is not None:
+        hidden = attn.spatial_norm(hidden, temb)
+    shape4d = None
+    if hidden.ndim == 4:
+        shape4d = hidden.shape
+        b, c, h, w = hidden.shape
+        hidden = hidden.view(b, c, h * w).transpose(1, 2)
+    if attn.group_norm is not None:
+        hidden = attn.group_norm(hidden.transpose(1, 2)).transpose(1, 2)
+    return hidden, residual, shape4d
+
+
+class HybridSelfAttnProcessor:
+    """Reference + (partial) full-temporal self-attention on scaled_dot_product_attention."""
+
+    def __call__(self, attn: Attention, hidden_states: torch.Tensor, encoder_hidden_states=None,
+                 attention_mask=None, temb=None, x2v: AttentionContext | None = None) -> torch.Tensor:
+        hidden, residual, shape4d = _prepare(attn, hidden_states, temb)
+        ctx = x2v or AttentionContext()
+        q, k, v = _project(attn, hidden, hidden)  # (B·F, H, N, d)
+        BF, H, N, d = q.shape
+        Fr = ctx.num_frames
+        if BF % Fr:
+            raise ValueError(f"batch·frames {BF} is not a multiple of num_frames {Fr}")
+        B = BF // Fr
+        if Fr == 1 or (ctx.reference == "none" and ctx.temporal_heads == 0):
+            return _finish(attn, F.scaled_dot_product_attention(q, k, v), residual, shape4d)
+        t = max(0, min(int(ctx.temporal_heads), H))
+        q, k, v = (x.view(B, Fr, H, N, d) for x in (q, k, v))
+        out = torch.empty_like(q)
+        # Spatial/reference heads: own tokens (+ the reference frame's).
+        qs, ks, vs = q[:, :, t:], k[:, :, t:], v[:, :, t:]
+        if ctx.reference == "none":
+            keys, vals = ks, vs
+        else:
+            keys = torch.cat([ks, ks[:, :1].expand_as(ks)], dim=3)
+            vals = torch.cat([vs, vs[:, :1].expand_as(vs)], dim=3)
+        out[:, :, t:] = F.scaled_dot_product_attention(qs, keys, vals)
+        # Temporal heads: every frame's queries see every frame's tokens.
+        if t:
+            qt = q[:, :, :t].transpose(1, 2).reshape(B, t, Fr * N, d)
+            kt = k[:, :, :t].transpose(1, 2).reshape(B, t, Fr * N, d)
+            vt = v[:, :, :t].transpose(1, 2).reshape(B, t, Fr * N, d)
+            out[:, :, :t] = F.scaled_dot_product_attention(qt, kt, vt).view(B, t, Fr, N, d).transpose(1, 2)
+        if ctx.reference == "given":
+            # The reference image's own features stay its own: plain attention for frame 0.
+            out[:, 0] = F.scaled_dot_product_attention(q[:, 0], k[:, 0], v[:, 0])
+        return _finish(attn, out.reshape(BF, H, N, d), residual, shape4d)
+
+
+def _masks_at(masks: torch.Tensor, n_tokens: int, latent_hw: tuple[int, int] | None) -> torch.Tensor:
+    """Masks (BF, K, h, w) resized (nearest) to this layer's token grid → (BF, N, K) bool."""
+    h0, w0 = latent_hw or masks.shape[-2:]
+    s = math.sqrt(h0 * w0 / n_tokens)
+    h, w = max(1, round(h0 / s)), max(1, round(w0 / s))
+    if h * w != n_tokens:
+        raise ValueError(f"cannot map {n_tokens} tokens to a grid of aspect {h0}x{w0}")
+    m = F.interpolate(masks.float(), size=(h, w), mode="nearest-exact") > 0.5
+    return m.flatten(2).transpose(1, 2)
+
+
+class MaskedCrossAttnProcessor:
+    """Cross-attention to a global prompt and mask-gated local prompts."""
+
+    def __call__(self, attn: Attention, hidden_states: torch.Tensor, encoder_hidden_states=None,
+                 attention_mask=None, temb=None, x2v: AttentionContext | None = None) -> torch.Tensor:
+        hidden, residual, shape4d = _prepare(attn, hidden_states, temb)
+        context = hidden if encoder_hidden_states is None else encoder_hidden_states
+        if attn.norm_cross and encoder_hidden_states is not None:
+            context = attn.norm_encoder_hidden_states(context)
+        ctx = x2v
+        if ctx is None or ctx.local_embeds is None or ctx.local_embeds.shape[1] == 0 or encoder_hidden_states is None:
+            q, k, v = _project(attn, hidden, context)
+            return _finish(attn, F.scaled_dot_product_attention(q, k, v), residual, shape4d)
+        BF, N, _ = hidden.shape
+        local = ctx.local_embeds  # (BF, K, L, C)
+        K_, L = local.shape[1], local.shape[2]
+        if attn.norm_cross:
+            local = attn.norm_encoder_hidden_states(local.flatten(1, 2)).view_as(local)
+        keys_ctx = torch.cat([context, local.flatten(1, 2)], dim=1)  # (BF, L_g + K·L, C)
+        q, k, v = _project(attn, hidden, keys_ctx)
+        inside = _masks_at(ctx.local_masks, N, ctx.latent_hw)  # (BF, N, K)
+        allow = torch.cat([torch.ones(BF, N, context.shape[1], dtype=torch.bool, device=hidden.device),
+                           inside.repeat_interleave(L, dim=2)], dim=2)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=allow[:, None])
+        return _finish(attn, out, residual, shape4d)
