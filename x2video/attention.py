@@ -92,26 +92,32 @@ class HybridSelfAttnProcessor:
         if Fr == 1 or (ctx.reference == "none" and ctx.temporal_heads == 0):
             return _finish(attn, F.scaled_dot_product_attention(q, k, v), residual, shape4d)
         t = max(0, min(int(ctx.temporal_heads), H))
-        q, k, v = (x.view(B, Fr, H, N, d) for x in (q, k, v))
-        out = torch.empty_like(q)
-        # Spatial/reference heads: own tokens (+ the reference frame's).
-        qs, ks, vs = q[:, :, t:], k[:, :, t:], v[:, :, t:]
-        if ctx.reference == "none":
-            keys, vals = ks, vs
-        else:
-            keys = torch.cat([ks, ks[:, :1].expand_as(ks)], dim=3)
-            vals = torch.cat([vs, vs[:, :1].expand_as(vs)], dim=3)
-        out[:, :, t:] = F.scaled_dot_product_attention(qs, keys, vals)
-        # Temporal heads: every frame's queries see every frame's tokens.
-        if t:
-            qt = q[:, :, :t].transpose(1, 2).reshape(B, t, Fr * N, d)
-            kt = k[:, :, :t].transpose(1, 2).reshape(B, t, Fr * N, d)
-            vt = v[:, :, :t].transpose(1, 2).reshape(B, t, Fr * N, d)
-            out[:, :, :t] = F.scaled_dot_product_attention(qt, kt, vt).view(B, t, Fr, N, d).transpose(1, 2)
+        # 4-D (batch, heads, tokens, dim) inputs throughout: scaled_dot_product_attention's fused
+        # CPU/GPU kernels need them; a 5-D view would fall back to materialising the scores.
+        parts = []
+        if t:  # temporal heads: every frame's queries see every frame's tokens
+            def window(x: torch.Tensor) -> torch.Tensor:
+                return x[:, :t].reshape(B, Fr, t, N, d).transpose(1, 2).reshape(B, t, Fr * N, d)
+
+            o = F.scaled_dot_product_attention(window(q), window(k), window(v))
+            parts.append(o.view(B, t, Fr, N, d).transpose(1, 2).reshape(BF, t, N, d))
+        if t < H:  # spatial heads: own tokens, plus the reference frame's
+            qs, ks, vs = q[:, t:], k[:, t:], v[:, t:]
+            if ctx.reference != "none":
+                def reference(x: torch.Tensor) -> torch.Tensor:
+                    x = x.reshape(B, Fr, H - t, N, d)[:, :1].expand(B, Fr, H - t, N, d)
+                    return x.reshape(BF, H - t, N, d)
+
+                ks = torch.cat([ks, reference(ks)], dim=2)
+                vs = torch.cat([vs, reference(vs)], dim=2)
+            parts.append(F.scaled_dot_product_attention(qs, ks, vs))
+        out = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
         if ctx.reference == "given":
             # The reference image's own features stay its own: plain attention for frame 0.
-            out[:, 0] = F.scaled_dot_product_attention(q[:, 0], k[:, 0], v[:, 0])
-        return _finish(attn, out.reshape(BF, H, N, d), residual, shape4d)
+            first = torch.arange(0, BF, Fr, device=q.device)
+            out = out.clone()
+            out[first] = F.scaled_dot_product_attention(q[first], k[first], v[first])
+        return _finish(attn, out, residual, shape4d)
 
 
 def _masks_at(masks: torch.Tensor, n_tokens: int, latent_hw: tuple[int, int] | None) -> torch.Tensor:
