@@ -1,0 +1,96 @@
+"""Intrinsic conditioning as RGB↔X does it, and the UNet input it feeds.
+
+The denoiser's input is the noisy latent (4 channels) concatenated with the VAE latents of
+albedo, normal, roughness and metallic (4 channels each, each with its own latent scale factor)
+and the irradiance bilinearly resized to latent size (3 channels): 23 channels. A missing
+channel is zeros, and training drops channels at random so any subset works at inference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from diffusers import AutoencoderKL, UNet2DConditionModel
+
+LATENT_CHANNELS = ("albedo", "normal", "roughness", "metallic")
+CHANNELS = LATENT_CHANNELS + ("irradiance",)
+# Per-channel latent scale factors of RGB↔X's x-to-rgb model (albedo, normal, roughness, metallic).
+RGBX_SCALE_FACTORS = {"albedo": 0.17301, "normal": 0.17484, "roughness": 0.16807, "metallic": 0.13135}
+UNET_IN_CHANNELS = 4 + 4 * len(LATENT_CHANNELS) + 3  # 23
+
+
+@dataclass(frozen=True)
+class ConditioningConfig:
+    scale_factors: tuple[float, float, float, float] = tuple(RGBX_SCALE_FACTORS[c] for c in LATENT_CHANNELS)
+    channel_dropout: float = 0.1  # per channel and sample, during training
+
+
+def to_vae_range(name: str, x: torch.Tensor) -> torch.Tensor:
+    """Pass tensor (B, C, H, W) → a 3-channel image in [−1, 1] for the VAE.
+
+    albedo, roughness, metallic live in [0, 1]; normals are already in [−1, 1];
+    single-channel passes are repeated to 3 channels, as RGB↔X feeds them."""
+    if x.shape[1] == 1:
+        x = x.expand(-1, 3, -1, -1)
+    return x if name == "normal" else x * 2.0 - 1.0
+
+
+class IntrinsicConditioner:
+    """Encodes intrinsic passes into the 19 conditioning channels of the UNet input."""
+
+    def __init__(self, vae: AutoencoderKL, config: ConditioningConfig | None = None):
+        self.vae = vae
+        self.config = config or ConditioningConfig()
+
+    def latent_size(self, height: int, width: int) -> tuple[int, int]:
+        f = 2 ** (len(self.vae.config.block_out_channels) - 1)
+        return height // f, width // f
+
+    @torch.no_grad()
+    def encode(self, passes: dict[str, torch.Tensor | None], keep: torch.Tensor | None = None) -> torch.Tensor:
+        """``passes``: name → (B, C, H, W) tensors (None or absent = missing). ``keep``: optional
+        (B, 5) bool mask of channels to keep (training-time dropout). Returns (B, 19, h, w)."""
+        present = {k: v for k, v in passes.items() if v is not None and k in CHANNELS}
+        if not present:
+            raise ValueError(f"no intrinsic channel given; expected some of {', '.join(CHANNELS)}")
+        ref = next(iter(present.values()))
+        B, _, H, W = ref.shape
+        h, w = self.latent_size(H, W)
+        blocks = []
+        for i, name in enumerate(LATENT_CHANNELS):
+            x = present.get(name)
+            if x is None:
+                blocks.append(torch.zeros(B, 4, h, w, dtype=ref.dtype, device=ref.device))
+                continue
+            z = self.vae.encode(to_vae_range(name, x)).latent_dist.mode() * self.config.scale_factors[i]
+            blocks.append(z)
+        irr = present.get("irradiance")
+        blocks.append(torch.zeros(B, 3, h, w, dtype=ref.dtype, device=ref.device) if irr is None else
+                      F.interpolate(irr, size=(h, w), mode="bilinear", align_corners=False, antialias=True))
+        if keep is not None:
+            blocks = [b * keep[:, i, None, None, None].to(b.dtype) for i, b in enumerate(blocks)]
+        return torch.cat(blocks, dim=1)
+
+    def dropout_mask(self, batch: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """(B, 5) keep-mask for training: each channel dropped with probability channel_dropout."""
+        return torch.rand(batch, len(CHANNELS), generator=generator) >= self.config.channel_dropout
+
+
+def widen_conv_in(unet: UNet2DConditionModel, in_channels: int = UNET_IN_CHANNELS) -> UNet2DConditionModel:
+    """Give a pretrained UNet more input channels, the new ones zero-initialised, so it computes
+    exactly what it did until training teaches it to use them (as diffusers' InstructPix2Pix
+    training widens Stable Diffusion)."""
+    old = unet.conv_in
+    if in_channels < old.in_channels:
+        raise ValueError(f"conv_in has {old.in_channels} input channels; cannot shrink it to {in_channels}")
+    new = torch.nn.Conv2d(in_channels, old.out_channels, old.kernel_size, old.stride, old.padding,
+                          dtype=old.weight.dtype, device=old.weight.device)
+    with torch.no_grad():
+        new.weight.zero_()
+        new.weight[:, : old.in_channels] = old.weight
+        new.bias.copy_(old.bias)
+    unet.conv_in = new
+    unet.register_to_config(in_channels=in_channels)
+    return unet
