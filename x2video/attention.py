@@ -32,6 +32,7 @@ class AttentionContext:
     num_frames: int = 1
     reference: Literal["first", "given", "none"] = "first"
     temporal_heads: int = 0  # heads (counted from the first) with full attention over the window
+    temporal_fraction: float | None = None  # or a share of each layer's heads (≥ 1 head when > 0)
     local_embeds: torch.Tensor | None = None  # (batch·frames, K, L, C_text)
     local_masks: torch.Tensor | None = None  # (batch·frames, K, h, w) at any resolution, 1 = inside
     latent_hw: tuple[int, int] | None = None  # (h, w) of the latent, to map token counts to shapes
@@ -89,9 +90,12 @@ class HybridSelfAttnProcessor:
         if BF % Fr:
             raise ValueError(f"batch·frames {BF} is not a multiple of num_frames {Fr}")
         B = BF // Fr
-        if Fr == 1 or (ctx.reference == "none" and ctx.temporal_heads == 0):
+        if Fr == 1 or (ctx.reference == "none" and ctx.temporal_heads == 0 and not ctx.temporal_fraction):
             return _finish(attn, F.scaled_dot_product_attention(q, k, v), residual, shape4d)
-        t = max(0, min(int(ctx.temporal_heads), H))
+        if ctx.temporal_fraction is not None:
+            t = max(1, round(H * ctx.temporal_fraction)) if ctx.temporal_fraction > 0 else 0
+        else:
+            t = max(0, min(int(ctx.temporal_heads), H))
         # 4-D (batch, heads, tokens, dim) inputs throughout: scaled_dot_product_attention's fused
         # CPU/GPU kernels need them; a 5-D view would fall back to materialising the scores.
         parts = []
