@@ -11,9 +11,11 @@ writes; workers only return bytes).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -70,6 +72,26 @@ def load_or_write_plan(out_dir: Path, config: BuildConfig) -> Plan:
     return plan
 
 
+@contextmanager
+def _exclusive(out_dir: Path):
+    """One build per folder at a time (an OS lock: released even if the build is killed)."""
+    with open(out_dir / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ValueError(f"another build is running in {out_dir}") from None
+        yield
+
+
+def _remove_stale_temporaries(paths: dict[str, Path]) -> int:
+    """A killed build can leave the temporary file of a shard or clip it was writing; the
+    finished files are never affected (they appear only by rename)."""
+    stale = [p for folder in paths.values() for p in folder.glob(".*.tmp")]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return len(stale)
+
+
 def _assemble_ready_shards(plan: Plan, paths: dict[str, Path]) -> int:
     """Write every shard whose clips are all rendered; returns how many were written."""
     written = 0
@@ -111,12 +133,19 @@ def build_dataset(out_dir: str | Path, config: BuildConfig, address: str | None 
                   max_retries: int = 2, progress: Callable[[int, int, float], None] | None = None,
                   keep_ray: bool = False) -> BuildReport:
     """Build (or resume) the dataset in ``out_dir``; ``progress(done, total, clips_per_s)``."""
-    t0 = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    with _exclusive(out_dir):
+        return _build(out_dir, config, address, workers, max_retries, progress, keep_ray)
+
+
+def _build(out_dir: Path, config: BuildConfig, address: str | None, workers: int | None, max_retries: int,
+           progress: Callable[[int, int, float], None] | None, keep_ray: bool) -> BuildReport:
+    t0 = time.perf_counter()
     paths = _paths(out_dir)
     for p in paths.values():
         p.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries({**paths, "root": out_dir})
     plan = load_or_write_plan(out_dir, config)
     report = BuildReport(out_dir, len(plan.jobs), skipped_rooms=plan.skipped_rooms)
     report.shards_written += _assemble_ready_shards(plan, paths)

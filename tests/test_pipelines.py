@@ -174,3 +174,21 @@ def test_kill_and_resume_gives_the_same_bytes(tmp_path, built):
     assert resumed == clean
     assert not list(out.glob("shards/.*.tmp"))  # no half-written shard left behind
     assert validate_dataset(out) == []
+
+
+def test_one_build_per_folder(tmp_path):
+    import fcntl
+
+    out = tmp_path / "locked"
+    out.mkdir()
+    (out / "shards").mkdir()
+    stale = out / "shards" / ".train-000000.tar.abc.tmp"
+    stale.write_bytes(b"half a shard")
+    with open(out / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        with pytest.raises(ValueError, match="another build is running"):
+            build_dataset(out, TINY)
+    assert stale.exists()  # nothing touched while another build holds the folder
+    from pipelines.build import _paths, _remove_stale_temporaries
+
+    assert _remove_stale_temporaries(_paths(out)) == 1 and not stale.exists()
