@@ -151,7 +151,8 @@ def _build(out_dir: Path, config: BuildConfig, address: str | None, workers: int
     report.shards_written += _assemble_ready_shards(plan, paths)
 
     done_shards = {p.stem for p in paths["shards"].glob("*.tar")}
-    todo = [j for j in plan.jobs if j.shard not in done_shards and not (paths["samples"] / f"{j.key}.tar").exists()]
+    todo = [j for j in plan.jobs if not (paths["stats"] / f"{j.key}.json").exists()
+            or (j.shard not in done_shards and not (paths["samples"] / f"{j.key}.tar").exists())]
     report.clips_reused = len(plan.jobs) - len(todo)
     if progress:
         progress(report.clips_reused, report.clips_total, 0.0)
@@ -175,9 +176,10 @@ def _build(out_dir: Path, config: BuildConfig, address: str | None, workers: int
                 except Exception as exc:  # the task failed after its retries
                     report.failed[job.key] = f"{type(exc).__name__}: {str(exc).splitlines()[-1] if str(exc) else ''}"
                     continue
-                write_shard(paths["samples"] / f"{job.key}.tar", [result["sample"]])
+                # Statistics first: the clip's tar appearing is what marks it done.
                 atomic_write_json(paths["stats"] / f"{job.key}.json", {"stats": result["stats"],
                                                                        "meta": result["meta"]})
+                write_shard(paths["samples"] / f"{job.key}.tar", [result["sample"]])
                 report.clips_rendered += 1
                 report.shards_written += _assemble_ready_shards(plan, paths)
             if progress:
