@@ -220,6 +220,9 @@ def build(
                                    progress=update)
         except (FileNotFoundError, ValueError) as exc:
             _fail(str(exc))
+        except (ConnectionError, RuntimeError) as exc:
+            where = f"the Ray cluster at {address}" if address else "a local Ray instance"
+            _fail(f"cannot start or reach {where}: {exc}")
     console.print(f"{report.clips_total} clips ({report.clips_rendered} rendered, {report.clips_reused} reused), "
                   f"{report.shards_written} shards written, {report.seconds:.1f} s → {out}")
     for line in report.skipped_rooms:

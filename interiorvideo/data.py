@@ -146,8 +146,12 @@ def _fail(on_error: str, message: str, exn: BaseException) -> None:
 
 
 def _describe(exn: BaseException) -> str:
-    msg = str(exn.args[0]) if exn.args else str(exn)
-    return f"{type(exn).__name__}: {msg.split(' @ ')[0]}"  # webdataset appends " @ <file object>"
+    """``Type: message`` without what webdataset appends (`` @ <file object>``, extra args)."""
+    if isinstance(exn, OSError) and exn.strerror:
+        msg = exn.strerror
+    else:
+        msg = str(exn.args[0]) if exn.args else str(exn)
+    return f"{type(exn).__name__}: {msg.split(' @ ')[0]}"
 
 
 def _key_hash(key: str) -> int:
