@@ -58,8 +58,6 @@ def bench(mode: str, frames: int, size: int, steps: int, fraction: float) -> tup
     torch.cuda.synchronize()
     rate = steps / (time.perf_counter() - t)
     peak = torch.cuda.max_memory_allocated() / 2**30
-    del unet, opt
-    torch.cuda.empty_cache()
     return rate, peak
 
 

@@ -12,7 +12,6 @@ writes; workers only return bytes).
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import time
 from contextlib import contextmanager
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from interiorvideo.fileio import atomic_write_json, read_json
-from interiorvideo.shards import SHARD_FORMAT_VERSION, read_shard, sha256_file, write_shard
+from interiorvideo.shards import SHARD_FORMAT_VERSION, read_shard, write_shard
 
 from .index import write_index
 from .plan import BuildConfig, ClipJob, Plan, make_plan
@@ -192,13 +191,3 @@ def _build(out_dir: Path, config: BuildConfig, address: str | None, workers: int
         write_index(out_dir, plan, paths)
     report.seconds = time.perf_counter() - t0
     return report
-
-
-def shard_checksums(out_dir: Path) -> dict[str, str]:
-    return {p.name: sha256_file(p) for p in sorted((out_dir / "shards").glob("*.tar"))}
-
-
-def dump_report(report: BuildReport) -> str:
-    return json.dumps({"clips": report.clips_total, "rendered": report.clips_rendered, "reused": report.clips_reused,
-                       "shards_written": report.shards_written, "failed": report.failed,
-                       "seconds": round(report.seconds, 2)}, indent=1)

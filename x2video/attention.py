@@ -150,7 +150,7 @@ class MaskedCrossAttnProcessor:
             return _finish(attn, F.scaled_dot_product_attention(q, k, v), residual, shape4d)
         BF, N, _ = hidden.shape
         local = ctx.local_embeds  # (BF, K, L, C)
-        K_, L = local.shape[1], local.shape[2]
+        L = local.shape[2]
         if attn.norm_cross:
             local = attn.norm_encoder_hidden_states(local.flatten(1, 2)).view_as(local)
         keys_ctx = torch.cat([context, local.flatten(1, 2)], dim=1)  # (BF, L_g + K·L, C)

@@ -97,7 +97,7 @@ class Workspace:
 
 def irradiance(data: SceneData, lights: LightSet, x: np.ndarray, n: np.ndarray, inst: np.ndarray,
                table: np.ndarray, rot: np.ndarray, max_bounces: int, rr_start: int, counter: RayCounter,
-               clamp: float | None = None, keep_direct: bool = False,
+               clamp: float | None = None, keep_direct: int = 0,
                ws: Workspace | None = None) -> tuple[np.ndarray, DirectSamples | None]:
     """Irradiance (E/π, (N, 3)) at points ``x`` (instances ``inst``) with unit normals ``n``; the
     number of samples (rows of ``table``) must be a power of two. Sample s of point i uses
@@ -121,7 +121,9 @@ def irradiance(data: SceneData, lights: LightSet, x: np.ndarray, n: np.ndarray, 
                          *lights.arrays, e, shadow, ldir, rays)
     e *= ~_occluded_rays(data, shadow, counter)[:, None]
     total = e / np.float32(np.pi)
-    direct = DirectSamples(e.reshape(N, S, 3).copy(), ldir.reshape(N, S, 3).copy()) if keep_direct else None
+    # Keep the first ``keep_direct`` visible light samples (the specular lobe reuses them).
+    k = min(int(keep_direct), S)
+    direct = DirectSamples(e.reshape(N, S, 3)[:, :k].copy(), ldir.reshape(N, S, 3)[:, :k].copy()) if k else None
 
     cur = 0
     idx = ws.idx[0][:M]

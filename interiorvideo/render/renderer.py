@@ -116,7 +116,8 @@ class Renderer:
         rot = self._rotations(x, h.instance[sel], self.dims, 0)
         irr, direct = irradiance(self.data, self.lights, x, n.astype(np.float32), h.instance[sel], self.table, rot,
                                  s.max_bounces,
-                                 s.rr_start, self.counter, s.indirect_clamp, keep_direct=True, ws=self.workspace)
+                                 s.rr_start, self.counter, s.indirect_clamp, keep_direct=s.specular_samples,
+                                 ws=self.workspace)
         strength = (1.0 - metal) * spec + metal
         spec_f0 = f0(albedo, metal, spec)
         n_v = np.clip(np.einsum("ij,ij->i", n, view), 1e-4, 1.0)
@@ -124,10 +125,11 @@ class Renderer:
         rgb = (1.0 - metal)[:, None] * (1.0 - f_view) * albedo * irr + h.emission[sel]
 
         # Highlights of the lights on rough lobes: reuse (some of) the irradiance's light samples.
-        rgb += kernels.specular_from_lights(
-            n.astype(np.float32), view.astype(np.float32), rough, spec_f0.astype(np.float32),
-            strength.astype(np.float32), direct.irradiance, direct.direction,
-            min(s.specular_samples, direct.irradiance.shape[1]), np.float32(s.mirror_roughness))
+        if direct is not None:
+            rgb += kernels.specular_from_lights(
+                n.astype(np.float32), view.astype(np.float32), rough, spec_f0.astype(np.float32),
+                strength.astype(np.float32), direct.irradiance, direct.direction,
+                direct.irradiance.shape[1], np.float32(s.mirror_roughness))
 
         # Traced reflections on glossy and metallic surfaces.
         glossy = np.nonzero((strength > 0) & ((rough < s.glossy_roughness) | (metal > 0.5)))[0]

@@ -14,7 +14,7 @@ from typing import Union
 import numpy as np
 
 from .mesh import Mesh
-from .model import RGB, Light, Material, Scene, SceneObject
+from .model import RGB, Material, Scene, SceneObject
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ a pure swap and sign flip so float32 coordinates survive the round trip bit for 
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -231,9 +230,3 @@ def load_scene(scene_dir: str | Path) -> Scene:
         rooms=tuple(room_from_dict(d) for d in meta["rooms"]), sky=sky, textures=textures, seed=meta.get("seed"),
         source=meta.get("source", {}),
     )
-
-
-def image_png_bytes(image: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="PNG")
-    return buf.getvalue()
