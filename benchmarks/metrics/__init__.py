@@ -1,0 +1,20 @@
+"""x2v-bench metrics: a registry of named metrics for fidelity, temporal consistency and controllability.
+
+    from benchmarks.metrics import METRICS, compute
+    r = compute("psnr", pred, gt)                 # pred, gt: (T, H, W, 3) linear HDR
+    r = compute("warp_error", pred, gt, flow=optical_flow(depth, K, poses))
+    r.value, r.per_frame, r.missing_reason
+
+Image metrics see both clips through one fixed display mapping (Reinhard at ``exposure``, then
+sRGB; :mod:`benchmarks.metrics.display`). Metrics whose weights or packages are absent return
+``value=None`` with a ``missing_reason`` saying what to install.
+"""
+
+from __future__ import annotations
+
+from . import control, fidelity, temporal  # noqa: F401  (importing registers the metrics)
+from .display import reinhard_srgb, to_display
+from .registry import AREAS, METRICS, Metric, MetricResult, MetricUnavailable, compute, compute_many, get_metric
+
+__all__ = ["AREAS", "METRICS", "Metric", "MetricResult", "MetricUnavailable", "compute", "compute_many",
+           "get_metric", "reinhard_srgb", "to_display"]

@@ -1,0 +1,56 @@
+"""Per-frame fidelity against ground truth on display images: PSNR, SSIM (scikit-image), LPIPS, ꟻLIP.
+
+Clip value = mean over frames. Inputs arrive tone-mapped (see :mod:`benchmarks.metrics.display`).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from .lpips_offline import INSTALL_HINT, lpips_distance
+from .registry import MetricResult, MetricUnavailable, register
+
+PSNR_CAP_DB = 100.0  # identical frames give +inf in skimage; capped so clip means stay finite
+# Wang et al. (2004) settings, as skimage's docs give them: 11×11 Gaussian window σ=1.5, population covariance.
+SSIM_KWARGS = dict(data_range=1.0, channel_axis=-1, gaussian_weights=True, sigma=1.5, use_sample_covariance=False)
+
+
+@register("psnr", area="fidelity", higher_is_better=True,
+          description=f"PSNR (dB) of display sRGB frames, data range 1, per frame, capped at {PSNR_CAP_DB:g} dB")
+def psnr(pred: np.ndarray, gt: np.ndarray, **_) -> MetricResult:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # divide by zero on identical frames
+        vals = [min(peak_signal_noise_ratio(g, p, data_range=1.0), PSNR_CAP_DB) for p, g in zip(pred, gt)]
+    return MetricResult.from_frames(vals)
+
+
+@register("ssim", area="fidelity", higher_is_better=True,
+          description="SSIM of display sRGB frames (Gaussian σ=1.5 window, colour channels averaged), per frame")
+def ssim(pred: np.ndarray, gt: np.ndarray, **_) -> MetricResult:
+    return MetricResult.from_frames(structural_similarity(g, p, **SSIM_KWARGS) for p, g in zip(pred, gt))
+
+
+@register("lpips", area="fidelity", higher_is_better=False,
+          description="LPIPS v0.1 (AlexNet trunk) between display sRGB frames, per frame",
+          needs_weights=f"AlexNet ImageNet backbone from a local file: {INSTALL_HINT}")
+def lpips(pred: np.ndarray, gt: np.ndarray, lpips_weights: str | None = None, lpips_net: str = "alex",
+          **_) -> MetricResult:
+    return MetricResult.from_frames(lpips_distance(gt, pred, lpips_net, lpips_weights))
+
+
+@register("flip", area="fidelity", higher_is_better=False,
+          description="Mean LDR ꟻLIP error (NVIDIA flip-evaluator, 67 pixels per degree) of display sRGB frames")
+def flip(pred: np.ndarray, gt: np.ndarray, **_) -> MetricResult:
+    try:
+        import flip_evaluator
+    except ImportError as e:
+        raise MetricUnavailable(f"ꟻLIP needs the flip-evaluator package (pip install flip-evaluator): {e}") from None
+    vals = []
+    for p, g in zip(pred, gt):
+        _, mean, _ = flip_evaluator.evaluate(np.ascontiguousarray(g, np.float32), np.ascontiguousarray(p, np.float32),
+                                             "LDR", inputsRGB=True, applyMagma=False, computeMeanError=True)
+        vals.append(mean)
+    return MetricResult.from_frames(vals)
