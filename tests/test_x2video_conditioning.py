@@ -8,6 +8,7 @@ import pytest
 import torch
 from diffusers import AutoencoderKL, UNet2DConditionModel
 
+from x2video.tonemap import display_to_hdr, hdr_to_display
 from x2video.conditioning import (
     CHANNELS,
     UNET_IN_CHANNELS,
@@ -53,7 +54,7 @@ def test_layout_scale_factors_and_missing_channels():
         metallic = vae.encode(p["metallic"].expand(-1, 3, -1, -1) * 2 - 1).latent_dist.mode() * 0.13135
     torch.testing.assert_close(out[:, 0:4], albedo)
     torch.testing.assert_close(out[:, 12:16], metallic)
-    irr = torch.nn.functional.interpolate(p["irradiance"], size=(4, 4), mode="bilinear", antialias=True)
+    irr = torch.nn.functional.interpolate(hdr_to_display(p["irradiance"]) * 2 - 1, size=(4, 4), mode="bilinear", antialias=True)
     torch.testing.assert_close(out[:, 16:19], irr)
     partial = cond.encode({"albedo": p["albedo"], "irradiance": None})
     assert torch.all(partial[:, 4:] == 0) and torch.equal(partial[:, :4], out[:, :4])
@@ -90,3 +91,12 @@ def test_widened_conv_in_keeps_the_pretrained_outputs():
     torch.testing.assert_close(after_any, before)  # new weights are zero: conditioning is inert until trained
     with pytest.raises(ValueError, match="cannot shrink"):
         widen_conv_in(unet, 4)
+
+
+def test_display_mapping_is_monotone_bounded_and_inverts():
+    hdr = torch.cat([torch.zeros(1), torch.logspace(-4, 2, 200)])
+    d = hdr_to_display(hdr)
+    assert d.min() >= 0 and d.max() < 1 and torch.all(d[1:] > d[:-1])
+    torch.testing.assert_close(display_to_hdr(d), hdr, rtol=2e-3, atol=1e-6)
+    # Reinhard then sRGB: linear 1.0 → 0.5 → sRGB(0.5)
+    assert abs(float(hdr_to_display(torch.tensor(1.0))) - 0.735357) < 1e-5

@@ -2,7 +2,7 @@
 
 The denoiser's input is the noisy latent (4 channels) concatenated with the VAE latents of
 albedo, normal, roughness and metallic (4 channels each, each with its own latent scale factor)
-and the irradiance bilinearly resized to latent size (3 channels): 23 channels. A missing
+and the irradiance (display-mapped to [−1, 1]) bilinearly resized to latent size (3 channels): 23 channels. A missing
 channel is zeros, and training drops channels at random so any subset works at inference.
 """
 
@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from diffusers import AutoencoderKL, UNet2DConditionModel
+
+from .tonemap import hdr_to_display
 
 LATENT_CHANNELS = ("albedo", "normal", "roughness", "metallic")
 CHANNELS = LATENT_CHANNELS + ("irradiance",)
@@ -25,6 +27,12 @@ UNET_IN_CHANNELS = 4 + 4 * len(LATENT_CHANNELS) + 3  # 23
 class ConditioningConfig:
     scale_factors: tuple[float, float, float, float] = tuple(RGBX_SCALE_FACTORS[c] for c in LATENT_CHANNELS)
     channel_dropout: float = 0.1  # per channel and sample, during training
+
+
+def irradiance_to_unet(irradiance: torch.Tensor) -> torch.Tensor:
+    """Linear HDR irradiance → [−1, 1] through the fixed display mapping (x2video.tonemap), so a
+    bright lamp does not swamp the UNet input and irradiance reads on the same scale as rgb."""
+    return hdr_to_display(irradiance) * 2.0 - 1.0
 
 
 def to_vae_range(name: str, x: torch.Tensor) -> torch.Tensor:
@@ -68,7 +76,8 @@ class IntrinsicConditioner:
             blocks.append(z)
         irr = present.get("irradiance")
         blocks.append(torch.zeros(B, 3, h, w, dtype=ref.dtype, device=ref.device) if irr is None else
-                      F.interpolate(irr, size=(h, w), mode="bilinear", align_corners=False, antialias=True))
+                      F.interpolate(irradiance_to_unet(irr), size=(h, w), mode="bilinear", align_corners=False,
+                                    antialias=True))
         if keep is not None:
             blocks = [b * keep[:, i, None, None, None].to(b.dtype) for i, b in enumerate(blocks)]
         return torch.cat(blocks, dim=1)
