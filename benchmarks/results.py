@@ -1,0 +1,97 @@
+"""The results contract of x2v-bench: two long-format Parquet tables and their schema version.
+
+``metrics.parquet``   one row per (run, method, task, clip, metric): the clip value (null when the
+                      metric is missing, with ``missing_reason``), whether higher is better, the
+                      metric's area and the number of frames scored.
+``per_frame.parquet`` one row per (run, method, task, clip, metric, frame): per-frame (or
+                      per-frame-pair) values, for plots of error over time.
+
+Both carry ``x2v_results_schema_version`` in the Parquet metadata. Readers (the leaderboard)
+reject another version with a clear error; writers validate before writing and write atomically.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+SCHEMA_VERSION = 1
+VERSION_KEY = b"x2v_results_schema_version"
+
+METRICS_SCHEMA = pa.schema([
+    ("run_id", pa.string()), ("method", pa.string()), ("task", pa.string()), ("clip", pa.string()),
+    ("scene", pa.string()), ("metric", pa.string()), ("area", pa.string()), ("value", pa.float64()),
+    ("higher_is_better", pa.bool_()), ("frames", pa.int32()), ("missing_reason", pa.string()),
+])
+PER_FRAME_SCHEMA = pa.schema([
+    ("run_id", pa.string()), ("method", pa.string()), ("task", pa.string()), ("clip", pa.string()),
+    ("scene", pa.string()), ("metric", pa.string()), ("frame", pa.int32()), ("value", pa.float64()),
+])
+TABLES = {"metrics.parquet": METRICS_SCHEMA, "per_frame.parquet": PER_FRAME_SCHEMA}
+AREAS = ("fidelity", "temporal", "control")
+
+
+class ResultsSchemaError(ValueError):
+    """A results table that does not follow this contract (names the file and the problem)."""
+
+
+def _with_version(schema: pa.Schema) -> pa.Schema:
+    return schema.with_metadata({VERSION_KEY: str(SCHEMA_VERSION).encode()})
+
+
+def to_table(frame: pd.DataFrame, schema: pa.Schema, name: str = "results") -> pa.Table:
+    """A validated Arrow table: exactly the schema's columns, types cast safely, no nulls in keys."""
+    missing = [f.name for f in schema if f.name not in frame.columns]
+    extra = [c for c in frame.columns if c not in schema.names]
+    if missing or extra:
+        raise ResultsSchemaError(f"{name}: columns do not match the results schema v{SCHEMA_VERSION}"
+                                 + (f"; missing {missing}" if missing else "") + (f"; unexpected {extra}" if extra else ""))
+    try:
+        table = pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as exc:
+        raise ResultsSchemaError(f"{name}: values do not fit the results schema v{SCHEMA_VERSION}: {exc}") from exc
+    for key in ("run_id", "method", "task", "clip", "metric"):
+        if table.column(key).null_count:
+            raise ResultsSchemaError(f"{name}: column {key!r} has empty values")
+    if "area" in schema.names:
+        bad = set(table.column("area").to_pylist()) - set(AREAS)
+        if bad:
+            raise ResultsSchemaError(f"{name}: unknown area(s) {sorted(bad)}; expected one of {AREAS}")
+    return table.replace_schema_metadata(_with_version(schema).metadata)
+
+
+def write_table(frame: pd.DataFrame, path: str | Path, schema: pa.Schema) -> Path:
+    """Validate, then write under a temporary name and rename (nothing half-written)."""
+    path = Path(path)
+    table = to_table(frame, schema, str(path))
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def read_table(path: str | Path, schema: pa.Schema) -> pd.DataFrame:
+    """Read and check a results table: its schema version and its columns."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"results table not found: {path}")
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ResultsSchemaError(f"{path}: not a readable Parquet file ({exc})") from exc
+    meta = pf.schema_arrow.metadata or {}
+    version = meta.get(VERSION_KEY)
+    if version is None:
+        raise ResultsSchemaError(f"{path}: no {VERSION_KEY.decode()} in its metadata; not an x2v-bench results table")
+    if version.decode() != str(SCHEMA_VERSION):
+        raise ResultsSchemaError(f"{path}: results schema version {version.decode()}, this x2v-bench reads version "
+                                 f"{SCHEMA_VERSION}; re-run the benchmark with this version")
+    table = pf.read()
+    names = set(table.schema.names)
+    if names != set(schema.names):
+        raise ResultsSchemaError(f"{path}: columns {sorted(names)} differ from the schema's {sorted(schema.names)}")
+    return to_table(table.to_pandas(), schema, str(path)).to_pandas()
