@@ -6,7 +6,12 @@
 ``per_frame.parquet`` one row per (run, method, task, clip, metric, frame): per-frame (or
                       per-frame-pair) values, for plots of error over time.
 
-Both carry ``x2v_results_schema_version`` in the Parquet metadata. Readers (the leaderboard)
+``run.json``          provenance: run_id, schema_version, versions, git commit, config (methods,
+                      tasks, split, data, seeds), hardware, timings.
+``videos/<task>/<clip>/<method>.mp4``  outputs a report shows (see :func:`video_path`); the
+                      ground truth of a task/clip is ``GROUND_TRUTH`` (``ground_truth.mp4``).
+
+Both tables carry ``x2v_results_schema_version`` in the Parquet metadata. Readers (the leaderboard)
 reject another version with a clear error; writers validate before writing and write atomically.
 """
 
@@ -33,6 +38,21 @@ PER_FRAME_SCHEMA = pa.schema([
 ])
 TABLES = {"metrics.parquet": METRICS_SCHEMA, "per_frame.parquet": PER_FRAME_SCHEMA}
 AREAS = ("fidelity", "temporal", "control")
+
+
+METRICS_FILE, PER_FRAME_FILE, RUN_FILE, VIDEOS_DIR = "metrics.parquet", "per_frame.parquet", "run.json", "videos"
+GROUND_TRUTH = "ground_truth"
+
+
+def slug(name: str) -> str:
+    """A file-name-safe form of a method / task / clip name (names themselves stay as data)."""
+    out = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip(".")
+    return out or "_"
+
+
+def video_path(results: str | Path, task: str, clip: str, method: str) -> Path:
+    """Where the output video of ``method`` (or ``GROUND_TRUTH``) for one task and clip lives."""
+    return Path(results) / VIDEOS_DIR / slug(task) / slug(clip) / f"{slug(method)}.mp4"
 
 
 class ResultsSchemaError(ValueError):
