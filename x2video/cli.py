@@ -67,3 +67,60 @@ def train(
     except (ValueError, FileNotFoundError, MissingWeightsError) as exc:
         _fail(str(exc))
     typer.echo(f"trained {result.steps} steps ({result.step_seconds:.3f} s/step); pipeline in {out / 'pipeline'}")
+
+
+@app.command()
+def sample(
+    checkpoint: Path = typer.Option(..., help="A training run folder (its pipeline/) or an X2VideoPipeline export."),
+    out: Path = typer.Option(..., help="Output mp4; beside it <stem>.hdr.npy (linear HDR, T×H×W×3) and "
+                             "<stem>_frames/NNNN.png (sRGB)."),
+    data: Optional[Path] = typer.Option(None, help="InteriorVideo dataset folder to take the intrinsics from."),
+    clip: Optional[str] = typer.Option(None, help="Clip key in --data (see `interiorvideo info`)."),
+    intrinsics: Optional[Path] = typer.Option(None, help="Folder of per-frame intrinsics: <pass>/NNNN.(png|exr|npy) "
+                                              "for albedo, normal, roughness, metallic, irradiance (README)."),
+    frames: Optional[int] = typer.Option(None, help="Frames to render (default: all the input has)."),
+    channels: Optional[str] = typer.Option(None, help="Comma-separated subset of intrinsic channels to condition on."),
+    mode: str = typer.Option("recursive", help="recursive | autoregressive | independent (long-video sampling)."),
+    perframe: bool = typer.Option(False, help="Temporal and reference attention off (the per-frame baseline)."),
+    reference: Optional[Path] = typer.Option(None, help="Reference image (sRGB PNG/JPEG, or linear .exr/.npy)."),
+    prompt: Optional[str] = typer.Option(None, help="Global prompt (default: the clip's, else empty)."),
+    local_prompt: list[str] = typer.Option([], help="MASK:TEXT, MASK = instance=ID (with --data) or a mask "
+                                           ".png/.npy; repeatable."),
+    edit: list[str] = typer.Option([], help="Parametric edit before sampling, e.g. albedo:instance=12:color=0.8,0.1,0.1 "
+                                   "(kinds: albedo, material, normal, irradiance); repeatable."),
+    steps: int = typer.Option(20, help="Denoising steps (DDIM, trailing spacing)."),
+    seed: int = typer.Option(0, help="Seed: the same seed gives the same frames."),
+    text_scale: float = typer.Option(3.0, help="Text guidance scale."),
+    intrinsic_scale: float = typer.Option(1.5, help="Intrinsic guidance scale."),
+    guidance_rescale: float = typer.Option(0.7, help="Guidance rescale (0 = off)."),
+) -> None:
+    """Render a video from intrinsic channels with a trained X2Video."""
+    from tqdm.auto import tqdm
+
+    from .sample_job import SampleJob, run_sample
+    from .sampling import GuidanceConfig
+    from .weights import MissingWeightsError
+
+    job = SampleJob(checkpoint=str(checkpoint), out=str(out), data=str(data) if data else None, clip=clip,
+                    intrinsics=str(intrinsics) if intrinsics else None, frames=frames,
+                    channels=[c.strip() for c in channels.split(",")] if channels else None, mode=mode,
+                    perframe=perframe, reference=str(reference) if reference else None, prompt=prompt,
+                    local_prompts=local_prompt, edits=edit, steps=steps, seed=seed,
+                    guidance=GuidanceConfig(text_scale, intrinsic_scale, guidance_rescale))
+    bars: list = []
+
+    def progress(done: int, total: int) -> None:
+        if not bars:  # created on the first call, so input errors print without a bar
+            bars.append(tqdm(total=total, desc="sample", unit="UNet call"))
+        bars[0].update(done - bars[0].n)
+
+    try:
+        result = run_sample(job, progress)
+    except (ValueError, KeyError, FileNotFoundError, MissingWeightsError) as exc:
+        _fail(str(exc).strip('"'))
+    finally:
+        for bar in bars:
+            bar.close()
+    s = result.sample
+    typer.echo(f"wrote {result.video} ({s.hdr.shape[0]} frames, {s.plan.num_windows} windows, {s.model_calls} "
+               f"UNet calls, {s.seconds:.1f} s); HDR in {result.hdr}")

@@ -45,6 +45,7 @@ from .components import first_stage, pretrained_pipeline, tiny_pipeline
 from .conditioning import CHANNELS, ConditioningConfig, IntrinsicConditioner
 from .pipeline import X2VideoPipeline
 from .schedulers import training_scheduler
+from .seeding import step_generator
 from .vae import VAETrainConfig, build_tiny_vae, latent_scale_factors, pass_to_vae, train_vae, vae_images
 
 TRAIN_PASSES = ("rgb", "albedo", "normal", "roughness", "metallic", "irradiance", "instance")
@@ -121,10 +122,6 @@ class TrainResult:
     step_seconds: float = 0.0  # mean wall time per optimiser step, this invocation
 
 
-def step_generator(seed: int, *parts: int) -> torch.Generator:
-    """Randomness of one micro-batch: a pure function of the seed and the step coordinates."""
-    state = np.random.SeedSequence([seed, *parts]).generate_state(2, dtype=np.uint32)
-    return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
 
 
 def _uniform(gen: torch.Generator) -> float:
@@ -221,8 +218,10 @@ def training_loss(pipe: X2VideoPipeline, unet: torch.nn.Module, batch: dict, gen
         keep &= (torch.rand(B, 1, generator=gen) >= cfg.p_all_channels_drop)
         conditioner = IntrinsicConditioner(pipe.vae, ConditioningConfig(
             scale_factors=tuple(scale[c] for c in ("albedo", "normal", "roughness", "metallic"))))
-        cond = conditioner.encode({c: pick(c) for c in CHANNELS if c in batch},
-                                  keep=keep.repeat_interleave(Fr, dim=0).to(device))
+        keep = keep.repeat_interleave(Fr, dim=0)
+        if layout.reference:
+            keep[::Fr] = False  # a reference image comes without intrinsics at inference time
+        cond = conditioner.encode({c: pick(c) for c in CHANNELS if c in batch}, keep=keep.to(device))
     h, w = latents.shape[-2:]
     texts = [("" if _uniform(gen) < cfg.p_prompt_drop else p) for p in batch["prompt"]]
     text = prompts(texts).to(device, dtype).repeat_interleave(Fr, dim=0)

@@ -1,0 +1,184 @@
+"""Sampling with the tiny X2Video (untrained weights: the plumbing, not the pictures, is under test):
+determinism, the model calls a plan promises, anchors that never change, per-frame independence,
+the intrinsics folder format, the `x2v sample` command and its errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from interiorvideo.scene.materials import linear_to_srgb
+from x2video.cli import app
+from x2video.components import tiny_pipeline
+from x2video.intrinsics_io import read_intrinsics_folder
+from x2video.sampling import GuidanceConfig, check_intrinsics, sample_video
+from x2video.schedule import plan_sampling
+
+T, H, W = 16, 32, 32
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    return tiny_pipeline(seed=0)
+
+
+def intrinsics(frames: int = T, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    n = rng.normal(size=(frames, H, W, 3))
+    n[..., 2] = -np.abs(n[..., 2]) - 0.5
+    return {"albedo": rng.random((frames, H, W, 3), dtype=np.float32),
+            "normal": (n / np.linalg.norm(n, axis=-1, keepdims=True)).astype(np.float32),
+            "roughness": rng.random((frames, H, W, 1), dtype=np.float32),
+            "metallic": rng.random((frames, H, W, 1), dtype=np.float32),
+            "irradiance": (2 * rng.random((frames, H, W, 3))).astype(np.float32)}
+
+
+def test_same_seed_same_frames_other_seed_other_frames(pipe):
+    x = intrinsics(8)
+    a = sample_video(pipe, x, steps=2, seed=3, prompt="a room")
+    b = sample_video(pipe, x, steps=2, seed=3, prompt="a room")
+    c = sample_video(pipe, x, steps=2, seed=4, prompt="a room")
+    assert np.array_equal(a.hdr, b.hdr) and np.array_equal(a.display, b.display)
+    assert not np.array_equal(a.hdr, c.hdr)
+    assert a.hdr.shape == (8, H, W, 3) and a.hdr.dtype == np.float32 and a.display.dtype == np.uint8
+    assert (a.hdr >= 0).all()
+
+
+@pytest.mark.parametrize("mode", ["recursive", "autoregressive", "independent"])
+def test_model_calls_match_the_plan_for_four_windows(pipe, mode):
+    calls = []
+    hook = pipe.unet.register_forward_pre_hook(lambda m, a: calls.append(1))
+    try:
+        out = sample_video(pipe, intrinsics(4 * pipe.config.window), mode=mode, steps=2, seed=0)
+    finally:
+        hook.remove()
+    plan = plan_sampling(4 * pipe.config.window, pipe.config.window, mode)
+    assert len(calls) == out.model_calls == plan.model_calls(2) == plan.num_windows * 2
+    if mode == "recursive":
+        ar = plan_sampling(4 * pipe.config.window, pipe.config.window, "autoregressive")
+        assert plan.num_windows <= 1.2 * ar.num_windows
+
+
+def test_anchors_are_bit_identical_after_later_stages(pipe):
+    generated: dict[int, torch.Tensor] = {}
+    checked = []
+
+    def on_window(window, anchors_in, new_out):
+        for f, z in anchors_in.items():
+            assert torch.equal(z, generated[f]), f"anchor {f} changed before window {window}"
+            checked.append(f)
+        for f, z in new_out.items():
+            assert f not in generated, f"frame {f} generated twice"
+            generated[f] = z
+
+    out = sample_video(pipe, intrinsics(T), mode="recursive", steps=2, seed=1, on_window=on_window)
+    assert checked and sorted(generated) == list(range(T))
+    for f in range(T):
+        assert torch.equal(out.latents[f], generated[f])
+
+
+def test_perframe_frames_are_independent_and_temporal_attention_is_not(pipe):
+    x = intrinsics(4)
+    y = {k: v.copy() for k, v in x.items()}
+    y["albedo"][2] = 1.0 - y["albedo"][2]
+    g = GuidanceConfig(1.0, 1.0, 0.0)
+    a, b = (sample_video(pipe, z, perframe=True, steps=2, guidance=g) for z in (x, y))
+    assert np.array_equal(a.latents[[0, 1, 3]], b.latents[[0, 1, 3]]) and not torch.equal(a.latents[2], b.latents[2])
+    a, b = (sample_video(pipe, z, steps=2, guidance=g) for z in (x, y))
+    assert not torch.equal(a.latents[3], b.latents[3])  # frames of one window see each other
+
+
+def test_reference_and_local_prompts_steer_the_result(pipe):
+    x = intrinsics(4)
+    base = sample_video(pipe, x, steps=2, prompt="a room")
+    ref = sample_video(pipe, x, steps=2, prompt="a room", reference=np.full((H, W, 3), 0.5, np.float32))
+    mask = np.zeros((4, H, W), bool)
+    mask[:, :16] = True
+    local = sample_video(pipe, x, steps=2, prompt="a room", local_prompts=[(mask, "a bright red sofa")])
+    assert not np.array_equal(base.latents, ref.latents)
+    assert not np.array_equal(base.latents, local.latents)
+
+
+def test_bad_inputs_are_named(pipe):
+    x = intrinsics(4)
+    with pytest.raises(ValueError, match="differ in size"):
+        sample_video(pipe, {**x, "albedo": x["albedo"][:3]}, steps=1)
+    with pytest.raises(ValueError, match=r"'roughness' has shape"):
+        sample_video(pipe, {**x, "roughness": x["albedo"]}, steps=1)
+    with pytest.raises(ValueError, match="multiple of 16"):
+        check_intrinsics({"albedo": np.zeros((2, 20, 32, 3))}, 16)
+    with pytest.raises(ValueError, match="no intrinsic channel"):
+        sample_video(pipe, {}, steps=1)
+    with pytest.raises(ValueError, match="reference image has shape"):
+        sample_video(pipe, x, steps=1, reference=np.zeros((8, 8, 3)))
+
+
+def test_subsets_of_channels_work(pipe):
+    x = intrinsics(4)
+    out = sample_video(pipe, {"albedo": x["albedo"], "irradiance": x["irradiance"]}, steps=1)
+    assert out.hdr.shape == (4, H, W, 3)
+
+
+def write_folder(root, x: dict[str, np.ndarray]) -> None:
+    import OpenEXR
+
+    for name, arr in x.items():
+        (root / name).mkdir(parents=True)
+        for i, frame in enumerate(arr):
+            if name == "irradiance":
+                with OpenEXR.File({"type": OpenEXR.scanlineimage}, {"RGB": frame.astype(np.float32)}) as f:
+                    f.write(str(root / name / f"{i:04d}.exr"))
+            elif name == "normal":
+                np.save(root / name / f"{i:04d}.npy", frame)
+            else:
+                img = frame if name != "albedo" else linear_to_srgb(frame)
+                u16 = (np.clip(img, 0, 1) * 65535 + 0.5).astype(np.uint16)
+                Image.fromarray(u16[..., 0] if u16.shape[-1] == 1 else u16[..., 0]).save(root / name / f"{i:04d}.png")
+
+
+def test_intrinsics_folder_reads_png_exr_npy(tmp_path):
+    x = intrinsics(3)
+    x["albedo"] = np.repeat(x["albedo"][..., :1], 3, axis=-1)  # 16-bit PNGs via PIL are single-channel here
+    write_folder(tmp_path, {k: v for k, v in x.items()})
+    got = read_intrinsics_folder(tmp_path)
+    assert set(got) == set(x)
+    np.testing.assert_allclose(got["irradiance"], x["irradiance"], rtol=1e-6)
+    np.testing.assert_allclose(got["normal"], x["normal"], atol=1e-6)
+    np.testing.assert_allclose(got["roughness"], x["roughness"], atol=1e-4)
+    assert got["albedo"].shape == (3, H, W, 3)
+    np.testing.assert_allclose(got["albedo"][..., 0], x["albedo"][..., 0], atol=2e-4)  # 16-bit sRGB round trip
+    (tmp_path / "metallic" / "0002.png").unlink()
+    with pytest.raises(ValueError, match="different frame counts"):
+        read_intrinsics_folder(tmp_path)
+    with pytest.raises(FileNotFoundError, match="intrinsics folder not found"):
+        read_intrinsics_folder(tmp_path / "nope")
+
+
+def test_x2v_sample_command(pipe, built_dataset, tmp_path):
+    import json
+
+    pipe.save_pretrained(tmp_path / "model", safe_serialization=True)
+    index = json.loads((built_dataset / "dataset.json").read_text())
+    key = next(s["keys"][0] for s in index["shards"] if s["split"] == "test")
+    runner = CliRunner()
+    out = tmp_path / "out" / "v.mp4"
+    args = ["sample", "--checkpoint", str(tmp_path / "model"), "--data", str(built_dataset), "--clip", key,
+            "--steps", "2", "--out", str(out), "--edit", "irradiance:scale=0.5", "--mode", "autoregressive"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    hdr = np.load(out.with_suffix(".hdr.npy"))
+    assert out.stat().st_size > 0 and hdr.shape == (8, 32, 32, 3)
+    assert len(list((tmp_path / "out" / "v_frames").glob("*.png"))) == 8
+    again = runner.invoke(app, args[:-4] + ["--out", str(tmp_path / "w.mp4"), "--edit", "irradiance:scale=0.5",
+                                            "--mode", "autoregressive"])
+    assert again.exit_code == 0 and np.array_equal(np.load(tmp_path / "w.hdr.npy"), hdr)
+    for bad, message in ((["--frames", "99"], "the input has 8 frames"), (["--channels", "albedo,foo"], "unknown"),
+                         (["--edit", "albedo:bogus=1"], "bogus"), (["--local-prompt", "instance=9999:x"], "does not appear")):
+        res = runner.invoke(app, args + bad)
+        assert res.exit_code == 2 and message in res.output, (bad, res.output)
+    res = runner.invoke(app, ["sample", "--checkpoint", str(tmp_path / "nothing"), "--data", str(built_dataset),
+                              "--clip", key, "--out", str(tmp_path / "x.mp4")])
+    assert res.exit_code == 2 and "no X2Video pipeline" in res.output
