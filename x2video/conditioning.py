@@ -76,8 +76,8 @@ class IntrinsicConditioner:
             blocks.append(z)
         irr = present.get("irradiance")
         blocks.append(torch.zeros(B, 3, h, w, dtype=ref.dtype, device=ref.device) if irr is None else
-                      F.interpolate(irradiance_to_unet(irr), size=(h, w), mode="bilinear", align_corners=False,
-                                    antialias=True))
+                      F.interpolate(irradiance_to_unet(irr).float(), size=(h, w), mode="bilinear", align_corners=False,
+                                    antialias=True).to(ref.dtype))  # antialiased resize has no bf16 kernel
         if keep is not None:
             blocks = [b * keep[:, i, None, None, None].to(b.dtype) for i, b in enumerate(blocks)]
         return torch.cat(blocks, dim=1)
