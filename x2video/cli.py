@@ -124,3 +124,7 @@ def sample(
     s = result.sample
     typer.echo(f"wrote {result.video} ({s.hdr.shape[0]} frames, {s.plan.num_windows} windows, {s.model_calls} "
                f"UNet calls, {s.seconds:.1f} s); HDR in {result.hdr}")
+
+
+if __name__ == "__main__":
+    app()
