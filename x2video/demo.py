@@ -36,7 +36,7 @@ class DemoConfig:
     vae_steps: int = 400
     train_steps: int = 600
     batch_size: int = 4
-    lr: float = 5e-4
+    lr: float = 1e-3
     sample_steps: int = 10
     max_clips: int = 4  # test clips the benchmark scores
     methods: tuple[str, ...] = BASELINES
