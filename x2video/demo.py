@@ -101,7 +101,7 @@ def run_demo(out: str | Path, config: DemoConfig | None = None, log: Callable[[s
     _stage("2/4 train the tiny X2Video", log, seconds, lambda: train(tcfg, log=log))
 
     bench = ["run", "--data", str(data), "--split", "test", "--out", str(results), "--methods", ",".join(cfg.methods),
-             "--checkpoint", str(run), "--steps", str(cfg.sample_steps), "--max-clips", str(cfg.max_clips),
+             "--checkpoint", str(run), "--steps", str(cfg.sample_steps), "--limit", str(cfg.max_clips),
              "--seed", str(cfg.seed)]
     if cfg.tasks:
         bench += ["--tasks", ",".join(cfg.tasks)]

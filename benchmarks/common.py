@@ -1,0 +1,53 @@
+"""Small helpers the benchmark modules share: stable seeds and digests, the dataset's clips by split."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+
+class BenchmarkError(ValueError):
+    """Bad input to x2v-bench (an unknown name, a missing split, a missing file); the message names it."""
+
+
+def canonical_json(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def digest(obj: Any, n: int = 16) -> str:
+    """A short stable hex digest of a JSON-able object."""
+    return hashlib.sha256(canonical_json(obj).encode()).hexdigest()[:n]
+
+
+def stable_seed(*parts: Any) -> int:
+    """A 31-bit seed from any JSON-able parts, equal on every machine and Python (no ``hash()``)."""
+    return int.from_bytes(hashlib.sha256(canonical_json(list(parts)).encode()).digest()[:4], "little") & 0x7FFFFFFF
+
+
+def split_clips(data: str | Path, split: str) -> list[str]:
+    """The clip keys of one split of a built dataset, sorted; a clear error for a missing split."""
+    from pipelines.validate import load_index
+
+    index = load_index(data)
+    counts = index.get("counts", {})
+    keys = sorted(k for s in index["shards"] if s["split"] == split for k in s["keys"])
+    if not keys:
+        have = ", ".join(f"{s} ({n} clips)" for s, n in sorted(counts.items()) if n) or "none"
+        raise BenchmarkError(f"dataset {data} has no clips in split {split!r}; splits with clips: {have}")
+    return keys
+
+
+def dataset_fingerprint(data: str | Path) -> str:
+    """Digest of the dataset's index (shard names and checksums): results of another build never mix."""
+    from pipelines.validate import load_index
+
+    index = load_index(data)
+    return digest({"shards": [(s["name"], s["sha256"]) for s in index["shards"]], "config": index.get("config")})
+
+
+def dataset_name(data: str | Path) -> str:
+    from pipelines.validate import load_index
+
+    return str(load_index(data).get("name", Path(data).name))
