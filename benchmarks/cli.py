@@ -63,6 +63,9 @@ def checkpoint_window(checkpoint: Path) -> int | None:
 @app.callback()
 def _root() -> None:
     """x2v-bench command line."""
+    from x2video.quiet import quiet_libraries
+
+    quiet_libraries()
 
 
 @app.command()

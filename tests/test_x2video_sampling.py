@@ -100,6 +100,16 @@ def test_reference_and_local_prompts_steer_the_result(pipe):
     local = sample_video(pipe, x, steps=2, prompt="a room", local_prompts=[(mask, "a bright red sofa")])
     assert not np.array_equal(base.latents, ref.latents)
     assert not np.array_equal(base.latents, local.latents)
+    calls = []
+    hook = pipe.unet.register_forward_hook(lambda m, a, o: calls.append(a[0].shape[0]))
+    try:
+        guided = sample_video(pipe, x, steps=2, prompt="a room", guidance=GuidanceConfig(3.0, 1.5, 0.7))
+    finally:
+        hook.remove()
+    assert calls == [3 * 4, 3 * 4]  # the three guidance passes ride in one batched call per step
+    assert not np.array_equal(base.latents, guided.latents)
+    again = sample_video(pipe, x, steps=2, prompt="a room", guidance=GuidanceConfig(3.0, 1.5, 0.7))
+    assert np.array_equal(guided.hdr, again.hdr)
 
 
 def test_bad_inputs_are_named(pipe):

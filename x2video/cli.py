@@ -16,6 +16,9 @@ app = typer.Typer(help="X2Video: neural video rendering from intrinsic channels.
 @app.callback()
 def _root() -> None:
     """X2Video command line."""
+    from x2video.quiet import quiet_libraries
+
+    quiet_libraries()
 
 
 @app.command()
@@ -69,6 +72,20 @@ def train(
     typer.echo(f"trained {result.steps} steps ({result.step_seconds:.3f} s/step); pipeline in {out / 'pipeline'}")
 
 
+def _guidance(text: float | None, intrinsic: float | None, rescale: float | None, checkpoint: Path):
+    """Given scales over the model's defaults (read from its model_index.json)."""
+    from .sampling import GuidanceConfig
+
+    if text is None and intrinsic is None and rescale is None:
+        return None
+    import json
+
+    index = checkpoint / "pipeline" / "model_index.json"
+    index = index if index.is_file() else checkpoint / "model_index.json"
+    default = json.loads(index.read_text()).get("guidance", [3.0, 1.5, 0.7]) if index.is_file() else [3.0, 1.5, 0.7]
+    return GuidanceConfig(*(d if v is None else v for v, d in zip((text, intrinsic, rescale), default)))
+
+
 @app.command()
 def sample(
     checkpoint: Path = typer.Option(..., help="A training run folder (its pipeline/) or an X2VideoPipeline export."),
@@ -90,15 +107,16 @@ def sample(
                                    "(kinds: albedo, material, normal, irradiance); repeatable."),
     steps: int = typer.Option(20, help="Denoising steps (DDIM, trailing spacing)."),
     seed: int = typer.Option(0, help="Seed: the same seed gives the same frames."),
-    text_scale: float = typer.Option(3.0, help="Text guidance scale."),
-    intrinsic_scale: float = typer.Option(1.5, help="Intrinsic guidance scale."),
-    guidance_rescale: float = typer.Option(0.7, help="Guidance rescale (0 = off)."),
+    text_scale: Optional[float] = typer.Option(None, help="Text guidance scale (default: the model's; sd21 3.0, "
+                                               "tiny 1.0 = off)."),
+    intrinsic_scale: Optional[float] = typer.Option(None, help="Intrinsic guidance scale (default: the model's; "
+                                                    "sd21 1.5)."),
+    guidance_rescale: Optional[float] = typer.Option(None, help="Guidance rescale, 0 = off (default: the model's)."),
 ) -> None:
     """Render a video from intrinsic channels with a trained X2Video."""
     from tqdm.auto import tqdm
 
     from .sample_job import SampleJob, run_sample
-    from .sampling import GuidanceConfig
     from .weights import MissingWeightsError
 
     job = SampleJob(checkpoint=str(checkpoint), out=str(out), data=str(data) if data else None, clip=clip,
@@ -106,7 +124,7 @@ def sample(
                     channels=[c.strip() for c in channels.split(",")] if channels else None, mode=mode,
                     perframe=perframe, reference=str(reference) if reference else None, prompt=prompt,
                     local_prompts=local_prompt, edits=edit, steps=steps, seed=seed,
-                    guidance=GuidanceConfig(text_scale, intrinsic_scale, guidance_rescale))
+                    guidance=_guidance(text_scale, intrinsic_scale, guidance_rescale, checkpoint))
     bars: list = []
 
     def progress(done: int, total: int) -> None:

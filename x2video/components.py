@@ -37,7 +37,8 @@ def tiny_pipeline(vae: AutoencoderKL | None = None, scale_factors: dict[str, flo
     return X2VideoPipeline(unet=unet, vae=vae, text_encoder=text.model, tokenizer=text.tokenizer,
                            scheduler=sampling_scheduler(), config_name="tiny", window=config.window,
                            temporal_fraction=config.temporal_heads_fraction,
-                           scale_factors=[scales[p] for p in VAE_PASSES], text_max_length=text.max_length)
+                           scale_factors=[scales[p] for p in VAE_PASSES], text_max_length=text.max_length,
+                           guidance=(1.0, 1.0, 0.0))
 
 
 def pretrained_pipeline(path: str | Path) -> X2VideoPipeline:

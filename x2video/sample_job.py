@@ -38,7 +38,7 @@ class SampleJob:
     edits: Sequence[str] = ()
     steps: int = 20
     seed: int = 0
-    guidance: GuidanceConfig = field(default_factory=GuidanceConfig)
+    guidance: GuidanceConfig | None = None  # None: the model's default
     fps: float = 12.0
 
 

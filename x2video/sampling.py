@@ -193,7 +193,7 @@ def sample_video(pipe: X2VideoPipeline, intrinsics: dict[str, np.ndarray], *, mo
     ``progress(done, total)`` counts UNet calls; ``on_window(window, anchors_in, new_out)`` sees
     each window's anchor latents going in and its new latents coming out (frame → latent)."""
     started = time.perf_counter()
-    guidance = guidance or GuidanceConfig()
+    guidance = guidance or GuidanceConfig(*pipe.config.guidance)
     if steps < 1:
         raise ValueError(f"steps must be ≥ 1, got {steps}")
     vae_factor = 2 ** (len(pipe.vae.config.block_out_channels) - 1)

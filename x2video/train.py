@@ -360,6 +360,17 @@ def _check_resume_config(run: Path, cfg: TrainConfig) -> None:
 # ----------------------------------------------------------------------------- the loop
 
 
+def _finished(run: Path, cfg: TrainConfig) -> int | None:
+    """The step count of a run that is already complete (same settings, last checkpoint at or past
+    max_steps, pipeline exported), so a re-run touches nothing; else None."""
+    checkpoints = _checkpoints(run)
+    if not checkpoints or not (run / "pipeline" / "model_index.json").is_file():
+        return None
+    _check_resume_config(run, cfg)
+    step = int(json.loads((checkpoints[-1] / "state.json").read_text())["step"])
+    return step if step >= cfg.max_steps else None
+
+
 def _first_stage_for(cfg: TrainConfig, run: Path, log: Callable[[str], None]):
     def train_now():
         log(f"training the tiny first-stage VAE ({cfg.vae_steps} steps) on {cfg.data}")
@@ -391,6 +402,10 @@ def train(cfg: TrainConfig, accelerator: Accelerator | None = None, log: Callabl
     cfg.check()
     run = Path(cfg.out)
     run.mkdir(parents=True, exist_ok=True)
+    finished = _finished(run, cfg)
+    if finished is not None:
+        log(f"{run} has already trained {finished} steps (--max-steps {cfg.max_steps}); nothing to do")
+        return TrainResult(run, finished)
     if accelerator is None:
         mp = cfg.mixed_precision
         if mp == "auto":

@@ -18,6 +18,7 @@ main and base calls so their difference is the edit's, not the noise's.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 from pathlib import Path
 from typing import Any, Mapping
@@ -44,12 +45,18 @@ def _default_device() -> str:
 
 
 def _files_digest(root: Path) -> str:
+    """Digest of the model's *content*: the pipeline export of a run folder (not its logs or
+    checkpoints), file by file, so re-exporting the same weights keeps finished units valid."""
+    root = root / "pipeline" if (root / "pipeline" / "model_index.json").is_file() else root
     listing = []
     for dirpath, _, names in os.walk(root):
         for n in sorted(names):
             p = os.path.join(dirpath, n)
-            st = os.stat(p)
-            listing.append((os.path.relpath(p, root), st.st_size, st.st_mtime_ns))
+            h = hashlib.sha256()
+            with open(p, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+            listing.append((os.path.relpath(p, root), h.hexdigest()))
     return digest(sorted(listing))
 
 
