@@ -6,7 +6,8 @@ For windows of 8 and 16 frames, times one self-attention layer (SD-2.1 width at 
 latent by default) with diffusers' AttnProcessor2_0 on each frame alone, and with X2Video's
 HybridSelfAttnProcessor (reference attention + full temporal attention in the first k heads),
 for several k; prints time and peak memory ratios (goal <= 1.5x). Memory is the peak of the
-CPU allocator as torch.profiler reports it.
+CPU allocator as torch.profiler reports it. Then, in the same run, the tiny configuration's
+training step time (synthetic batch; perf/bench_train.py measures it on a real dataset).
 """
 
 from __future__ import annotations
@@ -42,6 +43,41 @@ def measure(attn: Attention, x: torch.Tensor, ctx: AttentionContext | None, repe
     return best, peak
 
 
+def tiny_training_step(repeats: int) -> float:
+    """Seconds per optimiser step of the tiny configuration through x2video.train.training_loss
+    (VAE encode, conditioning, Hybrid/Masked attention, backward, AdamW) on a synthetic batch of
+    2 clips × 5 frames at 64²."""
+    from x2video.components import tiny_pipeline
+    from x2video.schedulers import training_scheduler
+    from x2video.seeding import step_generator
+    from x2video.train import PromptCache, TrainConfig, training_loss
+
+    pipe = tiny_pipeline(seed=0)
+    g = torch.Generator().manual_seed(0)
+    B, T, S = 2, 5, 64
+    inst = torch.randint(0, 4, (B, T, 1, S, S), generator=g)
+    batch = {"rgb": torch.rand(B, T, 3, S, S, generator=g) * 2, "albedo": torch.rand(B, T, 3, S, S, generator=g),
+             "normal": torch.nn.functional.normalize(torch.randn(B, T, 3, S, S, generator=g), dim=2),
+             "roughness": torch.rand(B, T, 1, S, S, generator=g), "metallic": torch.rand(B, T, 1, S, S, generator=g),
+             "irradiance": torch.rand(B, T, 3, S, S, generator=g) * 2, "instance": inst,
+             "prompt": ["a room"] * B, "local_prompts": [{1: "a red sofa", 2: "a lamp"}] * B}
+    cfg = TrainConfig(data="-", out="-", min_window=4, p_reference=0.0, p_anchors=0.0, p_local=1.0)
+    opt = torch.optim.AdamW(pipe.unet.parameters(), 1e-4)
+    prompts, sched = PromptCache(pipe), training_scheduler()
+    pipe.vae.requires_grad_(False)
+    pipe.text_encoder.requires_grad_(False)
+    times = []
+    for step in range(repeats + 1):
+        t = time.perf_counter()
+        loss = training_loss(pipe, pipe.unet.train(), batch, step_generator(0, step), cfg, prompts, sched,
+                             torch.device("cpu"))
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        times.append(time.perf_counter() - t)
+    return min(times[1:])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tokens", type=int, default=1024)
@@ -62,6 +98,8 @@ def main() -> None:
             t, m = measure(attn, x, AttentionContext(frames, "first", k), args.repeats)
             print(f"  hybrid, {k} temporal heads: {t * 1e3:7.1f} ms ({t / t0:4.2f}x time), "
                   f"{m / 2**20:6.1f} MiB ({m / max(m0, 1):4.2f}x memory)")
+    step = tiny_training_step(args.repeats)
+    print(f"tiny training step (2 clips x 4-frame windows at 64^2, local prompts, AdamW): {step:.3f} s")
 
 
 if __name__ == "__main__":
