@@ -308,8 +308,11 @@ def _write_unit(out: Path, rec: dict, fingerprint: str) -> None:
     from interiorvideo.fileio import atomic_write_bytes, atomic_write_json
 
     videos = rec.pop("videos", {}) or {}
+    pred_path = video_path(out, rec["task"], rec["clip"], rec["method"])
     if videos.get("pred") is not None:
-        atomic_write_bytes(video_path(out, rec["task"], rec["clip"], rec["method"]), videos["pred"])
+        atomic_write_bytes(pred_path, videos["pred"])
+    else:
+        pred_path.unlink(missing_ok=True)  # never leave another configuration's video beside these metrics
     if videos.get("gt") is not None:
         atomic_write_bytes(video_path(out, rec["task"], rec["clip"], GROUND_TRUTH), videos["gt"])
     rec["fingerprint"] = fingerprint
@@ -399,7 +402,7 @@ def run_benchmark(cfg: RunConfig, progress: Callable[[int, int, str], None] | No
     data_fp = dataset_fingerprint(cfg.data)
     method_fp = {m: {"class": type(instances[m]).__name__, **instances[m].fingerprint()} for m in methods}
     common_fp = {"seed": spec["seed"], "exposure": spec["exposure"], "lpips_weights": spec["lpips_weights"],
-                 "i3d": spec["i3d"], "data": data_fp}
+                 "i3d": spec["i3d"], "data": data_fp, "videos": bool(spec["videos"])}
     unit_fp = {(m, t): digest({"method": method_fp[m], "task": t, "task_options": spec["task_options"].get(t, {}),
                                "metrics": task_metrics(t, spec["metrics"]), **common_fp}, 32)
                for m in methods for t in tasks}

@@ -93,6 +93,21 @@ def read_folder(folder: str | Path) -> tuple[Run, pd.DataFrame, pd.DataFrame]:
     return Run(run_id, folder, info), metrics, per_frame
 
 
+COMPARABLE = ("dataset_fingerprint", "split", "exposure")  # run.json config keys merged runs must share
+
+
+def _check_comparable(runs: Sequence[Run], run: Run) -> None:
+    """Runs scored on other data, another split or another display mapping cannot share a ranking."""
+    cfg = (run.info or {}).get("config") or {}
+    for other in runs:
+        ocfg = (other.info or {}).get("config") or {}
+        diff = [k for k in COMPARABLE if k in cfg and k in ocfg and cfg[k] != ocfg[k]]
+        if diff:
+            raise ResultsConflictError(
+                f"{run.folder} and {other.folder} differ in {', '.join(diff)} "
+                f"({'; '.join(f'{k}: {ocfg[k]!r} vs {cfg[k]!r}' for k in diff)}); their scores are not comparable")
+
+
 def load_results(folders: Sequence[str | Path]) -> Results:
     """Read and merge results folders, in the given order (see the module docstring for what is refused)."""
     if not folders:
@@ -105,6 +120,7 @@ def load_results(folders: Sequence[str | Path]) -> Results:
         if clash is not None:
             raise ResultsConflictError(f"run id {run.run_id!r} appears in both {clash.folder} and {run.folder}; "
                                        "give each results folder once")
+        _check_comparable(runs, run)
         runs.append(run)
         metrics.append(m)
         per_frame.append(pf)

@@ -201,6 +201,12 @@ def test_merge_disjoint_runs_and_refuse_duplicates(tmp_path):
     again = _folder(tmp_path, "again", rows(("A", "c", "s", 5.0), run_id="run-c"))
     with pytest.raises(ResultsConflictError, match=r"scored more than once, e\.g\. method 'A' task 't' clip 'c'"):
         load_results([a, again])
+    other_data = _folder(tmp_path, "other", rows(("C", "c", "s", 1.0), run_id="run-e"),
+                         run={"config": {"dataset_fingerprint": "x", "split": "test", "exposure": 2.0}})
+    same_data = _folder(tmp_path, "same", rows(("D", "c", "s", 1.0), run_id="run-f"),
+                        run={"config": {"dataset_fingerprint": "x", "split": "test", "exposure": 1.0}})
+    with pytest.raises(ResultsConflictError, match=r"differ in exposure .*not comparable"):
+        load_results([other_data, same_data])
     stray = tmp_path / "stray"
     _folder(tmp_path, "stray", rows(("A", "c", "s", 1.0), run_id="run-d"))
     (stray / "run.json").write_text(json.dumps({"run_id": "other", "schema_version": 1}))

@@ -189,6 +189,22 @@ def test_x2v_sample_command(pipe, built_dataset, tmp_path):
                          (["--edit", "albedo:bogus=1"], "bogus"), (["--local-prompt", "instance=9999:x"], "does not appear")):
         res = runner.invoke(app, args + bad)
         assert res.exit_code == 2 and message in res.output, (bad, res.output)
+    shorter = runner.invoke(app, args + ["--frames", "4"])
+    assert shorter.exit_code == 0 and len(list((tmp_path / "out" / "v_frames").glob("*.png"))) == 4
     res = runner.invoke(app, ["sample", "--checkpoint", str(tmp_path / "nothing"), "--data", str(built_dataset),
                               "--clip", key, "--out", str(tmp_path / "x.mp4")])
     assert res.exit_code == 2 and "no X2Video pipeline" in res.output
+
+
+def test_reference_png_is_read_through_the_display_mapping(tmp_path):
+    from x2video.sample_job import _reference
+    from x2video.tonemap import display_to_hdr, hdr_to_display
+
+    hdr = np.random.default_rng(0).random((8, 8, 3)).astype(np.float32) * 3
+    png = (hdr_to_display(torch.from_numpy(hdr)).numpy() * 255 + 0.5).astype(np.uint8)
+    Image.fromarray(png).save(tmp_path / "ref.png")
+    got = _reference(str(tmp_path / "ref.png"), (8, 8))
+    np.testing.assert_allclose(got, display_to_hdr(torch.from_numpy(png / 255.0).float()).numpy(), rtol=1e-5)
+    np.testing.assert_allclose(hdr_to_display(torch.from_numpy(got)).numpy(), png / 255.0, atol=1e-5)
+    with pytest.raises(ValueError, match="differs from the intrinsics"):
+        _reference(str(tmp_path / "ref.png"), (16, 16))

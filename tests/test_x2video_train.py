@@ -124,3 +124,21 @@ def test_bad_settings_fail_clearly(tmp_path):
         train(TrainConfig(data=str(tmp_path), out=str(tmp_path / "r"), p_reference=2.0))
     with pytest.raises(FileNotFoundError, match="dataset index not found"):
         train(TrainConfig(data=str(tmp_path), out=str(tmp_path / "r"), vae_steps=1))
+
+
+def test_resume_accepts_other_path_spellings_and_guards_the_first_stage(built_dataset, trained, tmp_path,
+                                                                         monkeypatch):
+    cfg, full = trained
+    run = tmp_path / "r"
+    run.mkdir()
+    shutil.copytree(full.run / "vae", run / "vae")
+    train(replace(cfg, out=str(run), max_steps=2, checkpoint_every=2), log=lambda m: None)
+    monkeypatch.chdir(built_dataset.parent)
+    relative = replace(cfg, data=built_dataset.name, out=str(run), max_steps=3, checkpoint_every=3)
+    assert train(relative, log=lambda m: None).steps == 3  # `ds` and /abs/ds are the same data
+    fresh = tmp_path / "vae-only"
+    fresh.mkdir()
+    (fresh / "train_config.json").write_text((run / "train_config.json").read_text())
+    shutil.copytree(full.run / "vae", fresh / "vae")  # a first stage made, no checkpoint yet
+    with pytest.raises(ValueError, match="other settings .*vae_steps"):
+        train(replace(cfg, out=str(fresh), vae_steps=cfg.vae_steps + 1), log=lambda m: None)

@@ -9,16 +9,17 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
+import torch
 from PIL import Image
 
 from interiorvideo.fileio import atomic_write_bytes
-from interiorvideo.scene.materials import srgb_to_linear
 from interiorvideo.video import mp4_bytes
 
 from .edit import apply_edits, parse_edits
 from .intrinsics_io import read_dataset_clip, read_frame, read_intrinsics_folder
 from .pipeline import load_pipeline
 from .sampling import PASS_CHANNELS, GuidanceConfig, VideoSample, sample_video
+from .tonemap import display_to_hdr
 
 
 @dataclass
@@ -95,7 +96,10 @@ def _reference(path: str, hw: tuple[int, int]) -> np.ndarray:
         img = read_frame("irradiance", p)  # linear HDR, 3 channels
     else:
         with Image.open(p) as im:
-            img = srgb_to_linear(np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0).astype(np.float32)
+            display = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+        # An 8-bit image is a display image: invert the model's own display mapping (the frames
+        # `x2v sample` writes map back to exactly the radiance they came from).
+        img = display_to_hdr(torch.from_numpy(display)).numpy().astype(np.float32)
     if img.shape[:2] != hw:
         raise ValueError(f"--reference {p}: size {img.shape[1]}x{img.shape[0]} differs from the intrinsics' "
                          f"{hw[1]}x{hw[0]}")
@@ -144,5 +148,8 @@ def run_sample(job: SampleJob, progress: Callable[[int, int], None] | None = Non
     frames_dir.mkdir(exist_ok=True)
     for i, frame in enumerate(sample.display):
         atomic_write_bytes(frames_dir / f"{i:04d}.png", _png(frame))
+    for stale in frames_dir.glob("[0-9][0-9][0-9][0-9].png"):  # frames of an earlier, longer video
+        if int(stale.stem) >= len(sample.display):
+            stale.unlink()
     atomic_write_bytes(out, mp4_bytes(sample.display, fps))
     return SampleOutputs(out, hdr_path, frames_dir, sample)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -104,7 +105,8 @@ class TrainConfig:
 
 
 # Settings a resumed run may change without breaking exactness.
-_RESUMABLE_CHANGES = {"max_steps", "checkpoint_every", "keep_checkpoints", "log_every", "num_workers"}
+# (Not num_workers: the sample order depends on the DataLoader worker count.)
+_RESUMABLE_CHANGES = {"max_steps", "checkpoint_every", "keep_checkpoints", "log_every"}
 
 
 @dataclass
@@ -344,15 +346,35 @@ class LossLog:
             csv.DictWriter(f, LOG_COLUMNS).writerow({k: row[k] for k in LOG_COLUMNS})
 
 
-def _check_resume_config(run: Path, cfg: TrainConfig) -> None:
+def _comparable(cfg: TrainConfig) -> dict[str, Any]:
+    """The settings a resume must keep; paths resolved so `data` and `/abs/data` are the same."""
+    d = {k: v for k, v in asdict(cfg).items() if k not in _RESUMABLE_CHANGES and k != "out"}
+    for key in ("data", "init"):
+        if d.get(key):
+            d[key] = str(Path(d[key]).resolve())
+    return d
+
+
+def _compare_resume_config(run: Path, cfg: TrainConfig) -> None:
+    """Refuse to continue a run (checkpoints or a first-stage VAE already made) with other settings.
+    Read-only, so every process of a multi-process launch may call it."""
     path = run / "train_config.json"
-    if path.is_file():
-        old = json.loads(path.read_text())
-        diff = sorted(k for k, v in asdict(cfg).items() if k not in _RESUMABLE_CHANGES and old.get(k) != v)
-        if diff and _checkpoints(run):
-            raise ValueError(f"{run} holds a run with other settings ({', '.join(diff)}); resume with the same "
-                             f"settings or choose another --out")
-    tmp = path.with_suffix(".tmp")
+    if not path.is_file() or not (_checkpoints(run) or (run / "vae").is_dir()):
+        return
+    old = json.loads(path.read_text())
+    old_cfg = TrainConfig(**{k: v for k, v in old.items() if k in {f.name for f in fields(TrainConfig)}})
+    mine, theirs = _comparable(cfg), _comparable(old_cfg)
+    diff = sorted(k for k in mine if mine[k] != theirs.get(k))
+    if diff:
+        raise ValueError(f"{run} holds a run with other settings ({', '.join(diff)}); resume with the same "
+                         f"settings or choose another --out")
+
+
+def _check_resume_config(run: Path, cfg: TrainConfig) -> None:
+    """Main process only: compare, then record the settings (atomically)."""
+    _compare_resume_config(run, cfg)
+    path = run / "train_config.json"
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(asdict(cfg), indent=2))
     tmp.replace(path)
 
@@ -366,7 +388,7 @@ def _finished(run: Path, cfg: TrainConfig) -> int | None:
     checkpoints = _checkpoints(run)
     if not checkpoints or not (run / "pipeline" / "model_index.json").is_file():
         return None
-    _check_resume_config(run, cfg)
+    _compare_resume_config(run, cfg)
     step = int(json.loads((checkpoints[-1] / "state.json").read_text())["step"])
     return step if step >= cfg.max_steps else None
 

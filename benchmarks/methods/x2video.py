@@ -30,7 +30,8 @@ DTYPES = ("float32", "float16", "bfloat16")
 
 
 @functools.lru_cache(maxsize=2)
-def _load(checkpoint: str, device: str, dtype: str):
+def _load(checkpoint: str, device: str, dtype: str, content: str):
+    """``content`` (the files digest) is part of the key: re-exported weights are loaded anew."""
     import torch
     from x2video.pipeline import load_pipeline
 
@@ -58,6 +59,16 @@ def _files_digest(root: Path) -> str:
                     h.update(block)
             listing.append((os.path.relpath(p, root), h.hexdigest()))
     return digest(sorted(listing))
+
+
+def _state_digest(pipe: Any) -> str:
+    """Content digest of an in-memory pipeline's UNet and VAE weights (and its settings)."""
+    h = hashlib.sha256(repr(sorted(dict(pipe.config).items())).encode())
+    for module in (pipe.unet, pipe.vae):
+        for name, t in sorted(module.state_dict().items()):
+            h.update(name.encode())
+            h.update(t.detach().float().cpu().numpy().tobytes())
+    return h.hexdigest()
 
 
 class X2Video(Method):
@@ -89,14 +100,20 @@ class X2Video(Method):
         return obj
 
     def fingerprint(self) -> dict:
-        model = ({"checkpoint": str(self.checkpoint.resolve()), "files": _files_digest(self.checkpoint)}
-                 if self.pipeline is None else {"pipeline": f"in-memory {type(self.pipeline).__name__}"})
+        model = ({"checkpoint": str(self.checkpoint.resolve()), "files": self._content()}
+                 if self.pipeline is None else {"pipeline": _state_digest(self.pipeline)})
         return {**model, "steps": self.steps, "mode": self.mode, "perframe": self.perframe, "dtype": self.dtype}
 
     def _pipe(self):
         if self.pipeline is not None:
             return self.pipeline
-        return _load(str(self.checkpoint.resolve()), self.device or _default_device(), self.dtype)
+        return _load(str(self.checkpoint.resolve()), self.device or _default_device(), self.dtype, self._content())
+
+    def _content(self) -> str:
+        """The checkpoint's content digest, computed once per method object (one run)."""
+        if getattr(self, "_digest", None) is None:
+            self._digest = _files_digest(self.checkpoint)
+        return self._digest
 
     def run(self, inp: MethodInput) -> MethodOutput:
         from x2video.sampling import sample_video
