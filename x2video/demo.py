@@ -27,13 +27,13 @@ BASELINES = ("gt", "pbr-composite", "x2video", "x2video-perframe", "x2video-auto
 class DemoConfig:
     """Sizes chosen so the whole demo fits in about 15 minutes on 2 CPU cores (docs/performance.md)."""
 
-    scenes: int = 10
+    scenes: int = 16
     rooms_per_scene: int = 2
     clips_per_room: int = 1
     frames: int = 16  # 4 windows of the tiny model, for the `long` task
     size: int = 64
     samples: int = 16
-    split: tuple[float, float, float] = (0.6, 0.2, 0.2)  # by scene: 6 train, 2 val, 2 test
+    split: tuple[float, float, float] = (0.75, 0.125, 0.125)  # by scene: 12 train, 2 val, 2 test
     vae_steps: int = 500
     train_steps: int = 1000  # measured: the whole demo at 600 steps took 7.8 min on 2 cores
     batch_size: int = 4
