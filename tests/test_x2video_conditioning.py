@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 import torch
 from diffusers import AutoencoderKL, UNet2DConditionModel
@@ -100,3 +101,11 @@ def test_display_mapping_is_monotone_bounded_and_inverts():
     torch.testing.assert_close(display_to_hdr(d), hdr, rtol=2e-3, atol=1e-6)
     # Reinhard then sRGB: linear 1.0 → 0.5 → sRGB(0.5)
     assert abs(float(hdr_to_display(torch.tensor(1.0))) - 0.735357) < 1e-5
+
+
+def test_model_and_benchmark_share_one_display_mapping():
+    """The model's targets and every benchmark metric must see the same display images."""
+    from benchmarks.metrics.display import reinhard_srgb
+
+    hdr = torch.cat([torch.zeros(1), torch.logspace(-4, 2, 200)]).reshape(-1, 1, 1).expand(-1, 2, 3)
+    np.testing.assert_allclose(hdr_to_display(hdr).numpy(), reinhard_srgb(hdr.numpy()), atol=1e-6)

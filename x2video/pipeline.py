@@ -22,7 +22,7 @@ class X2VideoPipeline(DiffusionPipeline):
     """Components plus the settings the paper leaves open (window, temporal head share, latent
     scale factors per pass, prompt length) and the model's default guidance (text scale,
     intrinsic scale, rescale): RGB↔X's (3, 1.5, 0.7) for sd21; none for tiny, where guidance
-    measured worse (20.0 vs 20.7 dB) and costs three UNet passes."""
+    measured worse (20.0 vs 20.7 dB, perf/probe_tiny_quality.py) and costs three UNet passes."""
 
     model_cpu_offload_seq = "text_encoder->unet->vae"
 
