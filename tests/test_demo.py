@@ -30,3 +30,22 @@ def test_quick_demo_end_to_end_and_resumes(tmp_path):
     assert again.seconds["3/4 x2v-bench run"] < first.seconds["3/4 x2v-bench run"]
     assert pd.read_parquet(out / "results" / "metrics.parquet").equals(metrics)
     assert json.loads((out / "demo_config.json").read_text())["train_steps"] == DemoConfig.quick().train_steps
+
+
+def test_a_failed_stage_says_where_the_log_is_and_how_to_resume(tmp_path):
+    from x2video.demo import DemoStageError, _stage
+
+    log_file, lines, seconds = tmp_path / "demo.log", [], {}
+    assert _stage("1/2 fine", lines.append, seconds, lambda: 7, log_file) == 7
+
+    def broken():
+        raise ValueError("disk says no")
+
+    with pytest.raises(DemoStageError) as info:
+        _stage("2/2 broken", lines.append, seconds, broken, log_file)
+    message = str(info.value)
+    assert "2/2 broken" in message and "disk says no" in message and str(log_file) in message
+    assert "re-run the same command" in message
+    text = log_file.read_text()
+    assert "── 1/2 fine" in text and "Traceback" in text and "ValueError: disk says no" in text
+    assert list(seconds) == ["1/2 fine"]  # a failed stage records no time

@@ -12,7 +12,8 @@ from interiorvideo.render.flow import flow_between, optical_flow
 from interiorvideo.scene import Light, Material, Mesh, Room, Scene, SceneObject, generate_scene
 from interiorvideo.scene.edits import AlbedoEdit, LightEdit, MaterialEdit, edit_from_dict, edit_to_dict
 from interiorvideo.scene.mesh import box_between
-from interiorvideo.schema import check_clip
+from interiorvideo.render.scenedata import sky_radiance
+from interiorvideo.schema import check_clip, pixel_rays
 from interiorvideo.trajectory import Trajectory, intrinsics, look_at, plan_trajectory
 
 SIZE = 3.0  # the test room is a 3 m cube
@@ -90,9 +91,17 @@ def test_rgb_is_albedo_times_irradiance_on_lambertian_scenes():
     from interiorvideo.trajectory.camera import scale_intrinsics
     K = scale_intrinsics(traj.K, (traj.width, traj.height), (40, 30))
     f = r.render_frame(K, traj.poses[0], 40, 30)
+    surface = f["instance"] > 0
     emission = r.data.emission[f["instance"]]
-    np.testing.assert_allclose(f["rgb"], f["albedo"] * f["irradiance"] + emission, rtol=1e-5, atol=1e-6)
-    assert f["irradiance"].max() > 0.05  # the identity is not vacuous
+    np.testing.assert_allclose(f["rgb"][surface], (f["albedo"] * f["irradiance"] + emission)[surface],
+                               rtol=1e-5, atol=1e-6)
+    assert f["irradiance"].max() > 0.05 and surface.mean() > 0.9  # the identity is not vacuous
+    # A pixel that sees out of a window (a miss) shows the sky along its ray, whatever it is
+    # beside: such pixels exist or not depending on last bits of the walk, so both are checked.
+    dirs = (pixel_rays(K, 40, 30).reshape(-1, 3) @ traj.poses[0][:3, :3].T).reshape(30, 40, 3)
+    dirs /= np.linalg.norm(dirs, axis=-1, keepdims=True)
+    np.testing.assert_allclose(f["rgb"][~surface], sky_radiance(lambert.sky, dirs[~surface].astype(np.float32)),
+                               rtol=1e-6)
 
 
 def test_clip_passes_meet_the_contract_and_depth_matches_known_planes(tmp_path):

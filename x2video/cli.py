@@ -156,13 +156,13 @@ def demo(
     x2v-bench with every baseline on the test split, write the leaderboard."""
     from dataclasses import replace
 
-    from .demo import DemoConfig, run_demo
+    from .demo import DemoConfig, DemoStageError, run_demo
 
     cfg = DemoConfig.quick() if quick else DemoConfig()
     cfg = replace(cfg, seed=seed, workers=workers, **({"train_steps": train_steps} if train_steps else {}))
     try:
         result = run_demo(out, cfg, log=lambda m: typer.echo(m, err=True))
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+    except (ValueError, FileNotFoundError, RuntimeError, DemoStageError) as exc:
         _fail(str(exc))
     total = sum(result.seconds.values())
     typer.echo(f"demo finished in {total / 60:.1f} min; leaderboard: {result.report}")

