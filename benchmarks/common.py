@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from interiorvideo.dataset import Dataset, DatasetError
+
 
 class BenchmarkError(ValueError):
     """Bad input to x2v-bench (an unknown name, a missing split, a missing file); the message names it."""
@@ -26,28 +28,21 @@ def stable_seed(*parts: Any) -> int:
     return int.from_bytes(hashlib.sha256(canonical_json(list(parts)).encode()).digest()[:4], "little") & 0x7FFFFFFF
 
 
-def split_clips(data: str | Path, split: str) -> list[str]:
+def split_clips(data: str | Path | Dataset, split: str) -> list[str]:
     """The clip keys of one split of a built dataset, sorted; a clear error for a missing split."""
-    from pipelines.validate import load_index
-
-    index = load_index(data)
-    counts = index.get("counts", {})
-    keys = sorted(k for s in index["shards"] if s["split"] == split for k in s["keys"])
-    if not keys:
+    ds = data if isinstance(data, Dataset) else Dataset.open(data)
+    try:
+        return ds.keys(split)
+    except DatasetError:
+        counts = ds.index["counts"]
         have = ", ".join(f"{s} ({n} clips)" for s, n in sorted(counts.items()) if n) or "none"
-        raise BenchmarkError(f"dataset {data} has no clips in split {split!r}; splits with clips: {have}")
-    return keys
+        raise BenchmarkError(f"dataset {ds.root} has no clips in split {split!r}; splits with clips: {have}") from None
 
 
-def dataset_fingerprint(data: str | Path) -> str:
+def dataset_fingerprint(data: str | Path | Dataset) -> str:
     """Digest of the dataset's index (shard names and checksums): results of another build never mix."""
-    from pipelines.validate import load_index
-
-    index = load_index(data)
-    return digest({"shards": [(s["name"], s["sha256"]) for s in index["shards"]], "config": index.get("config")})
+    return (data if isinstance(data, Dataset) else Dataset.open(data)).fingerprint
 
 
-def dataset_name(data: str | Path) -> str:
-    from pipelines.validate import load_index
-
-    return str(load_index(data).get("name", Path(data).name))
+def dataset_name(data: str | Path | Dataset) -> str:
+    return (data if isinstance(data, Dataset) else Dataset.open(data)).name

@@ -33,6 +33,8 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from interiorvideo.dataset import Dataset
+
 from . import fvd as fvd_mod
 from .common import BenchmarkError, dataset_fingerprint, dataset_name, digest, split_clips, stable_seed
 from .methods import Method, MethodInput, make_method
@@ -93,11 +95,9 @@ _METHODS: dict[str, Method] = {}
 
 
 def load_clip(data: str | Path, key: str) -> dict:
-    from pipelines.validate import find_clip
-
     k = (str(data), key)
     if k not in _CLIPS:
-        _CLIPS[k] = find_clip(data, key)
+        _CLIPS[k] = Dataset.open(data).read_clip(key)
         while len(_CLIPS) > 2:
             _CLIPS.popitem(last=False)
     return _CLIPS[k]

@@ -10,6 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .dataset import Dataset
+from .dataset_check import validate_dataset
+
 app = typer.Typer(help="InteriorVideo: indoor scenes, camera trajectories and (soon) clips and shards.",
                   no_args_is_help=True, add_completion=False)
 console = Console()
@@ -239,10 +242,8 @@ def build(
 @app.command()
 def validate(out: Path = typer.Argument(..., help="Dataset folder.")) -> None:
     """Check every shard against the clip contract, the manifest and the checksums."""
-    from pipelines.validate import validate_dataset
-
     try:
-        problems = validate_dataset(out)
+        problems = validate_dataset(Dataset.open(out))
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     if problems:
@@ -256,10 +257,8 @@ def validate(out: Path = typer.Argument(..., help="Dataset folder.")) -> None:
 @app.command()
 def info(out: Path = typer.Argument(..., help="Dataset folder.")) -> None:
     """Counts per split: clips, scenes, shards, frames, bytes."""
-    from pipelines.validate import dataset_info
-
     try:
-        rows = dataset_info(out)
+        rows = Dataset.open(out).info()
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     table = Table(title=str(out))
@@ -278,12 +277,10 @@ def preview_clip(
     video: Path = typer.Option(..., "--out", help="MP4 to write: a grid of all passes."),
 ) -> None:
     """Write a grid video of all passes of one clip of a built dataset."""
-    from pipelines.validate import find_clip
-
     from .render.preview import write_preview
 
     try:
-        data = find_clip(out, clip)
+        data = Dataset.open(out).read_clip(clip)
     except (FileNotFoundError, KeyError, ValueError) as exc:
         _fail(_message(exc))
     write_preview(data, video)

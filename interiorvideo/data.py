@@ -52,7 +52,6 @@ equal batch counts, prefer ``resampled=True`` with ``.with_epoch(n)`` (n samples
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import warnings
 from dataclasses import dataclass
@@ -68,54 +67,19 @@ from webdataset.filters import pipelinefilter
 from webdataset.shardlists import expand_urls
 from webdataset.utils import pytorch_worker_info
 
+from .dataset import Dataset
 from .schema import PASSES, clip_shape
-from .shards import ENCODING, SHARD_FORMAT_VERSION, ShardError, decode_sample
+from .shards import ENCODING, ShardError, decode_sample
 
 #: Passes resampled by nearest neighbour: interpolating would invent depths between surfaces
 #: (and between a surface and "no surface", depth 0) and instance ids that are not there.
 NEAREST = frozenset({"depth", "instance"})
-DATASET_JSON = "dataset.json"
 ON_ERROR = ("raise", "warn")
 _SALT_TEMPORAL, _SALT_SPATIAL, _SALT_SHARDS, _SALT_SAMPLES = 1, 2, 3, 4
 
 
 class ShardWarning(UserWarning):
     """A shard or sample skipped under ``on_error="warn"``; the message names the shard."""
-
-
-# ----------------------------------------------------------------------------- dataset folder
-
-def shard_entries(dataset_dir: str | Path, split: str) -> list[dict]:
-    """The ``dataset.json`` entries ({name, split, clips, sha256, bytes, ...}) of one split's shards."""
-    dataset_dir = Path(dataset_dir)
-    if not dataset_dir.is_dir():
-        raise FileNotFoundError(f"dataset folder not found: {dataset_dir}")
-    index_path = dataset_dir / DATASET_JSON
-    if not index_path.is_file():
-        raise FileNotFoundError(f"dataset index not found: {index_path} (not an InteriorVideo dataset folder, "
-                                "or its build has not finished: dataset.json is written last)")
-    try:
-        index = json.loads(index_path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise ValueError(f"dataset index {index_path} is not valid JSON: {exc}") from exc
-    shards = index.get("shards") if isinstance(index, dict) else None
-    if not isinstance(shards, list) or not all(isinstance(s, dict) and "name" in s and "split" in s for s in shards):
-        raise ValueError(f"dataset index {index_path} has no valid 'shards' list of {{name, split, ...}}")
-    version = index.get("format_version")
-    if isinstance(version, int) and version > SHARD_FORMAT_VERSION:
-        raise ValueError(f"dataset {dataset_dir} has format version {version}; this reader knows up to "
-                         f"{SHARD_FORMAT_VERSION}")
-    entries = [s for s in shards if s["split"] == split]
-    if not entries:
-        known = sorted({str(s["split"]) for s in shards})
-        raise ValueError(f"dataset {dataset_dir} has no shards for split {split!r} "
-                         f"(splits with shards: {', '.join(known) or 'none'})")
-    return entries
-
-
-def shard_urls(dataset_dir: str | Path, split: str) -> list[str]:
-    """Paths of one split's shards, ``DIR/shards/<name>``, in ``dataset.json`` order."""
-    return [str(Path(dataset_dir) / "shards" / s["name"]) for s in shard_entries(dataset_dir, split)]
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -446,7 +410,8 @@ class InteriorVideoDataset(wds.DataPipeline):
 
     Args:
         urls: shard paths/URLs (a list, or a string with webdataset brace patterns); or leave it
-            out and give ``dataset_dir`` + ``split`` to read them from ``dataset.json``.
+            out and give ``dataset_dir`` (a folder or an opened :class:`~interiorvideo.dataset.Dataset`)
+            + ``split`` to take the split's shards from its index.
         frames: frames per sample (required; ``None`` = whole clips, which only batch if equal).
         stride: take every ``stride``-th frame.
         temporal: where the temporal crop starts: "random", "first" or "center".
@@ -468,7 +433,7 @@ class InteriorVideoDataset(wds.DataPipeline):
     ``set_epoch(e)`` sets the epoch of the next pass.
     """
 
-    def __init__(self, urls: Sequence[str] | str | None = None, *, dataset_dir: str | Path | None = None,
+    def __init__(self, urls: Sequence[str] | str | None = None, *, dataset_dir: str | Path | Dataset | None = None,
                  split: str = "train", frames: int | None, stride: int = 1, temporal: str = "random",
                  short: str = "raise", size: int | Sequence[int] | None = None, crop: str = "random",
                  passes: Iterable[str] | str | None = None, shuffle: int = 0, shardshuffle: bool = False,
@@ -478,10 +443,8 @@ class InteriorVideoDataset(wds.DataPipeline):
         if urls is None:
             if dataset_dir is None:
                 raise ValueError("give shard urls, or dataset_dir and split")
-            entries = shard_entries(dataset_dir, split)
-            urls = [str(Path(dataset_dir) / "shards" / e["name"]) for e in entries]
-            if all(isinstance(e.get("clips"), int) for e in entries):
-                self.num_clips = sum(e["clips"] for e in entries)
+            ds = dataset_dir if isinstance(dataset_dir, Dataset) else Dataset.open(dataset_dir)
+            urls, self.num_clips = ds.shard_urls(split), ds.num_clips(split)
         elif dataset_dir is not None:
             raise ValueError("give either urls or dataset_dir, not both")
         urls = list(expand_urls(urls)) if isinstance(urls, str) else [str(u) for u in urls]

@@ -16,7 +16,7 @@ from skimage.metrics import peak_signal_noise_ratio
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from pipelines.validate import find_clip  # noqa: E402
+from interiorvideo.dataset import Dataset  # noqa: E402
 from x2video.pipeline import load_pipeline  # noqa: E402
 from x2video.sampling import GuidanceConfig, sample_video  # noqa: E402
 from x2video.tonemap import hdr_to_display  # noqa: E402
@@ -33,7 +33,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=20)
     args = ap.parse_args()
     pipe = load_pipeline(args.checkpoint)
-    clip = find_clip(args.data, args.clip)
+    clip = Dataset.open(args.data).read_clip(args.clip)
     T = args.frames
     intrinsics = {k: clip[k][:T].astype(np.float32) for k in CHANNELS}
     display = lambda hdr: hdr_to_display(torch.from_numpy(np.asarray(hdr, np.float32))).numpy()  # noqa: E731

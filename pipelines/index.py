@@ -11,21 +11,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from interiorvideo.dataset import DATASET_JSON, MANIFEST, MANIFEST_SCHEMA, SPLITS, shard_offsets
 from interiorvideo.fileio import atomic_write_bytes, atomic_write_json, read_json
 from interiorvideo.shards import SHARD_FORMAT_VERSION, member_names, sha256_file
 
-from .plan import SPLITS, Plan
-
-DATASET_JSON = "dataset.json"
-MANIFEST = "manifest.parquet"
-MANIFEST_SCHEMA = pa.schema([
-    ("key", pa.string()), ("split", pa.string()), ("shard", pa.string()), ("scene", pa.string()),
-    ("scene_index", pa.int32()), ("scene_seed", pa.int64()), ("room", pa.int32()), ("room_kind", pa.string()),
-    ("clip", pa.int32()), ("trajectory_seed", pa.int64()), ("frames", pa.int32()), ("width", pa.int32()),
-    ("height", pa.int32()), ("fps", pa.float32()), ("prompt", pa.string()), ("local_prompts", pa.string()),
-    ("mean_luminance", pa.float32()), ("mean_irradiance", pa.float32()), ("mean_depth", pa.float32()),
-    ("sky_fraction", pa.float32()), ("instances_visible", pa.int32()), ("path_length_m", pa.float32()),
-])
+from .plan import Plan
 
 
 def manifest_table(plan: Plan, stats_dir: Path) -> pa.Table:
@@ -52,8 +42,10 @@ def write_index(out_dir: Path, plan: Plan, paths: dict[str, Path]) -> None:
     shards = []
     for name, jobs in sorted(plan.shards().items()):
         path = paths["shards"] / f"{name}.tar"
+        offsets = shard_offsets(path)
         shards.append({"name": path.name, "split": jobs[0].split, "clips": len(jobs), "sha256": sha256_file(path),
-                       "bytes": path.stat().st_size, "keys": [j.key for j in jobs]})
+                       "bytes": path.stat().st_size, "keys": [j.key for j in jobs],
+                       "offsets": [offsets[j.key] for j in jobs]})
     counts = {split: sum(1 for j in plan.jobs if j.split == split) for split in SPLITS}
     scenes = {split: sorted({j.scene_index for j in plan.jobs if j.split == split}) for split in SPLITS}
     atomic_write_json(out_dir / DATASET_JSON, {

@@ -11,13 +11,11 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from interiorvideo.dataset import SPLITS
 from interiorvideo.scene import generate_scene
 from interiorvideo.scene.raycast import build_raycast_scene
 from interiorvideo.shards import check_key
 from interiorvideo.trajectory import NoValidTrajectoryError, TrajectorySettings, plan_trajectory
-
-SPLITS = ("train", "val", "test")
-
 
 @dataclass(frozen=True)
 class BuildConfig:

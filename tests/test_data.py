@@ -13,12 +13,17 @@ import torch
 import webdataset as wds
 
 from interiorvideo.data import (InteriorVideoDataset, ShardWarning, collate, decode_clips, interiorvideo_dataset,
-                                read_shards, shard_urls, spatial, temporal_crop, to_tensors)
+                                read_shards, spatial, temporal_crop, to_tensors)
+from interiorvideo.dataset import Dataset, DatasetError
 from interiorvideo.schema import PASSES, check_clip
 from interiorvideo.shards import ShardError, encode_sample, write_shard
 from interiorvideo.trajectory import intrinsics
 
 T, H, W = 6, 8, 10
+
+
+def shard_urls(root, split):
+    return Dataset.open(root).shard_urls(split)
 SKY = (slice(0, 2), slice(0, 3))  # a window with no surface: depth 0, normal 0, instance 0
 FOCAL = intrinsics(W, H, 60.0)[0, 0]
 
@@ -68,7 +73,8 @@ def dataset(tmp_path_factory):
             clips[key] = make_clip(len(clips), frames)
         digest = write_shard(root / "shards" / f"{shard}.tar", [encode_sample(k, clips[k]) for k, _ in members])
         entries.append({"name": f"{shard}.tar", "split": shard.split("-")[0], "clips": len(members),
-                        "sha256": digest, "bytes": (root / "shards" / f"{shard}.tar").stat().st_size})
+                        "sha256": digest, "bytes": (root / "shards" / f"{shard}.tar").stat().st_size,
+                        "keys": [k for k, _ in members]})
     (root / "dataset.json").write_text(json.dumps({"format_version": 1, "config": {}, "counts": {"train": 12, "val": 2},
                                                    "shards": entries}))
     return root, clips
@@ -313,14 +319,14 @@ def test_undecodable_sample_is_named_or_skipped(dataset, tmp_path):
 
 def test_missing_split_index_and_bad_arguments_are_clear(dataset, tmp_path):
     root, _ = dataset
-    with pytest.raises(ValueError, match=r"no shards for split 'test' \(splits with shards: train, val\)"):
+    with pytest.raises(DatasetError, match=r"no shards for split 'test' \(splits with shards: train, val\)"):
         shard_urls(root, "test")
-    with pytest.raises(FileNotFoundError, match="dataset.json"):
+    with pytest.raises(DatasetError, match="dataset.json"):
         shard_urls(tmp_path, "train")
-    with pytest.raises(FileNotFoundError, match="dataset folder not found"):
+    with pytest.raises(DatasetError, match="dataset folder not found"):
         InteriorVideoDataset(dataset_dir=tmp_path / "nowhere", frames=2)
     (tmp_path / "dataset.json").write_text("{not json")
-    with pytest.raises(ValueError, match="not valid JSON"):
+    with pytest.raises(DatasetError, match="not valid JSON"):
         shard_urls(tmp_path, "train")
     assert shard_urls(root, "val") == [str(root / "shards" / "val-000000.tar")]
     for kw, msg in [({"on_error": "ignore"}, "on_error"), ({"crop": "left"}, "crop"), ({"rank": 0}, "together"),

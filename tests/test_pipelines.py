@@ -18,10 +18,15 @@ import pytest
 from interiorvideo.shards import ShardError, decode_sample, read_shard
 from pipelines import BuildConfig, build_dataset, make_plan
 from pipelines.plan import assign_splits
-from pipelines.validate import dataset_info, find_clip, validate_dataset
+from interiorvideo.dataset import Dataset
+from interiorvideo.dataset_check import validate_dataset as _validate
 from pipelines.worker import render_job
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
+
+def validate_dataset(root):
+    return _validate(Dataset.open(root))
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 TINY = BuildConfig(scenes=3, rooms_per_scene=1, clips_per_room=2, frames=4, width=24, height=20, samples=2,
@@ -45,7 +50,7 @@ def test_build_validates_and_reads_back_the_renderer_output(built):
     plan = make_plan(TINY)
     job = plan.jobs[0]
     direct = render_job(job, TINY)  # the same job rendered again, outside Ray
-    stored = find_clip(built, job.key)
+    stored = Dataset.open(built).read_clip(job.key)
     fresh = decode_sample(direct["sample"])
     for name in ("rgb", "albedo", "normal", "roughness", "metallic", "irradiance", "depth", "instance"):
         assert np.array_equal(stored[name], fresh[name]) and stored[name].dtype == fresh[name].dtype, name
@@ -63,7 +68,7 @@ def test_manifest_and_split_by_scene(built):
         assert r["mean_luminance"] > 0 and r["path_length_m"] >= 0
     splits = list(scenes_per_split.values())
     assert all(a.isdisjoint(b) for i, a in enumerate(splits) for b in splits[i + 1:])
-    assert {r["split"]: r["clips"] for r in dataset_info(built)} == {"train": 2, "val": 2, "test": 2}
+    assert {r["split"]: r["clips"] for r in Dataset.open(built).info()} == {"train": 2, "val": 2, "test": 2}
 
 
 def test_assign_splits_is_by_scene_and_deterministic():

@@ -90,9 +90,9 @@ def _stage(name: str, log: Callable[[str], None], seconds: dict[str, float], fn:
 def spread_clips(data: Path, split: str, n: int) -> list[str]:
     """Up to ``n`` clip keys of a split, one per scene before a second from any scene, so the
     leaderboard's intervals (bootstrapped over scenes) have several scenes to draw from."""
-    from interiorvideo.data import shard_entries
+    from interiorvideo.dataset import Dataset
 
-    keys = sorted(k for e in shard_entries(data, split) for k in e.get("keys", []))
+    keys = Dataset.open(data).keys(split)
     by_scene: dict[str, list[str]] = {}
     for k in keys:
         by_scene.setdefault(k.split("r")[0], []).append(k)

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from interiorvideo.dataset import Dataset
 from interiorvideo.scene.materials import srgb_to_linear
 
 from .sampling import PASS_CHANNELS
@@ -115,8 +116,6 @@ def read_intrinsics_folder(folder: str | Path) -> dict[str, np.ndarray]:
     return out
 
 
-def read_dataset_clip(data: str | Path, key: str) -> dict:
+def read_dataset_clip(data: str | Path | Dataset, key: str) -> dict:
     """A whole clip (schema layout numpy arrays + camera + meta) of an InteriorVideo dataset."""
-    from pipelines.validate import find_clip
-
-    return find_clip(Path(data), key)
+    return (data if isinstance(data, Dataset) else Dataset.open(data)).read_clip(key)

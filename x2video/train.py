@@ -39,7 +39,8 @@ from diffusers.training_utils import EMAModel
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from interiorvideo.data import InteriorVideoDataset, collate, shard_entries
+from interiorvideo.data import InteriorVideoDataset, collate
+from interiorvideo.dataset import Dataset
 
 from .attention import AttentionContext
 from .components import first_stage, pretrained_pipeline, tiny_pipeline
@@ -253,7 +254,7 @@ def training_loss(pipe: X2VideoPipeline, unet: torch.nn.Module, batch: dict, gen
 
 def batches_per_epoch(data: str, batch_size: int, world_size: int) -> int:
     """Batches every rank can make each epoch whatever shards it gets: ranks must step together."""
-    counts = sorted(int(e.get("clips", 0)) for e in shard_entries(data, "train"))
+    counts = sorted(e.clips for e in Dataset.open(data).shards_of("train"))
     per_rank = sum(counts[: len(counts) // world_size]) if world_size > 1 else sum(counts)
     n = per_rank // batch_size
     if n < 1:
