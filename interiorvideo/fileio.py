@@ -1,30 +1,71 @@
-"""Atomic file writes: a reader never sees a half-written file, and a failed write never
-clobbers what was there (write to a temporary name in the same folder, then rename)."""
+"""Atomic file writes, the platform's one way to write a file: a reader never sees a
+half-written file, and a failed write never clobbers what was there.
+
+Files go through boltons' ``AtomicSaver`` (a part file in the same folder, flushed and fsynced,
+then renamed over the target); each writer gets its own part-file name, so two processes
+writing the same path never share one. Folders (checkpoints, model exports) are written under a
+temporary name beside the target and renamed when complete (:func:`atomic_directory`).
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
+import shutil
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Iterator
+
+from boltons.fileutils import AtomicSaver
+
+
+def _part_name(path: Path) -> str:
+    return f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+
+
+@contextmanager
+def atomic_writer(path: str | os.PathLike) -> Iterator[IO[bytes]]:
+    """A binary file object whose bytes replace ``path`` only when the block ends without error."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with AtomicSaver(str(path), part_file=_part_name(path), file_perms=0o644) as f:
+        yield f
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    with atomic_writer(path) as f:
+        f.write(data)
+    return Path(path)
+
+
+@contextmanager
+def atomic_directory(path: str | os.PathLike, replace: bool = False) -> Iterator[Path]:
+    """A fresh temporary folder beside ``path``, renamed to ``path`` when the block ends without
+    error (removed otherwise). An existing ``path`` is kept unless ``replace``: then it is moved
+    aside first and deleted only after the new folder is in place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = path.with_name(_part_name(path))
+    tmp.mkdir()
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        yield tmp
+        if path.exists():
+            if not replace:
+                raise FileExistsError(f"{path} already exists")
+            old = path.with_name(_part_name(path))
+            path.rename(old)
+            try:
+                tmp.rename(path)
+            except BaseException:
+                old.rename(path)
+                raise
+            shutil.rmtree(old)
+        else:
+            tmp.rename(path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return path
 
 
 def to_json_bytes(obj: Any) -> bytes:

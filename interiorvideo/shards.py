@@ -17,16 +17,14 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 import webdataset as wds
 
-from .fileio import to_json_bytes
+from .fileio import atomic_writer, to_json_bytes
 from .schema import PASSES
 
 SHARD_FORMAT_VERSION = 1
@@ -111,27 +109,14 @@ def decode_sample(sample: dict, passes: Iterable[str] | None = None) -> dict:
 
 def write_shard(path: str | Path, samples: Iterable[dict]) -> str:
     """Write samples to ``path`` deterministically and atomically; returns the sha256."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            writer = wds.TarWriter(f, user="interiorvideo", group="interiorvideo", mode=0o644, mtime=0.0,
-                                   encoder=False)
-            for sample in samples:
-                ordered = {"__key__": sample["__key__"]}
-                ordered.update({m: sample[m] for m in member_names()})
-                writer.write(ordered)
-            writer.close()
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        digest = sha256_file(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return digest
+    with atomic_writer(path) as f:
+        writer = wds.TarWriter(f, user="interiorvideo", group="interiorvideo", mode=0o644, mtime=0.0, encoder=False)
+        for sample in samples:
+            ordered = {"__key__": sample["__key__"]}
+            ordered.update({m: sample[m] for m in member_names()})
+            writer.write(ordered)
+        writer.close()
+    return sha256_file(path)
 
 
 def sha256_file(path: str | Path) -> str:

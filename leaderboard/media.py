@@ -10,12 +10,12 @@ so two names with the same slug cannot collide.
 from __future__ import annotations
 
 import hashlib
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 from benchmarks.results import GROUND_TRUTH, slug, video_path
+from interiorvideo.fileio import atomic_write_bytes
 
 from .aggregate import SET_LEVEL_CLIP
 from .load import Results
@@ -66,10 +66,9 @@ def select_clips(results: Results, clips: Sequence[str] | None, max_clips: int) 
 
 
 def _copy(src: Path, site: Path, rel: str) -> str:
-    dst = site / rel
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    if not (dst.is_file() and dst.stat().st_size == src.stat().st_size and dst.read_bytes() == src.read_bytes()):
-        shutil.copyfile(src, dst)
+    dst, data = site / rel, src.read_bytes()
+    if not (dst.is_file() and dst.read_bytes() == data):
+        atomic_write_bytes(dst, data)
     return rel
 
 

@@ -7,13 +7,14 @@ the same bytes (nothing depends on the time or the machine beyond what ``run.jso
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import pandas as pd
+
+from interiorvideo.fileio import atomic_write_bytes, atomic_writer
 
 from .aggregate import SET_LEVEL_CLIP, Aggregates, aggregate
 from .load import Results, load_results
@@ -47,13 +48,6 @@ class ReportSummary:
     @property
     def paths(self) -> tuple[Path, ...]:
         return (self.index, self.markdown, self.parquet, *self.media)
-
-
-def _write(path: Path, data: bytes) -> Path:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return path
 
 
 def temporal_curve_table(results: Results) -> pd.DataFrame:
@@ -112,12 +106,11 @@ def build_report(results: Sequence[Path], out: Path, *, clips: Sequence[str] | N
     out.mkdir(parents=True, exist_ok=True)
     previews = copy_previews(res, chosen, out)
     html = render_page(res, agg, plots=plots, previews=previews, seed=seed)
-    index = _write(out / INDEX, html.encode("utf-8"))
-    md = _write(out / MARKDOWN, render_markdown(agg, seed).encode("utf-8"))
+    index = atomic_write_bytes(out / INDEX, html.encode("utf-8"))
+    md = atomic_write_bytes(out / MARKDOWN, render_markdown(agg, seed).encode("utf-8"))
     parquet = out / PARQUET
-    tmp = parquet.with_name(f".{parquet.name}.{os.getpid()}.tmp")
-    agg.table.to_parquet(tmp, index=False)
-    os.replace(tmp, parquet)
+    with atomic_writer(parquet) as f:
+        agg.table.to_parquet(f, index=False)
     media = tuple(sorted(out / p for v in previews for p in (v.ground_truth, *(m[1] for m in v.methods)) if p))
     m = res.metrics
     return ReportSummary(
