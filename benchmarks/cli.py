@@ -20,12 +20,14 @@ console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
 
-def _fail(message: str) -> NoReturn:
+def fail(message: str) -> NoReturn:
+    """One error line on stderr, exit status 2."""
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code=2)
 
 
-def _message(exc: BaseException) -> str:
+def message(exc: BaseException) -> str:
+    """The plain message (``str(KeyError)`` adds quotes)."""
     return str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
 
 
@@ -87,7 +89,7 @@ def install_lpips(
     try:
         written = install_from_sdist(sdist, dest)
     except DamagedWeightsError as e:
-        _fail(str(e))
+        fail(str(e))
     for p in written:
         console.print(f"installed {escape(str(p))}", highlight=False)
 
@@ -161,7 +163,7 @@ def run(
 
             report = run_benchmark(cfg, progress=update)
     except (BenchmarkError, FileNotFoundError, ValueError, KeyError) as exc:
-        _fail(_message(exc))
+        fail(message(exc))
     _summary(report.out)
     console.print(escape(f"{report.units_total} units ({report.computed} computed, {report.reused} reused, "
                   f"{len(report.failed)} failed) in {report.seconds:.1f} s → {report.out} (run {report.run_id})"))
@@ -208,7 +210,7 @@ def compare(
         results = compare_media(gt, pred, metrics=_names(metrics) or None, exposure=exposure,
                                 lpips_weights=str(lpips_weights) if lpips_weights else None)
     except (FileNotFoundError, ValueError, KeyError) as exc:
-        _fail(_message(exc))
+        fail(message(exc))
     if as_json:
         typer.echo(json.dumps({n: {"value": r["value"], "area": r["area"], "higher_is_better": r["higher_is_better"],
                                    "missing_reason": r["missing_reason"]} for n, r in results.items()}, indent=1))
@@ -296,29 +298,9 @@ def export(
                                                                        need_flow=False))
                 n += len(export_inputs([inst], out))
     except (BenchmarkError, FileNotFoundError, ValueError, KeyError) as exc:
-        _fail(_message(exc))
+        fail(message(exc))
     console.print(f"{n} call folders written under {out}")
 
 
-@app.command()
-def report(
-    results: list[Path] = typer.Argument(..., help="Results folders of x2v-bench run."),
-    out: Path = typer.Option(..., help="Site folder (static HTML + Markdown)."),
-    clip: Optional[list[str]] = typer.Option(None, "--clip", help="Clips to preview (TASK/CLIP or CLIP)."),
-) -> None:
-    """Build the leaderboard site from results folders."""
-    try:
-        from leaderboard.report import build_report
-    except ImportError as exc:
-        _fail(f"the leaderboard report builder is not available ({exc})")
-    try:
-        path = build_report(results, out, clips=clip or None)
-    except (FileNotFoundError, ValueError, KeyError) as exc:
-        _fail(_message(exc))
-    index = getattr(path, "index", None)
-    shown = f"{index} (+ {getattr(path, 'markdown', '')})" if index is not None else str(out)
-    console.print(escape(f"report written: {shown}"), soft_wrap=True)
-
-
-if __name__ == "__main__":  # python -m benchmarks.cli (x2video's demo runs it so)
+if __name__ == "__main__":
     app()

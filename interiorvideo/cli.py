@@ -19,7 +19,8 @@ console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
 
-def _fail(message: str) -> NoReturn:
+def fail(message: str) -> NoReturn:
+    """One error line on stderr, exit status 2 (the CLIs' bad-input convention)."""
     err.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code=2)
 
@@ -81,7 +82,7 @@ def import_(
     try:
         sc = import_scene(paths, rooms=rooms, up=up, name=name)
     except (SceneImportError, FileNotFoundError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     save_scene(sc, out)
     console.print(f"{sc.name}: {len(sc.rooms)} rooms, {len(sc.objects)} instances, {sc.num_triangles} triangles, "
                   f"{len(sc.lights)} lights → {out}")
@@ -114,7 +115,7 @@ def trajectory(
         traj = plan_trajectory(sc, room, frames, fps, seed, settings)
         elapsed = time.perf_counter() - t0
     except (FileNotFoundError, KeyError, ValueError, NoValidTrajectoryError) as exc:
-        _fail(_message(exc))
+        fail(_message(exc))
     traj.save(out)
     png = out.with_suffix(".png")
     atomic_write_bytes(png, floorplan_png_bytes(sc, [dict(positions=traj.positions, forward=traj.forward,
@@ -165,7 +166,7 @@ def render(
             sc = sc.with_edits(*(edit_from_dict(e) for e in raw))
         renderer = Renderer(sc, RenderSettings(samples=samples, seed=seed))
     except (FileNotFoundError, KeyError, ValueError) as exc:
-        _fail(_message(exc))
+        fail(_message(exc))
     t0 = time.perf_counter()
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=console) as bar:
@@ -180,72 +181,12 @@ def render(
 
 
 @app.command()
-def build(
-    out: Path = typer.Option(..., help="Dataset folder (shards/, manifest.parquet, dataset.json). Re-run to resume."),
-    scenes: int = typer.Option(4, help="Number of generated apartments."),
-    rooms_per_scene: int = typer.Option(2, help="Rooms per apartment to film."),
-    clips_per_room: int = typer.Option(1, help="Trajectories (clips) per room."),
-    frames: int = typer.Option(16, help="Frames per clip."),
-    size: str = typer.Option("128x128", help="Frame size WxH."),
-    fps: float = typer.Option(24.0, help="Frames per second."),
-    seed: int = typer.Option(0, help="Master seed: same seed and options give byte-identical shards."),
-    samples: int = typer.Option(32, help="Irradiance samples per pixel (a power of two)."),
-    shard_size: int = typer.Option(8, help="Clips per shard."),
-    address: Optional[str] = typer.Option(None, help="Ray cluster address (e.g. ray://head:10001 or auto); "
-                                                     "default: Ray on this machine."),
-    workers: Optional[int] = typer.Option(None, help="Local Ray CPUs (default: all cores)."),
-    retries: int = typer.Option(2, help="Retries per clip task before the clip is reported as failed."),
-) -> None:
-    """Build InteriorVideo: plan scenes → rooms → trajectories, render each clip as a Ray task,
-    write WebDataset shards per split, then manifest.parquet and dataset.json."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    from pipelines import BuildConfig, build_dataset
-
-    width, height = parse_size(size)
-    try:
-        config = BuildConfig(scenes=scenes, rooms_per_scene=rooms_per_scene, clips_per_room=clips_per_room,
-                             frames=frames, width=width, height=height, fps=fps, seed=seed, shard_size=shard_size,
-                             samples=samples)
-    except ValueError as exc:
-        _fail(str(exc))
-    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-                  console=console) as bar:
-        task = bar.add_task("planning", total=None, rate="")
-
-        def update(done: int, total: int, rate: float) -> None:
-            bar.update(task, description="rendering clips", completed=done, total=total,
-                       rate=f"{rate:.2f} clips/s" if rate else "")
-
-        try:
-            report = build_dataset(out, config, address=address, workers=workers, max_retries=retries,
-                                   progress=update)
-        except (FileNotFoundError, ValueError) as exc:
-            _fail(str(exc))
-        except (ConnectionError, RuntimeError) as exc:
-            where = f"the Ray cluster at {address}" if address else "a local Ray instance"
-            _fail(f"cannot start or reach {where}: {exc}")
-    console.print(f"{report.clips_total} clips ({report.clips_rendered} rendered, {report.clips_reused} reused), "
-                  f"{report.shards_written} shards written, {report.seconds:.1f} s → {out}")
-    for line in report.skipped_rooms:
-        console.print(f"[yellow]skipped[/] {line}")
-    if not report.ok:
-        for key, why in sorted(report.failed.items()):
-            err.print(f"[bold red]failed clip {key}:[/] {why}")
-        err.print(f"{len(report.failed)} clips failed after {retries} retries; finished shards are kept, "
-                  f"the index is not written. Fix the cause and re-run the same command to resume.")
-        raise typer.Exit(code=1)
-    info(out)
-
-
-@app.command()
 def validate(out: Path = typer.Argument(..., help="Dataset folder.")) -> None:
     """Check every shard against the clip contract, the manifest and the checksums."""
     try:
         problems = validate_dataset(Dataset.open(out))
     except (FileNotFoundError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if problems:
         for p in problems:
             err.print(f"[red]✗[/] {p}")
@@ -260,7 +201,7 @@ def info(out: Path = typer.Argument(..., help="Dataset folder.")) -> None:
     try:
         rows = Dataset.open(out).info()
     except (FileNotFoundError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     table = Table(title=str(out))
     for col in ("split", "clips", "scenes", "shards", "frames", "MiB"):
         table.add_column(col, justify="right" if col != "split" else "left")
@@ -282,7 +223,7 @@ def preview_clip(
     try:
         data = Dataset.open(out).read_clip(clip)
     except (FileNotFoundError, KeyError, ValueError) as exc:
-        _fail(_message(exc))
+        fail(_message(exc))
     write_preview(data, video)
     console.print(f"preview of {clip} → {video}")
 

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from benchmarks.cli import app
+from workbench.cli import bench_app
 from benchmarks.results import METRICS_FILE, METRICS_SCHEMA, read_table
 from benchmarks.tasks import TASKS
 
@@ -69,10 +70,10 @@ def test_run_then_resume_from_the_command_line(built_dataset, tmp_path):
     assert res.exit_code == 0 and "(0 computed, 8 reused, 0 failed)" in res.output
     pytest.importorskip("leaderboard.report")
     site = tmp_path / "site"
-    res = runner.invoke(app, ["report", str(out), "--out", str(site), "--clip", "render/" + m["clip"].iloc[0]])
+    res = runner.invoke(bench_app, ["report", str(out), "--out", str(site), "--clip", "render/" + m["clip"].iloc[0]])
     assert res.exit_code == 0, res.output
     assert (site / "index.html").is_file() and "report written" in res.output
-    res = runner.invoke(app, ["report", str(tmp_path / "nope"), "--out", str(site)])
+    res = runner.invoke(bench_app, ["report", str(tmp_path / "nope"), "--out", str(site)])
     assert res.exit_code == 2 and "not found" in res.output
 
 

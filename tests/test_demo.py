@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import pytest
 
-from x2video.demo import BASELINES, DemoConfig, run_demo
+from workbench.demo import BASELINES, DemoConfig, run_demo
 
 
 @pytest.mark.slow
@@ -33,7 +33,7 @@ def test_quick_demo_end_to_end_and_resumes(tmp_path):
 
 
 def test_a_failed_stage_says_where_the_log_is_and_how_to_resume(tmp_path):
-    from x2video.demo import DemoStageError, _stage
+    from workbench.demo import DemoStageError, _stage
 
     log_file, lines, seconds = tmp_path / "demo.log", [], {}
     assert _stage("1/2 fine", lines.append, seconds, lambda: 7, log_file) == 7

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("interiorvideo", "pipelines", "x2video", "benchmarks", "leaderboard")
+PACKAGES = ("interiorvideo", "pipelines", "x2video", "benchmarks", "leaderboard", "workbench")
 
 
 def _modules() -> list[str]:

@@ -153,7 +153,7 @@ def test_bad_config_and_changed_config_are_refused(built):
 
 
 def _build_cmd(out: Path) -> list[str]:
-    return [sys.executable, "-m", "interiorvideo", "build", "--out", str(out), *CLI_ARGS]
+    return [sys.executable, "-c", "from workbench.cli import interiorvideo_app; interiorvideo_app()", "build", "--out", str(out), *CLI_ARGS]
 
 
 def test_kill_and_resume_gives_the_same_bytes(tmp_path, built):

@@ -144,29 +144,5 @@ def sample(
                f"UNet calls, {s.seconds:.1f} s); HDR in {result.hdr}")
 
 
-@app.command()
-def demo(
-    out: Path = typer.Option(Path("runs/demo"), help="Demo folder: data/, model/, results/, site/. Re-run to resume."),
-    quick: bool = typer.Option(False, help="A few minutes with tiny sizes (what the tests run), instead of ~15."),
-    train_steps: Optional[int] = typer.Option(None, help="Override the UNet training steps."),
-    workers: Optional[int] = typer.Option(None, help="Local Ray CPUs (default: all cores)."),
-    seed: int = typer.Option(0, help="Seed of the whole demo."),
-) -> None:
-    """The main job end to end: build a small InteriorVideo with Ray, train the tiny X2Video, run
-    x2v-bench with every baseline on the test split, write the leaderboard."""
-    from dataclasses import replace
-
-    from .demo import DemoConfig, DemoStageError, run_demo
-
-    cfg = DemoConfig.quick() if quick else DemoConfig()
-    cfg = replace(cfg, seed=seed, workers=workers, **({"train_steps": train_steps} if train_steps else {}))
-    try:
-        result = run_demo(out, cfg, log=lambda m: typer.echo(m, err=True))
-    except (ValueError, FileNotFoundError, RuntimeError, DemoStageError) as exc:
-        _fail(str(exc))
-    total = sum(result.seconds.values())
-    typer.echo(f"demo finished in {total / 60:.1f} min; leaderboard: {result.report}")
-
-
 if __name__ == "__main__":
     app()

@@ -5,21 +5,26 @@
 
 Every stage resumes: the build skips finished clips, training continues from its last
 checkpoint (and returns at once when it has reached its step count), the benchmark skips
-finished units, and the report is rebuilt from the results. The benchmark and the report run
-as the ``x2v-bench`` command in a child process: ``x2video`` does not import ``benchmarks``
-(DESIGN.md's package boundaries), it calls it the way a user would.
+finished units, and the report is rebuilt from the results. Each stage is the library call its
+command makes (``build_dataset``, ``train``, ``run_benchmark``, ``build_report``), in this process.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
+
+from benchmarks.cli import checkpoint_window
+from benchmarks.runner import RunConfig, run_benchmark
+from benchmarks.tasks import TASKS
+from interiorvideo.dataset import Dataset
+from interiorvideo.fileio import atomic_write_json
+from leaderboard.report import build_report
+from pipelines import BuildConfig, build_dataset
+from x2video.train import TrainConfig, train
 
 BASELINES = ("gt", "pbr-composite", "x2video", "x2video-perframe", "x2video-autoregressive", "x2video-independent")
 
@@ -90,8 +95,6 @@ def _stage(name: str, log: Callable[[str], None], seconds: dict[str, float], fn:
 def spread_clips(data: Path, split: str, n: int) -> list[str]:
     """Up to ``n`` clip keys of a split, one per scene before a second from any scene, so the
     leaderboard's intervals (bootstrapped over scenes) have several scenes to draw from."""
-    from interiorvideo.dataset import Dataset
-
     keys = Dataset.open(data).keys(split)
     by_scene: dict[str, list[str]] = {}
     for k in keys:
@@ -101,26 +104,31 @@ def spread_clips(data: Path, split: str, n: int) -> list[str]:
     return order[:n]
 
 
-def _bench_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "benchmarks.cli", *args]
+def _benchmark(cfg: "DemoConfig", data: Path, run: Path, results: Path, log: Callable[[str], None]) -> None:
+    """Every baseline on every task of the test split; a failed unit fails the stage."""
+    window = checkpoint_window(run)
+    bench = RunConfig(data=data, out=results, methods=list(cfg.methods), tasks=list(cfg.tasks or TASKS),
+                      split="test", clips=spread_clips(data, "test", cfg.max_clips), seed=cfg.seed,
+                      options={"steps": cfg.sample_steps, "dtype": "float32", "checkpoint": str(run)},
+                      task_options={"long": {"window": window}} if window else {}, workers=cfg.workers)
+    step = max(1, len(bench.methods) * len(bench.tasks) // 4)
 
+    def progress(done: int, total: int, label: str) -> None:
+        if done == total or done % step == 0:
+            log(f"   units {done}/{total} · {label}")
 
-def _run_child(cmd: list[str]) -> None:
-    """Run an x2v-bench step with its own progress output; a failure is one clear error."""
-    proc = subprocess.run(cmd)
-    if proc.returncode != 0:
-        raise RuntimeError(f"`{' '.join(cmd[2:])}` failed with exit code {proc.returncode} (its output is above)")
+    report = run_benchmark(bench, progress=progress)
+    if report.failed:
+        raise RuntimeError(f"{len(report.failed)} benchmark units failed: "
+                           + "; ".join(f"{u}: {e}" for u, e in sorted(report.failed.items())[:3]))
+    log(f"   {report.units_total} units ({report.computed} computed, {report.reused} reused) → {results}")
 
 
 def run_demo(out: str | Path, config: DemoConfig | None = None, log: Callable[[str], None] = print) -> DemoResult:
-    from pipelines import BuildConfig, build_dataset
-
-    from .train import TrainConfig, train
-
     cfg = config or DemoConfig()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "demo_config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    atomic_write_json(out / "demo_config.json", asdict(cfg))
     data, run, results, site = out / "data", out / "model", out / "results", out / "site"
     seconds: dict[str, float] = {}
     log_file = out / "demo.log"
@@ -130,22 +138,11 @@ def run_demo(out: str | Path, config: DemoConfig | None = None, log: Callable[[s
                         shard_size=4, split_fractions=cfg.split)
     _stage("1/4 build InteriorVideo (Ray)", log, seconds, lambda: build_dataset(data, build, workers=cfg.workers),
            log_file)
-
     tcfg = TrainConfig(data=str(data), out=str(run), max_steps=cfg.train_steps, vae_steps=cfg.vae_steps,
                        batch_size=cfg.batch_size, lr=cfg.lr, size=cfg.size, checkpoint_every=max(1, cfg.train_steps // 4),
                        log_every=10, seed=cfg.seed)
     _stage("2/4 train the tiny X2Video", log, seconds, lambda: train(tcfg, log=log), log_file)
-
-    bench = ["run", "--data", str(data), "--split", "test", "--out", str(results), "--methods", ",".join(cfg.methods),
-             "--checkpoint", str(run), "--steps", str(cfg.sample_steps), "--seed", str(cfg.seed)]
-    for key in spread_clips(data, "test", cfg.max_clips):
-        bench += ["--clip", key]
-    if cfg.tasks:
-        bench += ["--tasks", ",".join(cfg.tasks)]
-    if cfg.workers:
-        bench += ["--workers", str(cfg.workers)]
-    _stage("3/4 x2v-bench run", log, seconds, lambda: _run_child(_bench_command(*bench)), log_file)
-    _stage("4/4 leaderboard", log, seconds, lambda: _run_child(_bench_command("report", str(results), "--out", str(site))),
-           log_file)
-    (out / "demo_timings.json").write_text(json.dumps(seconds, indent=2))
+    _stage("3/4 x2v-bench run", log, seconds, lambda: _benchmark(cfg, data, run, results, log), log_file)
+    _stage("4/4 leaderboard", log, seconds, lambda: build_report([results], site), log_file)
+    atomic_write_json(out / "demo_timings.json", seconds)
     return DemoResult(out, site / "index.html", seconds)

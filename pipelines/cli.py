@@ -1,0 +1,70 @@
+"""The ``build`` verb of ``interiorvideo``: a thin layer over :func:`pipelines.build_dataset`
+(the workbench adds it to the ``interiorvideo`` command line, which lives below this package)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from interiorvideo.cli import console, err, fail, info, parse_size
+
+from .build import build_dataset
+from .plan import BuildConfig
+
+
+def build(
+    out: Path = typer.Option(..., help="Dataset folder (shards/, manifest.parquet, dataset.json). Re-run to resume."),
+    scenes: int = typer.Option(4, help="Number of generated apartments."),
+    rooms_per_scene: int = typer.Option(2, help="Rooms per apartment to film."),
+    clips_per_room: int = typer.Option(1, help="Trajectories (clips) per room."),
+    frames: int = typer.Option(16, help="Frames per clip."),
+    size: str = typer.Option("128x128", help="Frame size WxH."),
+    fps: float = typer.Option(24.0, help="Frames per second."),
+    seed: int = typer.Option(0, help="Master seed: same seed and options give byte-identical shards."),
+    samples: int = typer.Option(32, help="Irradiance samples per pixel (a power of two)."),
+    shard_size: int = typer.Option(8, help="Clips per shard."),
+    address: Optional[str] = typer.Option(None, help="Ray cluster address (e.g. ray://head:10001 or auto); "
+                                                     "default: Ray on this machine."),
+    workers: Optional[int] = typer.Option(None, help="Local Ray CPUs (default: all cores)."),
+    retries: int = typer.Option(2, help="Retries per clip task before the clip is reported as failed."),
+) -> None:
+    """Build InteriorVideo: plan scenes → rooms → trajectories, render each clip as a Ray task,
+    write WebDataset shards per split, then manifest.parquet and dataset.json."""
+    width, height = parse_size(size)
+    try:
+        config = BuildConfig(scenes=scenes, rooms_per_scene=rooms_per_scene, clips_per_room=clips_per_room,
+                             frames=frames, width=width, height=height, fps=fps, seed=seed, shard_size=shard_size,
+                             samples=samples)
+    except ValueError as exc:
+        fail(str(exc))
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                  console=console) as bar:
+        task = bar.add_task("planning", total=None, rate="")
+
+        def update(done: int, total: int, rate: float) -> None:
+            bar.update(task, description="rendering clips", completed=done, total=total,
+                       rate=f"{rate:.2f} clips/s" if rate else "")
+
+        try:
+            report = build_dataset(out, config, address=address, workers=workers, max_retries=retries,
+                                   progress=update)
+        except (FileNotFoundError, ValueError) as exc:
+            fail(str(exc))
+        except (ConnectionError, RuntimeError) as exc:
+            where = f"the Ray cluster at {address}" if address else "a local Ray instance"
+            fail(f"cannot start or reach {where}: {exc}")
+    console.print(f"{report.clips_total} clips ({report.clips_rendered} rendered, {report.clips_reused} reused), "
+                  f"{report.shards_written} shards written, {report.seconds:.1f} s → {out}")
+    for line in report.skipped_rooms:
+        console.print(f"[yellow]skipped[/] {line}")
+    if not report.ok:
+        for key, why in sorted(report.failed.items()):
+            err.print(f"[bold red]failed clip {key}:[/] {why}")
+        err.print(f"{len(report.failed)} clips failed after {retries} retries; finished shards are kept, "
+                  f"the index is not written. Fix the cause and re-run the same command to resume.")
+        raise typer.Exit(code=1)
+    info(out)

@@ -1,0 +1,53 @@
+"""The three command lines as installed (``pyproject.toml``'s entry points): each package's own
+app, plus the verbs that chain packages, which no package below could hold without importing
+one above it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable, Optional
+
+import typer
+
+from benchmarks.cli import app as bench_base
+from interiorvideo.cli import app as interiorvideo_base
+from leaderboard.cli import report
+from pipelines.cli import build
+from x2video.cli import app as x2v_base
+
+from .demo import DemoConfig, DemoStageError, run_demo
+
+
+def demo(
+    out: Path = typer.Option(Path("runs/demo"), help="Demo folder: data/, model/, results/, site/. Re-run to resume."),
+    quick: bool = typer.Option(False, help="A few minutes with tiny sizes (what the tests run), instead of ~15."),
+    train_steps: Optional[int] = typer.Option(None, help="Override the UNet training steps."),
+    workers: Optional[int] = typer.Option(None, help="Local Ray CPUs (default: all cores)."),
+    seed: int = typer.Option(0, help="Seed of the whole demo."),
+) -> None:
+    """The main job end to end: build a small InteriorVideo with Ray, train the tiny X2Video, run
+    x2v-bench with every baseline on the test split, write the leaderboard."""
+    cfg = DemoConfig.quick() if quick else DemoConfig()
+    cfg = replace(cfg, seed=seed, workers=workers, **({"train_steps": train_steps} if train_steps else {}))
+    try:
+        result = run_demo(out, cfg, log=lambda m: typer.echo(m, err=True))
+    except (ValueError, FileNotFoundError, DemoStageError) as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from None
+    typer.echo(f"demo finished in {sum(result.seconds.values()) / 60:.1f} min; leaderboard: {result.report}")
+
+
+def extended(base: typer.Typer, *commands: Callable) -> typer.Typer:
+    """A new app with ``base``'s help, callback and commands, then ``commands``."""
+    app = typer.Typer(help=base.info.help, no_args_is_help=True, add_completion=False)
+    app.registered_callback = base.registered_callback
+    app.registered_commands = list(base.registered_commands)
+    for command in commands:
+        app.command()(command)
+    return app
+
+
+interiorvideo_app = extended(interiorvideo_base, build)
+x2v_app = extended(x2v_base, demo)
+bench_app = extended(bench_base, report)
