@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from interiorvideo.scene.materials import srgb_to_linear
+from interiorvideo.colour import srgb_to_linear
 
 from .sampling import PASS_CHANNELS
 
