@@ -34,9 +34,10 @@ import numpy as np
 import pandas as pd
 
 from interiorvideo.colour import to_uint8
+from interiorvideo.fileio import digest
 
 from . import fvd as fvd_mod
-from .common import BenchmarkError, dataset_fingerprint, dataset_name, digest, split_clips, stable_seed
+from .common import BenchmarkError, dataset_fingerprint, dataset_name, split_clips, stable_seed
 from .methods import Method, MethodInput, make_method
 from .results import (GROUND_TRUTH, METRICS_FILE, METRICS_SCHEMA, PER_FRAME_FILE, PER_FRAME_SCHEMA, RUN_FILE,
                       slug, video_path, write_table)

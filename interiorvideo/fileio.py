@@ -1,8 +1,10 @@
 """Atomic file writes: a reader never sees a half-written file, and a failed write never
-clobbers what was there (write to a temporary name in the same folder, then rename)."""
+clobbers what was there (write to a temporary name in the same folder, then rename). Stable
+digests of JSON-able values, for cache keys."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -34,6 +36,16 @@ def to_json_bytes(obj: Any) -> bytes:
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
     return atomic_write_bytes(path, to_json_bytes(obj))
+
+
+def canonical_json(obj: Any) -> str:
+    """Compact JSON with sorted keys (non-JSON values as ``str``): equal values, equal text."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def digest(obj: Any, n: int = 16) -> str:
+    """A short stable hex digest (SHA-256) of a JSON-able object."""
+    return hashlib.sha256(canonical_json(obj).encode()).hexdigest()[:n]
 
 
 def read_json(path: str | os.PathLike, what: str = "JSON file") -> Any:
