@@ -337,7 +337,7 @@ def test_scene_material_edit(clip):
 def test_scene_light_edit_is_a_global_irradiance_factor(scene):
     e = from_scene_edit(LightEdit("lamp", intensity=5.0, color=(1.0, 2.0, 2.0)), scene=scene)
     # intensity 10 -> 5; colour (1, .5, .5) -> (.5, 1, 1) once normalised to max 1.
-    assert e == IrradianceChange(scale=0.5, tint=(0.5, 2.0, 2.0)) and e.region.whole
+    assert e == IrradianceChange(scale=0.5, tint=(0.5, 2.0, 2.0)) and e.region == Region()
     with pytest.raises(ValueError, match="needs the scene"):
         from_scene_edit(LightEdit("lamp", intensity=5.0))
     with pytest.raises(ValueError, match=r"no light 'sun' \(lights: lamp\)"):

@@ -31,10 +31,6 @@ class Region:
             m.flags.writeable = False
             set_field(self, "mask", m)
 
-    @property
-    def whole(self) -> bool:
-        return self.instance is None and self.mask is None
-
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Region):
             return NotImplemented
