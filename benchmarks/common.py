@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
 from interiorvideo.dataset import Dataset, DatasetError
+from interiorvideo.fileio import canonical_json
 
 
 class BenchmarkError(ValueError):
     """Bad input to x2v-bench (an unknown name, a missing split, a missing file); the message names it."""
-
-
-def canonical_json(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def digest(obj: Any, n: int = 16) -> str:
-    """A short stable hex digest of a JSON-able object."""
-    return hashlib.sha256(canonical_json(obj).encode()).hexdigest()[:n]
 
 
 def stable_seed(*parts: Any) -> int:

@@ -33,10 +33,12 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from interiorvideo.colour import to_uint8
 from interiorvideo.dataset import Dataset
+from interiorvideo.fileio import digest
 
 from . import fvd as fvd_mod
-from .common import BenchmarkError, dataset_fingerprint, dataset_name, digest, split_clips, stable_seed
+from .common import BenchmarkError, dataset_fingerprint, dataset_name, split_clips, stable_seed
 from .methods import Method, MethodInput, make_method
 from .results import (GROUND_TRUTH, METRICS_FILE, METRICS_SCHEMA, PER_FRAME_FILE, PER_FRAME_SCHEMA, RUN_FILE,
                       slug, video_path, write_table)
@@ -149,7 +151,6 @@ def _missing_rows(metrics: Sequence[str], frames: int, reason: str) -> list[dict
 def score_unit(method: Method, inst: TaskInstance, spec: Mapping[str, Any], want_gt_video: bool = False) -> dict:
     """Run ``method`` on every call of ``inst`` and score it; a JSON-able record (+ video bytes)."""
     from .metrics import MetricResult, compute, get_metric
-    from .metrics.display import to_uint8
 
     t_unit = time.perf_counter()
     metrics, set_metrics = task_metrics(inst.task, spec["metrics"])

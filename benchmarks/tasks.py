@@ -14,8 +14,9 @@ the sweep). One method × task
 ``long``           ``render`` on clips of at least 4 model windows (option ``window``, default 8
                    frames: X2Video's default window); shorter clips are recorded as missing
 ``reference``      all intrinsics + frame 0's ground-truth RGB as reference; frames 1.. are scored
-``edit-color``     an object's albedo set to a palette colour (``x2video.edit`` applied to the
-                   intrinsics); ground truth = the edited scene rendered by ``interiorvideo.render``
+``edit-color``     an object's albedo set to a palette colour (``interiorvideo.edits.intrinsic``
+                   applied to the intrinsics); ground truth = the edited scene rendered by
+                   ``interiorvideo.render``
 ``edit-material``  an object's roughness/metallic changed (plastic ↔ polished metal); same GT rule
 ``edit-light``     the room's brightest light ×3 (and ×0.25 for the sweep); the method gets the
                    edited scene's rendered irradiance; GT = the edited scene's render
@@ -31,7 +32,8 @@ ground truth, scores it.
 
 Edit ground truth is rendered with the clip's own renderer settings (``meta.renderer``) at the
 clip's own cameras, from the scene regenerated from ``meta.scene_seed`` (an unedited re-render
-reproduces the stored RGB bit for bit), and cached per clip + edit (see :func:`render_edited`).
+reproduces the stored RGB bit for bit), and cached per clip + edit
+(:func:`interiorvideo.render.edited.render_edited`).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ import numpy as np
 
 from interiorvideo.schema import INTRINSIC_PASSES
 
-from .common import BenchmarkError, digest, stable_seed
+from .common import BenchmarkError, stable_seed
 
 MAIN, BASE = "main", "base"
 #: Channel subsets of ``render-partial`` (RGB↔X-style partial conditioning).
@@ -227,71 +229,18 @@ def _rng(task: str, key: str, seed: int) -> np.random.Generator:
     return np.random.default_rng(stable_seed("task", task, key, seed))
 
 
-# -- edit ground truth: the edited scene rendered at the clip's cameras ---------------------------
+# -- edit ground truth: interiorvideo.render.edited renders the edited scene at the clip's cameras ----
+# (imported where used: the scene package loads open3d, which x2v-bench's other commands do not need)
 
 
-def regenerate_scene(clip: Mapping[str, Any]):
-    """The clip's scene, regenerated from ``meta.scene_seed`` (procedural scenes only)."""
-    from interiorvideo.scene import generate_scene
+def _scene(clip: Mapping[str, Any]):
+    """The clip's regenerated scene; a clip whose scene cannot be regenerated is not applicable."""
+    from interiorvideo.render.edited import SceneNotReproducible, regenerate_scene
 
-    meta = clip["meta"]
-    if "scene_seed" not in meta:
-        raise TaskNotApplicable("its meta has no scene_seed, so its scene cannot be regenerated to render the "
-                                "edit's ground truth (imported scenes are not supported by the edit tasks)")
-    scene = generate_scene(int(meta["scene_seed"]))
-    if meta.get("scene_id") not in (None, scene.name):
-        raise TaskNotApplicable(f"scene seed {meta['scene_seed']} now generates {scene.name!r}, not the clip's "
-                                f"{meta['scene_id']!r} (the generator changed since the dataset was built)")
-    return scene
-
-
-def render_settings(clip: Mapping[str, Any]):
-    from interiorvideo.render import RenderSettings
-
-    names = {f.name for f in dataclasses.fields(RenderSettings)}
-    return RenderSettings(**{k: v for k, v in clip["meta"].get("renderer", {}).items() if k in names})
-
-
-RENDERED_PASSES = ("rgb", "irradiance", "albedo", "roughness", "metallic", "instance")
-
-
-def render_edited(clip: Mapping[str, Any], edits, cache: Path | None = None, scene=None) -> dict[str, np.ndarray]:
-    """The passes of the clip's scene with ``edits`` (scene edits) applied, rendered at the clip's cameras
-    with its renderer settings; rgb/irradiance stored as float16 like the dataset. Cached under
-    ``cache/renders/`` by a digest of everything that determines the render."""
-    from interiorvideo.render import RENDERER_VERSION, Renderer
-    from interiorvideo.scene.edits import edit_to_dict
-
-    meta = clip["meta"]
-    K, poses = np.asarray(clip["camera"]["K"]), np.asarray(clip["camera"]["poses"])
-    T, H, W = clip["rgb"].shape[:3]
-    settings = render_settings(clip)
-    key = digest({"scene_seed": meta.get("scene_seed"), "scene": meta.get("scene_id"),
-                  "edits": [edit_to_dict(e) for e in edits], "settings": dataclasses.asdict(settings),
-                  "renderer": RENDERER_VERSION, "K": K.tolist(), "poses": poses.tolist(), "size": [W, H]}, 24)
-    path = Path(cache) / "renders" / f"{key}.npz" if cache is not None else None
-    if path is not None and path.is_file():
-        try:
-            with np.load(path) as z:
-                return {k: z[k] for k in z.files}
-        except (OSError, ValueError):
-            path.unlink(missing_ok=True)  # a damaged cache entry is rendered again
-    scene = (scene or regenerate_scene(clip)).with_edits(*edits)
-    renderer = Renderer(scene, settings)
-    frames = [renderer.render_frame(K, pose, W, H) for pose in poses]
-    out = {p: np.stack([f[p] for f in frames]) for p in RENDERED_PASSES}
-    out["rgb"], out["irradiance"] = out["rgb"].astype(np.float16), out["irradiance"].astype(np.float16)
-    if path is not None:
-        import io
-        import os
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        buf = io.BytesIO()
-        np.savez(buf, **out)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(buf.getvalue())
-        os.replace(tmp, path)
-    return out
+    try:
+        return regenerate_scene(clip)
+    except SceneNotReproducible as exc:
+        raise TaskNotApplicable(str(exc)) from exc
 
 
 # -- the tasks ----------------------------------------------------------------------------------
@@ -333,9 +282,11 @@ def _reference(task: Task, clip: dict, key: str, ctx: TaskContext) -> TaskInstan
 
 def _edit_instance(task: Task, clip: dict, key: str, ctx: TaskContext, scene_edit, scene, details: dict
                    ) -> TaskInstance:
-    """An albedo/material edit: intrinsics edited by x2video.edit, ground truth rendered."""
-    from interiorvideo.scene.edits import edit_to_dict
-    from x2video.edit import apply_edits, from_scene_edit
+    """An albedo/material edit: intrinsics edited by its intrinsic counterpart, ground truth rendered."""
+    from interiorvideo.edits.bridge import from_scene_edit
+    from interiorvideo.edits.intrinsic import apply_edits
+    from interiorvideo.edits.serialise import scene_edit_to_dict
+    from interiorvideo.render.edited import render_edited
 
     inst = _with_main(task, clip, key)
     call = inst.main
@@ -344,7 +295,7 @@ def _edit_instance(task: Task, clip: dict, key: str, ctx: TaskContext, scene_edi
     call.intrinsics = {p: _f32(edited[p]) for p in call.intrinsics}
     call.ground_truth = _f32(gt["rgb"])
     inst.mask = clip["instance"] == scene_edit.instance_id
-    inst.details = {"edit": edit_to_dict(scene_edit), **details}
+    inst.details = {"edit": scene_edit_to_dict(scene_edit), **details}
     return inst
 
 
@@ -353,9 +304,9 @@ def _emissive_ids(scene) -> set[int]:
 
 
 def _edit_color(task: Task, clip: dict, key: str, ctx: TaskContext) -> TaskInstance:
-    from interiorvideo.scene.edits import AlbedoEdit
+    from interiorvideo.edits.scene import AlbedoEdit
 
-    scene = regenerate_scene(clip)
+    scene = _scene(clip)
     iid = pick_instance(clip, _rng(task.name, key, ctx.seed), exclude=_emissive_ids(scene))
     sel = clip["instance"] == iid
     mean = clip["albedo"][sel].astype(np.float64).mean(axis=0)
@@ -366,9 +317,9 @@ def _edit_color(task: Task, clip: dict, key: str, ctx: TaskContext) -> TaskInsta
 
 
 def _edit_material(task: Task, clip: dict, key: str, ctx: TaskContext) -> TaskInstance:
-    from interiorvideo.scene.edits import MaterialEdit
+    from interiorvideo.edits.scene import MaterialEdit
 
-    scene = regenerate_scene(clip)
+    scene = _scene(clip)
     iid = pick_instance(clip, _rng(task.name, key, ctx.seed), exclude=_emissive_ids(scene))
     mat = scene.object(iid).material
     if mat.metallic < 0.5:
@@ -380,9 +331,11 @@ def _edit_material(task: Task, clip: dict, key: str, ctx: TaskContext) -> TaskIn
 
 
 def _edit_light(task: Task, clip: dict, key: str, ctx: TaskContext) -> TaskInstance:
-    from interiorvideo.scene.edits import LightEdit, edit_to_dict
+    from interiorvideo.edits.scene import LightEdit
+    from interiorvideo.edits.serialise import scene_edit_to_dict
+    from interiorvideo.render.edited import render_edited
 
-    scene = regenerate_scene(clip)
+    scene = _scene(clip)
     room = clip["meta"].get("room_id")
     lights = sorted((lt for lt in scene.lights if lt.room_id == room and lt.kind != "sun"),
                     key=lambda lt: (-lt.intensity, lt.name))
@@ -405,7 +358,7 @@ def _edit_light(task: Task, clip: dict, key: str, ctx: TaskContext) -> TaskInsta
         # that approximation.
         intr = {**base.intrinsics, "irradiance": _f32(gt["irradiance"])}
         inst.calls[call] = Call(call, intr, _f32(gt["rgb"]), base.prompt)
-        edits[call] = edit_to_dict(edit)
+        edits[call] = scene_edit_to_dict(edit)
     inst.calls = {c: inst.calls[c] for c in (MAIN, BASE, "dim")}
     inst.mask = np.ones(clip["instance"].shape, bool)  # a light changes the whole frame
     inst.sweep = tuple((c, f) for c, f in sorted(LIGHT_SWEEP.items(), key=lambda kv: kv[1]))
@@ -457,12 +410,12 @@ register_task(Task(
     set_metrics=("fvd",)))
 register_task(Task(
     "edit-color", "An object's albedo recoloured; scored against the re-rendered edited scene",
-    gives="intrinsics with x2video.edit.AlbedoChange (from_scene_edit) on one object; global prompt",
+    gives="intrinsics with interiorvideo.edits AlbedoChange (from_scene_edit) on one object; global prompt",
     ground_truth="interiorvideo.render of the scene with AlbedoEdit, at the clip's cameras",
     metrics=EDIT_METRICS, prepare_fn=_edit_color))
 register_task(Task(
     "edit-material", "An object's roughness/metallic changed; scored against the re-rendered edited scene",
-    gives="intrinsics with x2video.edit.MaterialChange (from_scene_edit) on one object; global prompt",
+    gives="intrinsics with interiorvideo.edits MaterialChange (from_scene_edit) on one object; global prompt",
     ground_truth="interiorvideo.render of the scene with MaterialEdit, at the clip's cameras",
     metrics=EDIT_METRICS, prepare_fn=_edit_material))
 register_task(Task(

@@ -147,12 +147,13 @@ def render(
     """Render one clip: every pass of the clip contract, plus a tone-mapped preview video."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
 
+    from .edits.scene import apply_scene_edits
+    from .edits.serialise import scene_edit_from_dict
     from .fileio import read_json
     from .render import Renderer, RenderSettings
     from .render.clipio import write_clip
     from .render.preview import write_preview
     from .scene import load_scene
-    from .scene.edits import edit_from_dict
     from .trajectory import Trajectory
 
     width, height = parse_size(size)
@@ -163,7 +164,7 @@ def render(
             raw = read_json(edits, "edits file")
             if not isinstance(raw, list):
                 raise ValueError(f"{edits}: expected a JSON list of edits")
-            sc = sc.with_edits(*(edit_from_dict(e) for e in raw))
+            sc = apply_scene_edits(sc, [scene_edit_from_dict(e) for e in raw])
         renderer = Renderer(sc, RenderSettings(samples=samples, seed=seed))
     except (FileNotFoundError, KeyError, ValueError) as exc:
         fail(_message(exc))

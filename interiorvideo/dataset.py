@@ -15,8 +15,6 @@ This module is the one reader of that folder; ``pipelines`` writes it and every 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +22,7 @@ from typing import Iterable
 
 import pyarrow as pa
 
-from .fileio import read_json
+from .fileio import digest, read_json
 from .shards import SHARD_FORMAT_VERSION, ShardError, decode_sample, read_shard
 
 DATASET_JSON = "dataset.json"
@@ -136,9 +134,7 @@ class Dataset:
     @property
     def fingerprint(self) -> str:
         """Digest of shard names, checksums and build config: results of another build never mix."""
-        payload = {"shards": [(s.name, s.sha256) for s in self.shards], "config": self.config}
-        return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":"),
-                                         default=str).encode()).hexdigest()[:16]
+        return digest({"shards": [(s.name, s.sha256) for s in self.shards], "config": self.config})
 
     def info(self) -> list[dict]:
         """Per split: clips, scenes, shards, bytes, frames."""

@@ -1,5 +1,6 @@
 """Atomic file writes, the platform's one way to write a file: a reader never sees a
-half-written file, and a failed write never clobbers what was there.
+half-written file, and a failed write never clobbers what was there. Also stable digests of
+JSON-able values, for cache keys.
 
 Files go through boltons' ``AtomicSaver`` (a part file in the same folder, flushed and fsynced,
 then renamed over the target); each writer gets its own part-file name, so two processes
@@ -9,6 +10,7 @@ temporary name beside the target and renamed when complete (:func:`atomic_direct
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -75,6 +77,16 @@ def to_json_bytes(obj: Any) -> bytes:
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
     return atomic_write_bytes(path, to_json_bytes(obj))
+
+
+def canonical_json(obj: Any) -> str:
+    """Compact JSON with sorted keys (non-JSON values as ``str``): equal values, equal text."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def digest(obj: Any, n: int = 16) -> str:
+    """A short stable hex digest (SHA-256) of a JSON-able object."""
+    return hashlib.sha256(canonical_json(obj).encode()).hexdigest()[:n]
 
 
 def read_json(path: str | os.PathLike, what: str = "JSON file") -> Any:

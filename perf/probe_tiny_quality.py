@@ -16,10 +16,10 @@ from skimage.metrics import peak_signal_noise_ratio
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from interiorvideo.colour import hdr_to_display  # noqa: E402
 from interiorvideo.dataset import Dataset  # noqa: E402
 from x2video.pipeline import load_pipeline  # noqa: E402
 from x2video.sampling import GuidanceConfig, sample_video  # noqa: E402
-from x2video.tonemap import hdr_to_display  # noqa: E402
 
 CHANNELS = ("albedo", "normal", "roughness", "metallic", "irradiance")
 

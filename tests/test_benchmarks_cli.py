@@ -44,9 +44,9 @@ def test_compare_scores_two_clips(tmp_path):
                         env={"COLUMNS": "200"})
     assert res.exit_code == 0 and "psnr" in res.output and "ssim" not in res.output
     # an image against a linear HDR frame: both through the same display mapping
-    from benchmarks.metrics.display import reinhard_srgb, to_uint8
+    from interiorvideo.colour import hdr_to_display, to_uint8
 
-    iio.imwrite(tmp_path / "gt.png", to_uint8(reinhard_srgb(gt[0])))
+    iio.imwrite(tmp_path / "gt.png", to_uint8(hdr_to_display(gt[0])))
     np.save(tmp_path / "frame.npy", gt[0])
     res = runner.invoke(app, ["compare", str(tmp_path / "gt.png"), str(tmp_path / "frame.npy"), "--json"])
     out = json.loads(res.output)

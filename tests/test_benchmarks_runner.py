@@ -194,13 +194,13 @@ def test_failed_units_are_reported_recorded_and_retried(built_dataset, cache, tm
     # the other system's frames arrive: the resumed run scores them (display PNGs of the ground truth)
     import imageio.v3 as iio
 
-    from benchmarks.metrics.display import reinhard_srgb, to_uint8
+    from interiorvideo.colour import hdr_to_display, to_uint8
     from benchmarks.runner import load_clip
 
     for c in sorted(set(m["clip"])):
         d = call_dir(ext, "render", c)
         d.mkdir()
-        for t, frame in enumerate(to_uint8(reinhard_srgb(load_clip(built_dataset, c)["rgb"]))):
+        for t, frame in enumerate(to_uint8(hdr_to_display(load_clip(built_dataset, c)["rgb"]))):
             iio.imwrite(d / f"{t:05d}.png", frame)
     report = run_benchmark(cfg)
     assert report.ok and report.reused == 2 and report.computed == 2

@@ -12,7 +12,9 @@ from benchmarks.methods.base import Method, MethodOutput
 from benchmarks.methods.external import call_dir, load_frames
 from benchmarks.methods.pbr import env_brdf_approx, pbr_composite
 from benchmarks.metrics import compute
-from benchmarks.tasks import BASE, MAIN, PARTIAL_SUBSETS, TASKS, TaskContext, get_task, render_edited
+from benchmarks.tasks import BASE, MAIN, PARTIAL_SUBSETS, TASKS, TaskContext, get_task
+from interiorvideo.edits.serialise import scene_edit_from_dict
+from interiorvideo.render.edited import render_edited
 from interiorvideo.schema import INTRINSIC_PASSES
 
 
@@ -60,16 +62,14 @@ def test_render_tasks_give_what_they_say(clip_and_key):
 
 
 def test_edit_color_pairs_the_intrinsic_edit_with_its_rendered_ground_truth(clip_and_key, cache):
-    from interiorvideo.scene.edits import edit_from_dict
-
     clip, key = clip_and_key
     inst = get_task("edit-color").prepare(clip, key, TaskContext(cache=cache))
     iid = inst.details["instance"]
     assert np.array_equal(inst.mask, clip["instance"] == iid) and inst.mask.all(axis=(1, 2)).sum() == 0
     assert inst.mask.any(axis=(1, 2)).all()  # the object is in every frame
-    edit = edit_from_dict(inst.details["edit"])
+    edit = scene_edit_from_dict(inst.details["edit"])
     rendered = render_edited(clip, [edit], cache)  # from the cache now
-    for p in ("albedo", "roughness", "metallic"):  # x2video.edit on the intrinsics == the edited scene's passes
+    for p in ("albedo", "roughness", "metallic"):  # the intrinsic edit == the edited scene's passes
         assert np.array_equal(inst.main.intrinsics[p], rendered[p].astype(np.float32)), p
     assert np.array_equal(rendered["instance"], clip["instance"])
     assert np.allclose(inst.main.intrinsics["albedo"][inst.mask], edit.color)

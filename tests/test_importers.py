@@ -20,7 +20,7 @@ import trimesh
 from interiorvideo.scene import generate_scene, save_scene
 from interiorvideo.scene.importers import SceneImportError, export_obj, import_scene, label_from_name
 from interiorvideo.scene.io import node_name, scene_to_glb_bytes, y_up_to_z_up, z_up_to_y_up
-from interiorvideo.scene.materials import srgb_to_linear
+from interiorvideo.colour import srgb_to_linear
 
 SEED = 3  # five rooms, textured floors and furniture, emissive ceiling lights, metal lamps
 TOL8 = 1.0 / 255.0 + 1e-6  # colours pass through 8 bits in glTF factors (trimesh) and MTL files

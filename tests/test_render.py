@@ -6,11 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from interiorvideo.edits.scene import AlbedoEdit, LightEdit, MaterialEdit, apply_scene_edits
+from interiorvideo.edits.serialise import scene_edit_from_dict, scene_edit_to_dict
 from interiorvideo.render import Renderer, RenderSettings
 from interiorvideo.render.clipio import read_clip, write_clip
 from interiorvideo.render.flow import flow_between, optical_flow
 from interiorvideo.scene import Light, Material, Mesh, Room, Scene, SceneObject, generate_scene
-from interiorvideo.scene.edits import AlbedoEdit, LightEdit, MaterialEdit, edit_from_dict, edit_to_dict
 from interiorvideo.scene.mesh import box_between
 from interiorvideo.render.scenedata import sky_radiance
 from interiorvideo.schema import check_clip, pixel_rays
@@ -204,23 +205,23 @@ def test_edits_change_only_what_they_name():
     is_block = base["instance"] == 7
     assert is_block.sum() > 20
 
-    recolored = frame(scene.with_edits(AlbedoEdit(7, (0.8, 0.1, 0.1))))
+    recolored = frame(apply_scene_edits(scene, [AlbedoEdit(7, (0.8, 0.1, 0.1))]))
     np.testing.assert_allclose(recolored["albedo"][is_block], np.tile([0.8, 0.1, 0.1], (is_block.sum(), 1)),
                                atol=1e-6)
     assert np.array_equal(recolored["albedo"][~is_block], base["albedo"][~is_block])
     for name in ("roughness", "metallic", "depth", "normal", "instance"):
         assert np.array_equal(recolored[name], base[name]), name
 
-    glossy = frame(scene.with_edits(MaterialEdit(7, roughness=0.1, metallic=1.0)))
+    glossy = frame(apply_scene_edits(scene, [MaterialEdit(7, roughness=0.1, metallic=1.0)]))
     assert np.all(glossy["roughness"][is_block] == np.float32(0.1)) and np.all(glossy["metallic"][is_block] == 1)
     assert np.array_equal(glossy["roughness"][~is_block], base["roughness"][~is_block])
     assert np.array_equal(glossy["albedo"], base["albedo"])
 
-    brighter = frame(scene.with_edits(LightEdit("bulb", intensity=4.0)))
+    brighter = frame(apply_scene_edits(scene, [LightEdit("bulb", intensity=4.0)]))
     np.testing.assert_allclose(brighter["irradiance"], 2.0 * base["irradiance"], rtol=1e-4, atol=1e-6)
     assert np.array_equal(brighter["albedo"], base["albedo"])
 
-    moved = scene.with_edits(LightEdit("bulb", position=(0.5, 0.5, 2.6)))
+    moved = apply_scene_edits(scene, [LightEdit("bulb", position=(0.5, 0.5, 2.6))])
     assert moved.lights[0].position == (0.5, 0.5, 2.6) and scene.lights[0].position == (1.5, 1.5, 2.6)
     assert not np.allclose(frame(moved)["irradiance"], base["irradiance"])
 
@@ -229,23 +230,23 @@ def test_edits_on_shared_materials_split_them_and_round_trip_as_json():
     scene = generate_scene(0)
     chairs = [o for o in scene.objects if o.label == "chair"]
     assert len(chairs) >= 2 and chairs[0].material == chairs[1].material
-    edited = scene.with_edits(AlbedoEdit(chairs[0].instance_id, (0.1, 0.2, 0.7)))
+    edited = apply_scene_edits(scene, [AlbedoEdit(chairs[0].instance_id, (0.1, 0.2, 0.7))])
     assert edited.object(chairs[0].instance_id).material.base_color == (0.1, 0.2, 0.7)
     assert edited.object(chairs[1].instance_id).material == chairs[1].material
     panel = next(light for light in scene.lights if light.kind == "area")
-    lit = scene.with_edits(LightEdit(panel.name, intensity=panel.intensity * 2))
+    lit = apply_scene_edits(scene, [LightEdit(panel.name, intensity=panel.intensity * 2)])
     assert max(lit.object(panel.object_id).material.emission) == pytest.approx(2 * max(
         scene.object(panel.object_id).material.emission), rel=1e-5)
     for e in (AlbedoEdit(3, (0.1, 0.2, 0.3)), MaterialEdit(4, roughness=0.2), LightEdit("sun", intensity=3.0)):
-        assert edit_from_dict(edit_to_dict(e)) == e
+        assert scene_edit_from_dict(scene_edit_to_dict(e)) == e
     with pytest.raises(KeyError, match="no instance 9999"):
-        scene.with_edits(AlbedoEdit(9999, (0.1, 0.1, 0.1)))
+        apply_scene_edits(scene, [AlbedoEdit(9999, (0.1, 0.1, 0.1))])
     with pytest.raises(KeyError, match="no light 'nope'"):
-        scene.with_edits(LightEdit("nope", intensity=1.0))
+        apply_scene_edits(scene, [LightEdit("nope", intensity=1.0)])
     with pytest.raises(ValueError, match="sun has a direction"):
-        scene.with_edits(LightEdit("sun", position=(0, 0, 0)))
+        apply_scene_edits(scene, [LightEdit("sun", position=(0, 0, 0))])
     with pytest.raises(ValueError, match="unknown edit kind"):
-        edit_from_dict({"kind": "teleport"})
+        scene_edit_from_dict({"kind": "teleport"})
 
 
 def test_render_settings_reject_bad_sample_counts():

@@ -10,7 +10,8 @@ import pytest
 
 from interiorvideo.scene import generate_scene, load_scene, save_scene
 from interiorvideo.scene.floorplan import _shared_edge
-from interiorvideo.scene.materials import color_name, srgb_to_linear
+from interiorvideo.colour import srgb_to_linear
+from interiorvideo.scene.materials import color_name
 
 SEEDS = range(8)
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 import pytest
 import torch
 from diffusers import AutoencoderKL, UNet2DConditionModel
 
-from x2video.tonemap import display_to_hdr, hdr_to_display
+from interiorvideo.colour import hdr_to_display
 from x2video.conditioning import (
     CHANNELS,
     UNET_IN_CHANNELS,
@@ -92,20 +91,3 @@ def test_widened_conv_in_keeps_the_pretrained_outputs():
     torch.testing.assert_close(after_any, before)  # new weights are zero: conditioning is inert until trained
     with pytest.raises(ValueError, match="cannot shrink"):
         widen_conv_in(unet, 4)
-
-
-def test_display_mapping_is_monotone_bounded_and_inverts():
-    hdr = torch.cat([torch.zeros(1), torch.logspace(-4, 2, 200)])
-    d = hdr_to_display(hdr)
-    assert d.min() >= 0 and d.max() < 1 and torch.all(d[1:] > d[:-1])
-    torch.testing.assert_close(display_to_hdr(d), hdr, rtol=2e-3, atol=1e-6)
-    # Reinhard then sRGB: linear 1.0 → 0.5 → sRGB(0.5)
-    assert abs(float(hdr_to_display(torch.tensor(1.0))) - 0.735357) < 1e-5
-
-
-def test_model_and_benchmark_share_one_display_mapping():
-    """The model's targets and every benchmark metric must see the same display images."""
-    from benchmarks.metrics.display import reinhard_srgb
-
-    hdr = torch.cat([torch.zeros(1), torch.logspace(-4, 2, 200)]).reshape(-1, 1, 1).expand(-1, 2, 3)
-    np.testing.assert_allclose(hdr_to_display(hdr).numpy(), reinhard_srgb(hdr.numpy()), atol=1e-6)

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
-from interiorvideo.scene.materials import linear_to_srgb
+from interiorvideo.colour import linear_to_srgb
 from x2video.cli import app
 from x2video.components import tiny_pipeline
 from x2video.intrinsics_io import read_intrinsics_folder
@@ -198,10 +198,10 @@ def test_x2v_sample_command(pipe, built_dataset, tmp_path):
 
 def test_reference_png_is_read_through_the_display_mapping(tmp_path):
     from x2video.sample_job import _reference
-    from x2video.tonemap import display_to_hdr, hdr_to_display
+    from interiorvideo.colour import display_to_hdr, hdr_to_display, to_uint8
 
     hdr = np.random.default_rng(0).random((8, 8, 3)).astype(np.float32) * 3
-    png = (hdr_to_display(torch.from_numpy(hdr)).numpy() * 255 + 0.5).astype(np.uint8)
+    png = to_uint8(hdr_to_display(torch.from_numpy(hdr)).numpy())
     Image.fromarray(png).save(tmp_path / "ref.png")
     got = _reference(str(tmp_path / "ref.png"), (8, 8))
     np.testing.assert_allclose(got, display_to_hdr(torch.from_numpy(png / 255.0).float()).numpy(), rtol=1e-5)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from x2video.tonemap import hdr_to_display
+from interiorvideo.colour import hdr_to_display
 from x2video.vae import (VAE_PASSES, VAETrainConfig, build_tiny_vae, downsample_factor, latent_scale_factors,
                          pass_to_vae, reconstruction_psnr, train_vae, vae_images)
 

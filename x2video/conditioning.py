@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 from diffusers import AutoencoderKL, UNet2DConditionModel
 
-from .tonemap import hdr_to_display
+from interiorvideo.colour import hdr_to_display
+
 
 LATENT_CHANNELS = ("albedo", "normal", "roughness", "metallic")
 CHANNELS = LATENT_CHANNELS + ("irradiance",)
@@ -30,7 +31,7 @@ class ConditioningConfig:
 
 
 def irradiance_to_unet(irradiance: torch.Tensor) -> torch.Tensor:
-    """Linear HDR irradiance → [−1, 1] through the fixed display mapping (x2video.tonemap), so a
+    """Linear HDR irradiance → [−1, 1] through the fixed display mapping (interiorvideo.colour), so a
     bright lamp does not swamp the UNet input and irradiance reads on the same scale as rgb."""
     return hdr_to_display(irradiance) * 2.0 - 1.0
 

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from interiorvideo.colour import srgb_to_linear
 from interiorvideo.dataset import Dataset
-from interiorvideo.scene.materials import srgb_to_linear
 
 from .sampling import PASS_CHANNELS
 

@@ -12,14 +12,15 @@ import numpy as np
 import torch
 from PIL import Image
 
+from interiorvideo.colour import display_to_hdr
+from interiorvideo.edits.intrinsic import apply_edits
+from interiorvideo.edits.serialise import parse_edits
 from interiorvideo.fileio import atomic_write_bytes
 from interiorvideo.video import mp4_bytes
 
-from .edit import apply_edits, parse_edits
 from .intrinsics_io import read_dataset_clip, read_frame, read_intrinsics_folder
 from .pipeline import load_pipeline
 from .sampling import PASS_CHANNELS, GuidanceConfig, VideoSample, sample_video
-from .tonemap import display_to_hdr
 
 
 @dataclass

@@ -25,12 +25,13 @@ import torch
 import torch.nn.functional as F
 from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import rescale_noise_cfg
 
+from interiorvideo.colour import display_to_hdr, to_uint8
+
 from .attention import AttentionContext
 from .conditioning import CHANNELS, LATENT_CHANNELS, ConditioningConfig, IntrinsicConditioner
 from .pipeline import X2VideoPipeline
 from .schedule import SamplingPlan, Window, plan_sampling
 from .seeding import step_generator
-from .tonemap import display_to_hdr
 from .vae import pass_to_vae
 
 # Pass name → channels in the schema layout (T, H, W, C).
@@ -51,7 +52,7 @@ class GuidanceConfig:
 @dataclass
 class VideoSample:
     hdr: np.ndarray  # (T, H, W, 3) float32 linear HDR
-    display: np.ndarray  # (T, H, W, 3) uint8 sRGB (x2video.tonemap)
+    display: np.ndarray  # (T, H, W, 3) uint8 sRGB (interiorvideo.colour)
     plan: SamplingPlan
     model_calls: int  # batched UNet calls (windows × steps)
     seconds: float
@@ -236,6 +237,6 @@ def sample_video(pipe: X2VideoPipeline, intrinsics: dict[str, np.ndarray], *, mo
     display = torch.cat([pipe.vae.decode(stacked[i:i + 8] / ctx.scale_rgb).sample for i in range(0, T, 8)])
     display = ((display.float().clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).cpu()
     hdr = display_to_hdr(display).numpy().astype(np.float32)
-    out8 = (display.numpy() * 255 + 0.5).astype(np.uint8)
+    out8 = to_uint8(display.numpy())
     return VideoSample(hdr=hdr, display=out8, plan=plan, model_calls=plan.num_windows * steps,
                        seconds=time.perf_counter() - started, latents=stacked.cpu())

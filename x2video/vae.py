@@ -3,7 +3,7 @@ the dataset's own images, so the tiny denoiser works in a latent space that mean
 
 Stable Diffusion's VAE (used by ``sd21``) was trained on photographs and encodes every pass as a
 3-channel image in [−1, 1]; the tiny VAE is trained the same way on the passes it will encode:
-tone-mapped rgb (:mod:`x2video.tonemap`), albedo, normals, roughness and metallic. It downsamples
+tone-mapped rgb (:mod:`interiorvideo.colour`), albedo, normals, roughness and metallic. It downsamples
 4× (64² frames → 16² latents, 4 channels). Each pass gets its own latent scale factor (1 / the
 standard deviation of its latents), as RGB↔X gives each channel its own.
 """
@@ -18,8 +18,9 @@ import torch
 import torch.nn.functional as F
 from diffusers import AutoencoderKL
 
+from interiorvideo.colour import hdr_to_display
+
 from .conditioning import LATENT_CHANNELS, to_vae_range
-from .tonemap import hdr_to_display
 
 VAE_PASSES = ("rgb",) + LATENT_CHANNELS
 # Stable Diffusion 2.1's VAE factor for rgb, RGB↔X's for the intrinsic channels.

@@ -34,7 +34,9 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..common import BenchmarkError, digest
+from interiorvideo.fileio import digest
+
+from ..common import BenchmarkError
 from ..results import slug
 from .base import Method, MethodInput, MethodOutput
 

@@ -23,7 +23,9 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..common import BenchmarkError, digest
+from interiorvideo.fileio import digest
+
+from ..common import BenchmarkError
 from .base import Method, MethodInput, MethodOutput
 
 DTYPES = ("float32", "float16", "bfloat16")

@@ -13,8 +13,8 @@ sRGB; :mod:`benchmarks.metrics.display`). Metrics whose weights or packages are 
 from __future__ import annotations
 
 from . import control, fidelity, temporal  # noqa: F401  (importing registers the metrics)
-from .display import reinhard_srgb, to_display
+from .display import to_display
 from .registry import AREAS, METRICS, Metric, MetricResult, MetricUnavailable, compute, compute_many, get_metric
 
 __all__ = ["AREAS", "METRICS", "Metric", "MetricResult", "MetricUnavailable", "compute", "compute_many",
-           "get_metric", "reinhard_srgb", "to_display"]
+           "get_metric", "to_display"]

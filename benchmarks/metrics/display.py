@@ -1,11 +1,12 @@
-"""The one display mapping every benchmark metric sees: fixed-exposure Reinhard, then sRGB.
+"""The display images every benchmark metric sees: fixed-exposure Reinhard, then sRGB.
 
 Predictions and ground truth are linear HDR radiance. Image metrics (PSNR, SSIM, LPIPS, ꟻLIP,
 ΔE2000) are defined on display images, so both clips go through the *same fixed* mapping —
 ``srgb(x / (1 + x))`` with ``x = exposure · radiance`` — and never a per-clip auto-exposure
 (``interiorvideo.render.preview.tonemap`` picks its exposure from each clip, which would hide a
 global brightness error). ``exposure = 1`` is the default: the renderer's units put indoor
-irradiance near 1, and the X2Video model uses the same Reinhard + sRGB display mapping.
+irradiance near 1, and the X2Video model uses the same mapping (both call
+:func:`interiorvideo.colour.hdr_to_display`).
 Values stay float64 in [0, 1) (no 8-bit rounding) unless a metric says otherwise.
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from interiorvideo.scene.materials import linear_to_srgb
+from interiorvideo.colour import hdr_to_display
 
 REC709_LUMA = np.array([0.2126, 0.7152, 0.0722])
 
@@ -30,25 +31,15 @@ def as_video(x: Any) -> np.ndarray:
     return a
 
 
-def reinhard_srgb(radiance: np.ndarray, exposure: float = 1.0) -> np.ndarray:
-    """Linear HDR → display sRGB in [0, 1): Reinhard ``x/(1+x)`` at a fixed exposure, then the sRGB curve."""
-    x = np.maximum(np.asarray(radiance, np.float64), 0.0) * exposure
-    return linear_to_srgb(x / (1.0 + x))
-
-
 def to_display(video: np.ndarray, exposure: float = 1.0, space: str = "linear") -> np.ndarray:
     """Display sRGB float64 in [0, 1]. ``space="display"``: the input already is sRGB ([0, 1] floats or uint8)."""
     if space == "linear":
-        return reinhard_srgb(video, exposure)
+        return hdr_to_display(video, exposure)
     if space == "display":
         a = np.asarray(video)
         a = a / 255.0 if a.dtype == np.uint8 else a.astype(np.float64)
         return np.clip(a, 0.0, 1.0)
     raise ValueError(f"space must be 'linear' or 'display', got {space!r}")
-
-
-def to_uint8(display: np.ndarray) -> np.ndarray:
-    return (np.clip(display, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
 def luma(display: np.ndarray) -> np.ndarray:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .display import luma, to_uint8
+from interiorvideo.colour import to_uint8
+
+from .display import luma
 from .lpips_offline import INSTALL_HINT, lpips_distance
 from .registry import MetricResult, register
 from .warp import farneback, forward_flow, warp_back

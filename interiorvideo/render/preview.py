@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib import colormaps
 
 from ..fileio import atomic_write_bytes
-from ..scene.materials import linear_to_srgb
+from ..colour import hdr_to_display, linear_to_srgb, to_uint8
 from ..video import mp4_bytes
 
 TILES = ("rgb", "albedo", "normal", "irradiance", "roughness", "metallic", "depth", "instance")
@@ -24,12 +24,7 @@ def tonemap(hdr: np.ndarray, key: float = 0.18) -> np.ndarray:
     lum = hdr[..., :3].astype(np.float64) @ np.array([0.2126, 0.7152, 0.0722])
     lum = lum[lum > 0]
     scale = key / np.exp(np.mean(np.log(lum + 1e-6))) if lum.size else 1.0
-    x = hdr.astype(np.float64) * scale
-    return (linear_to_srgb(x / (1.0 + x)) * 255 + 0.5).astype(np.uint8)
-
-
-def _to8(x: np.ndarray) -> np.ndarray:
-    return (np.clip(x, 0, 1) * 255 + 0.5).astype(np.uint8)
+    return to_uint8(hdr_to_display(hdr, exposure=scale))
 
 
 def pass_images(clip: dict) -> dict[str, np.ndarray]:
@@ -40,18 +35,18 @@ def pass_images(clip: dict) -> dict[str, np.ndarray]:
     if "irradiance" in clip:
         out["irradiance"] = tonemap(clip["irradiance"])
     if "albedo" in clip:
-        out["albedo"] = _to8(linear_to_srgb(clip["albedo"]))
+        out["albedo"] = to_uint8(linear_to_srgb(clip["albedo"]))
     if "normal" in clip:
         n = clip["normal"]
-        out["normal"] = np.where((np.abs(n).sum(-1, keepdims=True) > 0), _to8(n * 0.5 + 0.5), 0).astype(np.uint8)
+        out["normal"] = np.where((np.abs(n).sum(-1, keepdims=True) > 0), to_uint8(n * 0.5 + 0.5), 0).astype(np.uint8)
     for name in ("roughness", "metallic"):
         if name in clip:
-            out[name] = np.repeat(_to8(clip[name]), 3, axis=-1)
+            out[name] = np.repeat(to_uint8(clip[name]), 3, axis=-1)
     if "depth" in clip:
         d = clip["depth"][..., 0]
         hi = float(d.max()) if d.size and d.max() > 0 else 1.0
         rgb = colormaps["viridis"](np.clip(d / hi, 0, 1))[..., :3]
-        out["depth"] = np.where(d[..., None] > 0, _to8(rgb), 0).astype(np.uint8)
+        out["depth"] = np.where(d[..., None] > 0, to_uint8(rgb), 0).astype(np.uint8)
     if "instance" in clip:
         ids = clip["instance"].astype(np.uint64)
         h = (ids * np.uint64(2654435761)) % np.uint64(1 << 24)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..scene.materials import srgb_to_linear
+from ..colour import srgb_to_linear
 from ..scene.model import Scene, Sky
 from ..scene.raycast import RaycastScene, build_raycast_scene
 

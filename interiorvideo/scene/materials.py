@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from skimage.color import deltaE_ciede2000, rgb2lab
 
+from ..colour import linear_to_srgb, srgb_to_linear
 from .model import Material
 
 # Named colours in sRGB (0-255): what a person would call them in a prompt.
@@ -28,16 +29,6 @@ COLOR_NAMES: dict[str, tuple[int, int, int]] = {
 }
 _NAME_LIST = list(COLOR_NAMES)
 _NAME_LAB = rgb2lab(np.array([COLOR_NAMES[n] for n in _NAME_LIST], dtype=np.float64)[None] / 255.0)[0]
-
-
-def srgb_to_linear(c: np.ndarray) -> np.ndarray:
-    c = np.asarray(c, dtype=np.float64)
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-
-
-def linear_to_srgb(c: np.ndarray) -> np.ndarray:
-    c = np.clip(np.asarray(c, dtype=np.float64), 0.0, 1.0)
-    return np.where(c <= 0.0031308, 12.92 * c, 1.055 * c ** (1 / 2.4) - 0.055)
 
 
 METAL_NAMES = frozenset({"silver", "gold", "copper"})

@@ -224,9 +224,3 @@ class Scene:
     def replace(self, **changes) -> "Scene":
         return replace(self, **changes)
 
-    def with_edits(self, *edits) -> "Scene":
-        """This scene with edits applied (see :mod:`interiorvideo.scene.edits`): the ground truth
-        of an edited scene is rendered from it."""
-        from .edits import apply_edits
-
-        return apply_edits(self, edits)

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
-from .materials import linear_to_srgb  # noqa: E402
+from ..colour import linear_to_srgb  # noqa: E402
 from .model import Scene  # noqa: E402
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..colour import linear_to_srgb, to_uint8
 from ..fileio import atomic_write_bytes
-from ..scene.materials import linear_to_srgb
 from ..scene.model import Scene
 from ..scene.raycast import RaycastScene, build_raycast_scene
 from ..video import mp4_bytes
@@ -33,7 +33,7 @@ def preview_frames(scene: Scene, traj: Trajectory, width: int = 192, rc: Raycast
         hit = rc.cast(np.broadcast_to(pose[:3, 3], d.shape), d)
         shade = 0.3 + 0.7 * np.abs(np.sum(hit["normal"] * d, axis=-1, keepdims=True))
         rgb = np.where(hit["instance"][..., None] > 0, colors[hit["instance"]] * shade, sky)
-        frames.append((linear_to_srgb(np.clip(rgb * 1.2, 0, 1)) * 255 + 0.5).astype(np.uint8))
+        frames.append(to_uint8(linear_to_srgb(rgb * 1.2)))
     return np.stack(frames)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..io import y_up_to_z_up
-from ..materials import srgb_to_linear
+from ...colour import srgb_to_linear
 from ..model import Material
 
 SUPPORTED_EXTENSIONS = {".glb": "gltf", ".gltf": "gltf", ".obj": "obj", ".ply": "ply"}

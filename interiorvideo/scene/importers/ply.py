@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..materials import srgb_to_linear
+from ...colour import srgb_to_linear
 from .common import DEFAULT_BASE_COLOR, FileResult, RawMaterial, RawPart, check_mesh, clip01, err, to_z_up
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..materials import srgb_to_linear
+from ...colour import srgb_to_linear
 from .common import DEFAULT_BASE_COLOR, DEFAULT_ROUGHNESS, RawMaterial, check_mesh, clip01, err, mean_linear
 
 

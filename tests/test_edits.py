@@ -1,31 +1,30 @@
-"""x2video.edit: parametric edits on intrinsic sequences before sampling."""
+"""interiorvideo.edits: intrinsic edits and their regions, their CLI string form, and the bridge
+from scene edits (the scene edits themselves render in test_render.py)."""
 
 from __future__ import annotations
 
 import copy
+from dataclasses import fields
 
 import numpy as np
 import pytest
 
-from x2video.edit import (
+from interiorvideo.edits.bridge import NoIntrinsicCounterpart, from_scene_edit
+from interiorvideo.edits.intrinsic import (
     AlbedoChange,
     IrradianceChange,
     MaterialChange,
-    NoIntrinsicCounterpart,
     NormalChange,
-    Region,
     apply_edits,
-    edit_from_dict,
-    edit_to_dict,
-    edits_from_json,
-    edits_to_json,
-    format_edit,
-    from_scene_edit,
-    load_edits,
     noise_field,
-    parse_edit,
-    save_edits,
 )
+from interiorvideo.edits.region import Region
+from interiorvideo.edits.scene import AlbedoEdit, LightEdit, MaterialEdit, apply_scene_edits
+from interiorvideo.edits.serialise import parse_edit, parse_edits, scene_edit_from_dict
+from interiorvideo.render import Renderer, RenderSettings
+from interiorvideo.scene import Light, Material, Room, Scene, SceneObject
+from interiorvideo.scene.mesh import box_between
+from interiorvideo.trajectory import intrinsics, look_at
 
 T, H, W = 2, 6, 8
 
@@ -56,6 +55,21 @@ def clip() -> dict[str, np.ndarray]:
         "depth": rng.uniform(1, 3, (T, H, W, 1)).astype(np.float32),
         "instance": inst,
     }
+
+
+def _fmt(v) -> str:
+    if isinstance(v, tuple):
+        return ",".join(_fmt(x) for x in v)
+    return str(v) if isinstance(v, int) else repr(float(v))
+
+
+def format_edit(edit) -> str:
+    """The CLI string form of an edit without a mask region, so that parse_edit(format_edit(e)) == e."""
+    assert edit.region.mask is None, "a mask region is data, not a string"
+    region = [f"instance={edit.region.instance}"] if edit.region.instance is not None else []
+    values = [f"{f.name}={_fmt(getattr(edit, f.name))}" for f in fields(edit)
+              if f.name != "region" and getattr(edit, f.name) is not None and getattr(edit, f.name) != f.default]
+    return ":".join([edit.kind, *region, *values])
 
 
 def checker_mask() -> np.ndarray:
@@ -269,16 +283,7 @@ def test_parse_errors_name_the_text(text, msg):
         parse_edit(text)
 
 
-def test_json_errors():
-    with pytest.raises(ValueError, match="unknown kind 'blur'"):
-        edit_from_dict({"kind": "blur", "radius": 2})
-    with pytest.raises(ValueError, match="unknown key 'colour' for albedo"):
-        edit_from_dict({"kind": "albedo", "colour": [1, 0, 0]})
-    with pytest.raises(ValueError, match="expected a JSON list"):
-        edits_from_json("albedo")
-
-
-# -- string and JSON forms -------------------------------------------------------------------
+# -- the string form ---------------------------------------------------------------------------
 
 
 def test_cli_strings_from_the_brief():
@@ -291,22 +296,14 @@ def test_cli_strings_from_the_brief():
     assert parse_edit(" irradiance : scale=0.5 : tint=1,0.9,0.8 ") == IrradianceChange(scale=0.5, tint=(1, 0.9, 0.8))
 
 
-def test_string_and_json_round_trips(tmp_path):
-    edits = [e for e, _ in CASES]
-    for e in edits:
-        d = edit_to_dict(e)
-        assert edit_from_dict(d) == e and hash(edit_from_dict(d)) == hash(e)
-        if e.region.mask is None:
-            assert parse_edit(format_edit(e)) == e
-        else:
-            with pytest.raises(ValueError, match="no CLI string form"):
-                format_edit(e)
-    assert edits_from_json(edits_to_json(edits)) == edits
-    save_edits(tmp_path / "edits.json", edits)
-    assert load_edits(tmp_path / "edits.json") == edits
+def test_string_round_trips_and_mask_files(tmp_path):
+    edits = [e for e, _ in CASES if e.region.mask is None]
+    assert parse_edits([format_edit(e) for e in edits]) == edits
+    assert [hash(e) for e in parse_edits([format_edit(e) for e in edits])] == [hash(e) for e in edits]
     np.save(tmp_path / "m.npy", checker_mask())
-    assert parse_edit(f"albedo:mask={tmp_path / 'm.npy'}:scale=0.5") == AlbedoChange(
-        scale=0.5, region=Region(mask=checker_mask()))
+    masked = parse_edit(f"albedo:mask={tmp_path / 'm.npy'}:scale=0.5")
+    assert masked == AlbedoChange(scale=0.5, region=Region(mask=checker_mask()))
+    assert hash(masked) == hash(AlbedoChange(scale=0.5, region=Region(mask=checker_mask())))
     with pytest.raises(ValueError, match="cannot read a .npy mask"):
         parse_edit(f"albedo:mask={tmp_path / 'missing.npy'}:scale=0.5")
 
@@ -316,14 +313,10 @@ def test_string_and_json_round_trips(tmp_path):
 
 @pytest.fixture
 def scene():
-    from interiorvideo.scene.model import Light, Scene
-
     return Scene("s", (), (Light("lamp", "point", (1.0, 0.5, 0.5), 10.0, position=(0.0, 0.0, 2.0)),), ())
 
 
 def test_scene_albedo_edit_gives_the_rendered_albedo(clip):
-    from interiorvideo.scene.edits import AlbedoEdit
-
     e = from_scene_edit(AlbedoEdit(12, (0.8, 0.1, 0.1)))
     assert e == AlbedoChange(color=(0.8, 0.1, 0.1), region=Region(instance=12))
     out = apply_edits(clip, e)
@@ -334,8 +327,6 @@ def test_scene_albedo_edit_gives_the_rendered_albedo(clip):
 
 
 def test_scene_material_edit(clip):
-    from interiorvideo.scene.edits import MaterialEdit
-
     e = from_scene_edit(MaterialEdit(5, roughness=0.3))
     assert e == MaterialChange(roughness=0.3, region=Region(instance=5))
     out = apply_edits(clip, e)
@@ -344,11 +335,9 @@ def test_scene_material_edit(clip):
 
 
 def test_scene_light_edit_is_a_global_irradiance_factor(scene):
-    from interiorvideo.scene.edits import LightEdit
-
     e = from_scene_edit(LightEdit("lamp", intensity=5.0, color=(1.0, 2.0, 2.0)), scene=scene)
     # intensity 10 -> 5; colour (1, .5, .5) -> (.5, 1, 1) once normalised to max 1.
-    assert e == IrradianceChange(scale=0.5, tint=(0.5, 2.0, 2.0)) and e.region.whole
+    assert e == IrradianceChange(scale=0.5, tint=(0.5, 2.0, 2.0)) and e.region == Region()
     with pytest.raises(ValueError, match="needs the scene"):
         from_scene_edit(LightEdit("lamp", intensity=5.0))
     with pytest.raises(ValueError, match=r"no light 'sun' \(lights: lamp\)"):
@@ -361,18 +350,16 @@ def test_scene_light_edit_is_a_global_irradiance_factor(scene):
     assert parse_edit("light:name=lamp:intensity=20", scene=scene) == IrradianceChange(scale=2.0)
 
 
-def test_scene_form_json_is_accepted(scene):
-    got = edits_from_json([{"kind": "albedo", "instance_id": 12, "color": [0.8, 0.1, 0.1]},
-                           {"kind": "material", "instance_id": 3, "metallic": 1.0},
-                           {"kind": "light", "name": "lamp", "intensity": 30}], scene=scene)
+def test_scene_edits_file_converts_to_intrinsic_edits(scene):
+    raw = [{"kind": "albedo", "instance_id": 12, "color": [0.8, 0.1, 0.1]},
+           {"kind": "material", "instance_id": 3, "metallic": 1.0},
+           {"kind": "light", "name": "lamp", "intensity": 30}]
+    got = [from_scene_edit(scene_edit_from_dict(d), scene=scene) for d in raw]
     assert got == [AlbedoChange(color=(0.8, 0.1, 0.1), region=Region(instance=12)),
                    MaterialChange(metallic=1.0, region=Region(instance=3)), IrradianceChange(scale=3.0)]
 
 
 def _room(lights):
-    from interiorvideo.scene import Material, Room, Scene, SceneObject
-    from interiorvideo.scene.mesh import box_between
-
     paint = Material("paint", "paint", (0.6, 0.5, 0.4), 1.0, 0.0, specular=0.0)
     wood = Material("wood", "wood", (0.3, 0.6, 0.2), 0.5, 0.0, specular=0.0)
     objs = (SceneObject(1, "room", "wall", 0, box_between((0, 0, 0), (3, 3, 3)), paint, structural=True),
@@ -384,11 +371,6 @@ def _room(lights):
 def test_light_edit_matches_the_rendered_irradiance_only_for_a_single_light():
     """The documented approximation, checked against the renderer: with one light the global
     irradiance factor reproduces the edited scene's irradiance; with two it does not."""
-    from interiorvideo.render import Renderer, RenderSettings
-    from interiorvideo.scene import Light
-    from interiorvideo.scene.edits import LightEdit
-    from interiorvideo.trajectory import intrinsics, look_at
-
     lamp = Light("lamp", "point", (1.0, 0.8, 0.6), 10.0, position=(1.5, 1.5, 2.5))
     other = Light("other", "point", (1.0, 1.0, 1.0), 10.0, position=(0.5, 0.5, 2.0))
     K, pose = intrinsics(20, 16, 60.0), look_at(np.array([[1.5, 0.5, 1.5]]), np.array([[1.6, 2.3, 0.4]]))[0]
@@ -398,7 +380,7 @@ def test_light_edit_matches_the_rendered_irradiance_only_for_a_single_light():
         scene = _room(lights)
         settings = RenderSettings(samples=8, max_bounces=3)
         before, after = (Renderer(s, settings).render_frame(K, pose, 20, 16)["irradiance"][None]
-                         for s in (scene, scene.with_edits(edit)))
+                         for s in (scene, apply_scene_edits(scene, [edit])))
         pred = apply_edits({"irradiance": before}, from_scene_edit(edit, scene=scene))["irradiance"]
         errors.append(float(np.max(np.abs(pred - after) / (after + 1e-6))))
     assert errors[0] < 1e-5 and errors[1] > 0.05, errors

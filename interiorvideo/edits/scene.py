@@ -1,20 +1,23 @@
 """Scene edits as data, so the ground truth of an edited scene can be rendered.
 
-The vocabulary matches the parametric edits X2Video applies to intrinsic channels (issue 6):
-an instance's albedo colour, its roughness/metallic, and a light's intensity, colour or position.
-Edits are frozen dataclasses with a JSON form; applying them returns a new Scene and touches
-nothing they do not name (a material shared by several instances is split off for the edited one).
+The vocabulary matches the parametric edits X2Video applies to intrinsic channels
+(:mod:`.intrinsic`; :func:`~.bridge.from_scene_edit` converts): an instance's albedo colour, its
+roughness/metallic, and a light's intensity, colour or position. Edits are frozen dataclasses
+(their JSON form is in :mod:`.serialise`); :func:`apply_scene_edits` returns a new Scene and
+touches nothing they do not name (a material shared by several instances is split off for the
+edited one).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Union
 
 import numpy as np
 
-from .mesh import Mesh
-from .model import RGB, Material, Scene, SceneObject
+from ..scene.mesh import Mesh
+from ..scene.model import RGB, Material, Scene, SceneObject
 
 
 @dataclass(frozen=True)
@@ -49,23 +52,8 @@ class LightEdit:
     kind: str = "light"
 
 
-Edit = Union[AlbedoEdit, MaterialEdit, LightEdit]
-_KINDS = {"albedo": AlbedoEdit, "material": MaterialEdit, "light": LightEdit}
-
-
-def edit_to_dict(edit: Edit) -> dict:
-    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(edit).items() if v is not None}
-
-
-def edit_from_dict(d: dict) -> Edit:
-    kind = d.get("kind")
-    if kind not in _KINDS:
-        raise ValueError(f"unknown edit kind {kind!r}; known: {', '.join(_KINDS)}")
-    fields = {k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()}
-    try:
-        return _KINDS[kind](**fields)
-    except TypeError as exc:
-        raise ValueError(f"bad {kind} edit {d}: {exc}") from exc
+SceneEdit = Union[AlbedoEdit, MaterialEdit, LightEdit]
+SCENE_EDIT_TYPES: dict[str, type] = {"albedo": AlbedoEdit, "material": MaterialEdit, "light": LightEdit}
 
 
 def _own_material(obj: SceneObject, **changes) -> Material:
@@ -73,7 +61,9 @@ def _own_material(obj: SceneObject, **changes) -> Material:
     return replace(obj.material, name=f"{obj.material.name}@{obj.instance_id}", **changes)
 
 
-def apply_edits(scene: Scene, edits: list[Edit] | tuple[Edit, ...]) -> Scene:
+def apply_scene_edits(scene: Scene, edits: Iterable[SceneEdit]) -> Scene:
+    """``scene`` with ``edits`` applied in order: a new Scene (the input is unchanged) that the
+    renderer turns into the edit's ground truth."""
     objects = {o.instance_id: o for o in scene.objects}
     lights = {light.name: light for light in scene.lights}
     for edit in edits:
