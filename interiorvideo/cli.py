@@ -198,6 +198,7 @@ def build(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from pipelines import BuildConfig, build_dataset
+    from pipelines.ray_pool import RayUnavailable
 
     width, height = parse_size(size)
     try:
@@ -218,7 +219,7 @@ def build(
         try:
             report = build_dataset(out, config, address=address, workers=workers, max_retries=retries,
                                    progress=update)
-        except (FileNotFoundError, ValueError) as exc:
+        except (FileNotFoundError, ValueError, RayUnavailable) as exc:
             _fail(str(exc))
         except (ConnectionError, RuntimeError) as exc:
             where = f"the Ray cluster at {address}" if address else "a local Ray instance"
