@@ -222,10 +222,12 @@ def compare(
     console.print(table)
 
 
+_SCOPES = {"clip": "each clip", "sweep": "a control sweep", "set": "all clips at once"}
+
+
 @app.command("list")
 def list_(what: str = typer.Argument("all", help="tasks, metrics, methods or all")) -> None:
     """Show tasks, metrics and methods with one-line descriptions."""
-    from .fvd import DESCRIPTION as FVD_DESCRIPTION
     from .metrics import METRICS
     from .methods import available_methods
     from .tasks import TASKS
@@ -242,12 +244,13 @@ def list_(what: str = typer.Argument("all", help="tasks, metrics, methods or all
         console.print(t)
     if what in ("all", "metrics"):
         t = Table(title="metrics")
-        for col in ("metric", "area", "better", "description", "needs"):
+        for col in ("metric", "area", "better", "scores", "description", "needs"):
             t.add_column(col, overflow="fold")
         for m in METRICS.values():
-            t.add_row(*map(escape, (m.name, m.area, "higher" if m.higher_is_better else "lower", m.description,
+            scores = _SCOPES[m.scope] + (f" vs its own {m.against!r} output" if m.against else "")
+            t.add_row(*map(escape, (m.name, m.area, "higher" if m.higher_is_better else "lower", scores,
+                                    m.description,
                                     ", ".join(filter(None, [*m.needs, "weights" if m.needs_weights else ""])))))
-        t.add_row("fvd", "fidelity", "lower", FVD_DESCRIPTION, "I3D TorchScript (--i3d)")
         console.print(t)
     if what in ("all", "methods"):
         t = Table(title="methods")

@@ -83,8 +83,8 @@ def compare_media(gt: str | Path, pred: str | Path, metrics: Sequence[str] | Non
     else:
         space, g_in, p_in = "display", to_display(g, exposure, gs), to_display(p, exposure, ps)
     if metrics is None:
-        metrics = [m.name for m in METRICS.values() if m.inputs == "display" and not m.needs
-                   and (m.per_frame != "pair" or len(g) >= 2)]
+        metrics = [m.name for m in METRICS.values() if m.scope == "clip" and m.inputs == "display" and not m.needs
+                   and m.against is None and (m.per_frame != "pair" or len(g) >= 2)]
     out = {}
     for n in metrics:
         m = get_metric(n)
