@@ -15,7 +15,9 @@ from typing import Sequence
 
 import pandas as pd
 
-from .aggregate import SET_LEVEL_CLIP, Aggregates, aggregate
+from benchmarks.results import SET_LEVEL_CLIP
+
+from .aggregate import Aggregates, aggregate
 from .load import Results, load_results
 from .markdown import render_markdown
 from .media import MEDIA_DIR, copy_previews, select_clips
