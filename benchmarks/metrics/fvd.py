@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+from scipy import linalg
 
 from .registry import MetricResult, MetricUnavailable, register
 
@@ -73,8 +74,6 @@ def i3d_features(display: np.ndarray, path: str | os.PathLike) -> np.ndarray:
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Fréchet distance between Gaussians fitted to feature sets a, b of shape (N, D), N ≥ 2."""
-    from scipy import linalg
-
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if a.ndim != 2 or a.shape != b.shape or len(a) < 2:
         raise ValueError(f"FVD needs two feature sets of the same shape with at least 2 clips, got {a.shape}/{b.shape}")
