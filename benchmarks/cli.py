@@ -224,10 +224,12 @@ def compare(
     console.print(table)
 
 
+_SCOPES = {"clip": "each clip", "sweep": "a control sweep", "set": "all clips at once"}
+
+
 @app.command("list")
 def list_(what: str = typer.Argument("all", help="tasks, metrics, methods or all")) -> None:
     """Show tasks, metrics and methods with one-line descriptions."""
-    from .fvd import DESCRIPTION as FVD_DESCRIPTION
     from .metrics import METRICS
     from .methods import available_methods
     from .tasks import TASKS
@@ -244,12 +246,13 @@ def list_(what: str = typer.Argument("all", help="tasks, metrics, methods or all
         console.print(t)
     if what in ("all", "metrics"):
         t = Table(title="metrics")
-        for col in ("metric", "area", "better", "description", "needs"):
+        for col in ("metric", "area", "better", "scores", "description", "needs"):
             t.add_column(col, overflow="fold")
         for m in METRICS.values():
-            t.add_row(*map(escape, (m.name, m.area, "higher" if m.higher_is_better else "lower", m.description,
+            scores = _SCOPES[m.scope] + (f" vs its own {m.against!r} output" if m.against else "")
+            t.add_row(*map(escape, (m.name, m.area, "higher" if m.higher_is_better else "lower", scores,
+                                    m.description,
                                     ", ".join(filter(None, [*m.needs, "weights" if m.needs_weights else ""])))))
-        t.add_row("fvd", "fidelity", "lower", FVD_DESCRIPTION, "I3D TorchScript (--i3d)")
         console.print(t)
     if what in ("all", "methods"):
         t = Table(title="methods")
@@ -274,7 +277,9 @@ def export(
     cache: Optional[Path] = typer.Option(None, help="Cache of edit ground-truth renders."),
 ) -> None:
     """Write what each task gives a method, in the external layout, for another system to render."""
-    from .common import BenchmarkError, split_clips
+    from interiorvideo.dataset import Dataset
+
+    from .common import BenchmarkError
     from .methods.external import export_inputs
     from .runner import load_clip
     from .tasks import TASKS, TaskContext, get_task
@@ -282,7 +287,7 @@ def export(
     names = _names(tasks) or ["all"]
     names = list(TASKS) if "all" in names else names
     try:
-        keys = split_clips(data, split)
+        keys = Dataset.open(data).keys(split)
         if clip:
             bad = [c for c in clip if c not in keys]
             if bad:

@@ -15,6 +15,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .metrics import METRICS, MetricResult, compute, get_metric, to_display
+
 VIDEO_EXTS = (".mp4", ".gif", ".webm", ".avi", ".mov", ".mkv")
 IMAGE_EXTS = (".png", ".jpg", ".jpeg")
 
@@ -72,8 +74,6 @@ def load_media(path: str | Path) -> tuple[np.ndarray, str]:
 def compare_media(gt: str | Path, pred: str | Path, metrics: Sequence[str] | None = None, exposure: float = 1.0,
                   lpips_weights: str | None = None) -> dict[str, dict[str, Any]]:
     """Metric name → {value, area, higher_is_better, missing_reason, per_frame}."""
-    from .metrics import METRICS, MetricResult, compute, get_metric, to_display
-
     g, gs = load_media(gt)
     p, ps = load_media(pred)
     if g.shape != p.shape:
@@ -83,8 +83,8 @@ def compare_media(gt: str | Path, pred: str | Path, metrics: Sequence[str] | Non
     else:
         space, g_in, p_in = "display", to_display(g, exposure, gs), to_display(p, exposure, ps)
     if metrics is None:
-        metrics = [m.name for m in METRICS.values() if m.inputs == "display" and not m.needs
-                   and (m.per_frame != "pair" or len(g) >= 2)]
+        metrics = [m.name for m in METRICS.values() if m.scope == "clip" and m.inputs == "display" and not m.needs
+                   and m.against is None and (m.per_frame != "pair" or len(g) >= 2)]
     out = {}
     for n in metrics:
         m = get_metric(n)

@@ -2,7 +2,9 @@
 
 ``metrics.parquet``   one row per (run, method, task, clip, metric): the clip value (null when the
                       metric is missing, with ``missing_reason``), whether higher is better, the
-                      metric's area and the number of frames scored.
+                      metric's area and the number of frames scored. A set-level metric (FVD) has
+                      one row per (run, method, task, metric) whose clip is :data:`SET_LEVEL_CLIP`:
+                      its value scores all clips at once, ``frames`` counts them all.
 ``per_frame.parquet`` one row per (run, method, task, clip, metric, frame): per-frame (or
                       per-frame-pair) values, for plots of error over time.
 
@@ -42,6 +44,7 @@ AREAS = ("fidelity", "temporal", "control")
 
 METRICS_FILE, PER_FRAME_FILE, RUN_FILE, VIDEOS_DIR = "metrics.parquet", "per_frame.parquet", "run.json", "videos"
 GROUND_TRUTH = "ground_truth"
+SET_LEVEL_CLIP = "*"  # the clip column of a set-level metric's rows
 
 
 def slug(name: str) -> str:

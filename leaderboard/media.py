@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from benchmarks.results import GROUND_TRUTH, slug, video_path
+from benchmarks.results import GROUND_TRUTH, SET_LEVEL_CLIP, slug, video_path
 from interiorvideo.fileio import atomic_write_bytes
 
-from .aggregate import SET_LEVEL_CLIP
 from .load import Results
 
 MEDIA_DIR = "media"

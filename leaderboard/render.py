@@ -17,9 +17,9 @@ from typing import Any, Sequence
 import jinja2
 import numpy as np
 
-from benchmarks.results import AREAS
+from benchmarks.results import AREAS, SET_LEVEL_CLIP
 
-from .aggregate import N_BOOT, SET_LEVEL_CLIP, Aggregates
+from .aggregate import N_BOOT, Aggregates
 from .fmt import AREA_TITLES, arrow, decimals_for, num
 from .load import Results
 from .media import Preview

@@ -14,9 +14,10 @@ from typing import Sequence
 
 import pandas as pd
 
+from benchmarks.results import SET_LEVEL_CLIP
 from interiorvideo.fileio import atomic_write_bytes, atomic_writer
 
-from .aggregate import SET_LEVEL_CLIP, Aggregates, aggregate
+from .aggregate import Aggregates, aggregate
 from .load import Results, load_results
 from .markdown import render_markdown
 from .media import MEDIA_DIR, copy_previews, select_clips

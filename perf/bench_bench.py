@@ -54,7 +54,9 @@ def bench_metrics(size: int, T: int, i3d: str | None) -> dict[str, float]:
     ctx = {"space": "display"}
     out = {}
     for name, m in METRICS.items():
-        if name == "monotonicity":
+        if m.scope == "set":  # features per clip: timed below
+            continue
+        if m.scope == "sweep":
             args, frames = ([p * 0.5, p, np.clip(p * 1.5, 0, 1)], None), 3 * T
             kw = {"params": [0.5, 1.0, 1.5]}
         else:
@@ -68,7 +70,7 @@ def bench_metrics(size: int, T: int, i3d: str | None) -> dict[str, float]:
         note = f"   (missing: {r.missing_reason})" if r.missing_reason else ""
         print(f"  {name:14s} {out[name]:10.1f} frames/s{note}")
     if i3d:
-        from benchmarks.fvd import i3d_features
+        from benchmarks.metrics.fvd import i3d_features
 
         i3d_features(g, i3d)
         t0 = time.perf_counter()
@@ -89,7 +91,8 @@ def build(out: Path, frames: int, size: int):
 
 
 def bench_clips(data: Path, split: str, window: int, out: Path) -> dict:
-    from benchmarks.runner import RunConfig, run_benchmark, unit_path
+    from benchmarks.runner import RunConfig, run_benchmark
+    from benchmarks.units import unit_path
     from benchmarks.tasks import TASKS
 
     results = {}

@@ -12,18 +12,20 @@ writes; workers only return bytes).
 from __future__ import annotations
 
 import fcntl
-import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import ray
+
 from interiorvideo.fileio import atomic_write_json, read_json
 from interiorvideo.shards import SHARD_FORMAT_VERSION, read_shard, write_shard
 
 from .index import write_index
 from .plan import BuildConfig, ClipJob, Plan, make_plan
+from .ray_pool import map_unordered, ray_session
 from .worker import render_job
 
 PLAN_NAME = "plan.json"
@@ -109,19 +111,6 @@ def _assemble_ready_shards(plan: Plan, paths: dict[str, Path]) -> int:
     return written
 
 
-def _init_ray(address: str | None, workers: int | None):
-    import ray
-
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    if not ray.is_initialized():
-        if address:
-            ray.init(address=address, log_to_driver=False)
-        else:
-            ray.init(num_cpus=workers or os.cpu_count(), include_dashboard=False, log_to_driver=False,
-                     object_store_memory=512 * 1024 * 1024)
-    return ray
-
-
 def _task_memory(config: BuildConfig) -> int:
     """A generous per-task memory request so a cluster packs tasks without swapping."""
     per_frame = config.width * config.height * 400
@@ -156,37 +145,24 @@ def _build(out_dir: Path, config: BuildConfig, address: str | None, workers: int
     if progress:
         progress(report.clips_reused, report.clips_total, 0.0)
     if todo:
-        ray = _init_ray(address, workers)
-        task = ray.remote(num_cpus=1, memory=_task_memory(config), max_retries=max_retries,
-                          retry_exceptions=True)(render_job)
-        cap = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
-        pending: dict = {}
-        queue = list(todo)
-        t_start = time.perf_counter()
-        while queue or pending:
-            while queue and len(pending) < cap:
-                job = queue.pop(0)
-                pending[task.remote(job, config, 1)] = job
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            for ref in ready:
-                job = pending.pop(ref)
-                try:
-                    result = ray.get(ref)
-                except Exception as exc:  # the task failed after its retries
+        with ray_session(address, workers, keep=keep_ray):
+            task = ray.remote(num_cpus=1, memory=_task_memory(config), max_retries=max_retries,
+                              retry_exceptions=True)(render_job)
+            t_start = time.perf_counter()
+            for (job, _, _), result, exc in map_unordered(task, ((j, config, 1) for j in todo)):
+                if exc is not None:  # the task failed after its retries
                     report.failed[job.key] = f"{type(exc).__name__}: {str(exc).splitlines()[-1] if str(exc) else ''}"
-                    continue
-                # Statistics first: the clip's tar appearing is what marks it done.
-                atomic_write_json(paths["stats"] / f"{job.key}.json", {"stats": result["stats"],
-                                                                       "meta": result["meta"]})
-                write_shard(paths["samples"] / f"{job.key}.tar", [result["sample"]])
-                report.clips_rendered += 1
-                report.shards_written += _assemble_ready_shards(plan, paths)
-            if progress:
-                elapsed = time.perf_counter() - t_start
-                progress(report.clips_reused + report.clips_rendered + len(report.failed), report.clips_total,
-                         report.clips_rendered / max(elapsed, 1e-9))
-        if not keep_ray and not address:
-            ray.shutdown()
+                else:
+                    # Statistics first: the clip's tar appearing is what marks it done.
+                    atomic_write_json(paths["stats"] / f"{job.key}.json", {"stats": result["stats"],
+                                                                           "meta": result["meta"]})
+                    write_shard(paths["samples"] / f"{job.key}.tar", [result["sample"]])
+                    report.clips_rendered += 1
+                    report.shards_written += _assemble_ready_shards(plan, paths)
+                if progress:
+                    elapsed = time.perf_counter() - t_start
+                    progress(report.clips_reused + report.clips_rendered + len(report.failed), report.clips_total,
+                             report.clips_rendered / max(elapsed, 1e-9))
     if report.ok:
         write_index(out_dir, plan, paths)
     report.seconds = time.perf_counter() - t0

@@ -13,6 +13,7 @@ from interiorvideo.cli import console, err, fail, info, parse_size
 
 from .build import build_dataset
 from .plan import BuildConfig
+from .ray_pool import RayUnavailable
 
 
 def build(
@@ -52,11 +53,8 @@ def build(
         try:
             report = build_dataset(out, config, address=address, workers=workers, max_retries=retries,
                                    progress=update)
-        except (FileNotFoundError, ValueError) as exc:
+        except (FileNotFoundError, ValueError, RayUnavailable) as exc:
             fail(str(exc))
-        except (ConnectionError, RuntimeError) as exc:
-            where = f"the Ray cluster at {address}" if address else "a local Ray instance"
-            fail(f"cannot start or reach {where}: {exc}")
     console.print(f"{report.clips_total} clips ({report.clips_rendered} rendered, {report.clips_reused} reused), "
                   f"{report.shards_written} shards written, {report.seconds:.1f} s → {out}")
     for line in report.skipped_rooms:

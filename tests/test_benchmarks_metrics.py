@@ -12,7 +12,7 @@ from scipy.ndimage import gaussian_filter
 from skimage.color import lab2rgb
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from benchmarks.metrics import AREAS, METRICS, compute, compute_many, get_metric, to_display
+from benchmarks.metrics import AREAS, METRICS, clip_features, compute, compute_set, get_metric, to_display
 from benchmarks.metrics import lpips_offline
 from benchmarks.metrics.control import ciede2000
 from benchmarks.metrics.fidelity import PSNR_CAP_DB, SSIM_KWARGS
@@ -46,6 +46,14 @@ def clip() -> np.ndarray:
     return gaussian_filter(rng.random((3, H, W, 3)), sigma=(0, 1, 1, 0)) * 2.0
 
 
+def compute_many(names, pred, gt, **ctx):
+    """Several metrics on one clip pair (all single-clip display metrics the context allows when ``names`` is None)."""
+    chosen = list(names) if names is not None else [m.name for m in METRICS.values() if m.inputs == "display"
+                                                    and m.scope == "clip" and m.against is None
+                                                    and not (set(m.needs) - set(ctx))]
+    return {n: compute(n, pred, gt, **ctx) for n in chosen}
+
+
 # --- registry and display mapping -----------------------------------------------------------------
 
 def test_registry_lists_every_metric_with_its_card():
@@ -57,7 +65,7 @@ def test_registry_lists_every_metric_with_its_card():
     assert get_metric("lpips").needs_weights and "install-lpips" in get_metric("lpips").needs_weights
     assert get_metric("psnr").needs_weights is None and get_metric("psnr").higher_is_better
     with pytest.raises(KeyError, match="known:"):
-        get_metric("fvd")
+        get_metric("beauty")
     with pytest.raises(ValueError, match="needs context flow"):
         compute("warp_error", np.zeros((2, 8, 8, 3)), np.zeros((2, 8, 8, 3)))
 
@@ -65,6 +73,28 @@ def test_registry_lists_every_metric_with_its_card():
 def test_display_mapping_has_one_fixed_exposure():
     # exposure scales radiance before the (interiorvideo.colour) mapping: 3 at 1/3 looks like 1 at 1
     assert to_display(np.full((1, 2, 2, 3), 3.0), exposure=1 / 3) == pytest.approx(to_display(np.ones((1, 2, 2, 3))))
+
+
+def test_the_registry_says_how_each_metric_is_fed(monkeypatch):
+    """Set-level (FVD: features per clip, one value per set), paired (leakage: against the base call) and
+    sweep (monotonicity) metrics are described by their cards, so no caller names them."""
+    assert {n for n, m in METRICS.items() if m.scope == "set"} == {"fvd"}
+    assert {n: m.against for n, m in METRICS.items() if m.against} == {"leakage": "base"}
+    assert {n for n, m in METRICS.items() if m.scope == "sweep"} == {"monotonicity"}
+    fvd = get_metric("fvd")
+    assert fvd.per_frame == "none" and not fvd.higher_is_better and "--i3d" in fvd.needs_weights
+    clip = np.random.default_rng(0).random((2, 8, 8, 3))
+    with pytest.raises(ValueError, match="scores a set of clips"):
+        compute("fvd", clip, clip)
+    with pytest.raises(ValueError, match="not a set"):
+        compute_set("psnr", [])
+    monkeypatch.delenv("X2V_I3D_TORCHSCRIPT", raising=False)
+    features, why = clip_features("fvd", clip, clip, i3d=None)
+    assert features is None and "--i3d PATH" in why
+    # the set value from stored features: identical feature sets are at distance 0; one clip is too few
+    feats = [{"pred": list(v), "gt": list(v)} for v in np.random.default_rng(1).random((4, 3))]
+    assert compute_set("fvd", feats).value == pytest.approx(0.0, abs=1e-9)
+    assert compute_set("fvd", feats[:1]).value is None and "at least 2 clips" in compute_set("fvd", feats[:1]).missing_reason
     # one fixed exposure for both clips: a prediction twice too bright must not score as perfect
     # (a per-clip auto exposure would map it onto the ground truth exactly)
     gt = np.full((1, H, W, 3), 0.5)

@@ -14,8 +14,9 @@ import pytest
 from benchmarks.common import BenchmarkError
 from benchmarks.results import (GROUND_TRUTH, METRICS_FILE, METRICS_SCHEMA, PER_FRAME_FILE, PER_FRAME_SCHEMA,
                                 RUN_FILE, TABLES, ResultsSchemaError, read_table, video_path, write_table)
-from benchmarks.runner import RunConfig, run_benchmark, unit_path
+from benchmarks.runner import RunConfig, run_benchmark
 from benchmarks.tasks import TASKS
+from benchmarks.units import unit_path
 
 ALL = list(TASKS)
 LONG = {"long": {"window": 2}}  # the test clips have 8 frames: 4 windows of 2
@@ -245,3 +246,15 @@ def test_x2video_adapters_run_in_process_with_the_tiny_model(built_dataset, cach
     again = run_benchmark(RunConfig(**{**cfg.__dict__, "out": tmp_path / "again"}))
     assert again.ok
     pd.testing.assert_frame_equal(_tables(tmp_path / "out")[METRICS_FILE], _tables(tmp_path / "again")[METRICS_FILE])
+
+
+def test_a_ray_that_cannot_start_fails_the_run_clearly(built_dataset, cache, tmp_path, monkeypatch):
+    import ray
+
+    def refuse(**kw):
+        raise RuntimeError("no resources")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", refuse)
+    with pytest.raises(BenchmarkError, match="could not start or reach a local Ray instance: RuntimeError"):
+        run_benchmark(_cfg(built_dataset, tmp_path / "o", cache, tasks=["render"], metrics=["psnr"], workers=2))

@@ -20,10 +20,10 @@ from interiorvideo.schema import INTRINSIC_PASSES
 
 @pytest.fixture(scope="module")
 def clip_and_key(built_dataset):
-    from benchmarks.common import split_clips
+    from interiorvideo.dataset import Dataset
     from benchmarks.runner import load_clip
 
-    key = split_clips(built_dataset, "test")[0]
+    key = Dataset.open(built_dataset).keys("test")[0]
     return load_clip(built_dataset, key), key
 
 

@@ -111,7 +111,7 @@ def test_missing_values_and_scene_less_clips():
 
 
 def test_set_level_metric_has_no_interval():
-    # FVD-like rows: one value per method × task on clip "*" (benchmarks.fvd.ALL_CLIPS), no scene.
+    # FVD-like rows: one value per method × task on clip "*" (benchmarks.results.SET_LEVEL_CLIP), no scene.
     df = pd.concat([rows(("A", "*", None, 100.0), ("B", "*", None, 120.0), ("C", "*", None, 100.0), metric="fvd"),
                     rows(("A", "c", "s", 1.0), ("B", "c", "s", 2.0), ("C", "c", "s", 3.0))], ignore_index=True)
     agg = aggregate(df)

@@ -4,6 +4,8 @@
     r = compute("psnr", pred, gt)                 # pred, gt: (T, H, W, 3) linear HDR
     r = compute("warp_error", pred, gt, flow=optical_flow(depth, K, poses))
     r.value, r.per_frame, r.missing_reason
+    f = [clip_features("fvd", p, g, i3d=PATH)[0] for p, g in clips]   # set-level: features per clip,
+    r = compute_set("fvd", f)                                          # then one value over all of them
 
 Image metrics see both clips through one fixed display mapping (Reinhard at ``exposure``, then
 sRGB; :mod:`benchmarks.metrics.display`). Metrics whose weights or packages are absent return
@@ -12,9 +14,10 @@ sRGB; :mod:`benchmarks.metrics.display`). Metrics whose weights or packages are 
 
 from __future__ import annotations
 
-from . import control, fidelity, temporal  # noqa: F401  (importing registers the metrics)
+from . import control, fidelity, fvd, temporal  # noqa: F401  (importing registers the metrics)
 from .display import to_display
-from .registry import AREAS, METRICS, Metric, MetricResult, MetricUnavailable, compute, compute_many, get_metric
+from .registry import (AREAS, METRICS, Metric, MetricResult, MetricUnavailable, check_metrics, clip_features,
+                       compute, compute_set, get_metric)
 
-__all__ = ["AREAS", "METRICS", "Metric", "MetricResult", "MetricUnavailable", "compute", "compute_many",
-           "get_metric", "to_display"]
+__all__ = ["AREAS", "METRICS", "Metric", "MetricResult", "MetricUnavailable", "check_metrics", "clip_features",
+           "compute", "compute_set", "get_metric", "to_display"]

@@ -49,7 +49,7 @@ def delta_e_edit(pred: np.ndarray, gt: np.ndarray, mask: Any, **_) -> MetricResu
                                     "the edit mask is empty in every frame")
 
 
-@register("leakage", area="control", higher_is_better=False, needs=("mask",),
+@register("leakage", area="control", higher_is_better=False, needs=("mask",), against="base",
           description="Mean CIEDE2000 outside the edit mask between the edited and the unedited prediction")
 def leakage(pred: np.ndarray, gt: np.ndarray, mask: Any, **_) -> MetricResult:
     """``pred``: the method's output with the edit; ``gt``: the same method's output without it.
@@ -65,6 +65,7 @@ def mean_luma(display_clip: np.ndarray, mask: Any = None) -> float:
 
 
 @register("monotonicity", area="control", higher_is_better=True, needs=("params",), inputs="raw", per_frame="none",
+          scope="sweep",
           description="Spearman rho between a swept control parameter and the measured response "
                       "(times the expected direction)")
 def monotonicity(pred: Sequence[Any], gt: Any, params: Sequence[float], measure: Callable[..., float] | None = None,

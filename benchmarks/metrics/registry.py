@@ -51,6 +51,8 @@ class MetricResult:
 
 
 MetricFn = Callable[..., MetricResult]
+Scope = Literal["clip", "sweep", "set"]
+SCOPES: tuple[str, ...] = ("clip", "sweep", "set")
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,19 @@ class Metric:
     (see :mod:`benchmarks.metrics.display`); ``inputs="raw"``: it receives them as given.
     ``needs``: context keys the caller must pass. ``needs_weights``: which pretrained weights the
     metric loads and how to supply them (None for weight-free metrics).
+
+    What a metric scores (``scope``):
+
+    - ``"clip"``: one prediction against its reference, ``fn(pred, reference, **ctx)``.
+    - ``"sweep"``: the outputs of a control sweep, ``fn(clips, None, params=values, **ctx)``, one clip per
+      swept parameter value.
+    - ``"set"``: all clips of a method × task at once. ``features(pred, gt, **ctx)`` gives each clip's
+      JSON-able features (display inputs, computed with the clip); ``fn(features, **ctx)`` scores the list.
+      Score it with :func:`clip_features` and :func:`compute_set`, not :func:`compute`.
+
+    ``against``: a *paired* metric's reference is the same method's output for this other call of the
+    task (leakage: ``"base"``, the unedited input), not the ground truth. ``check(**ctx)``: validates
+    the configuration before a run (e.g. that a weights file exists), raising :class:`MetricUnavailable`.
     """
 
     name: str
@@ -72,23 +87,33 @@ class Metric:
     needs: tuple[str, ...] = ()
     inputs: Inputs = "display"
     per_frame: str = "frame"  # "frame", "pair" (T-1 consecutive pairs) or "none"
+    scope: Scope = "clip"
+    against: str | None = None
+    features: Callable[..., Any] | None = field(default=None, repr=False)
+    check: Callable[..., None] | None = field(default=None, repr=False)
 
 
 METRICS: dict[str, Metric] = {}
 
 
 def register(name: str, *, area: Area, higher_is_better: bool, description: str, needs_weights: str | None = None,
-             needs: Sequence[str] = (), inputs: Inputs = "display",
-             per_frame: str = "frame") -> Callable[[MetricFn], MetricFn]:
-    """Decorator adding ``fn`` to :data:`METRICS` under ``name``."""
+             needs: Sequence[str] = (), inputs: Inputs = "display", per_frame: str = "frame", scope: Scope = "clip",
+             against: str | None = None, features: Callable[..., Any] | None = None,
+             check: Callable[..., None] | None = None) -> Callable[[MetricFn], MetricFn]:
+    """Decorator adding ``fn`` to :data:`METRICS` under ``name`` (the fields of :class:`Metric`)."""
     if area not in AREAS:
         raise ValueError(f"area must be one of {AREAS}, got {area!r}")
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
+    if (scope == "set") != (features is not None):
+        raise ValueError(f"metric {name!r}: a set-level metric (and only one) gives per-clip features")
 
     def deco(fn: MetricFn) -> MetricFn:
         if name in METRICS:
             raise ValueError(f"metric {name!r} registered twice")
-        METRICS[name] = Metric(name, area, higher_is_better, description, fn, needs_weights, tuple(needs), inputs,
-                               per_frame)
+        METRICS[name] = Metric(name, area, higher_is_better, description, fn, needs_weights=needs_weights,
+                               needs=tuple(needs), inputs=inputs, per_frame="none" if scope == "set" else per_frame,
+                               scope=scope, against=against, features=features, check=check)
         return fn
 
     return deco
@@ -111,13 +136,15 @@ def _display_pair(pred: Any, gt: Any, ctx: dict) -> tuple[np.ndarray, np.ndarray
 
 
 def compute(name: str, pred: Any, gt: Any, **ctx: Any) -> MetricResult:
-    """Run metric ``name`` on a prediction and its reference.
+    """Run metric ``name`` on a prediction and its reference (a clip- or sweep-scope metric).
 
     Common context: ``space`` ("linear": HDR radiance, the default; "display": sRGB in [0, 1]) and
     ``exposure`` (the fixed exposure shared by both clips, default 1.0). Each metric documents
     the other keys it reads.
     """
     metric = get_metric(name)
+    if metric.scope == "set":
+        raise ValueError(f"metric {name!r} scores a set of clips: use clip_features and compute_set")
     missing = [k for k in metric.needs if ctx.get(k) is None]
     if missing:
         raise ValueError(f"metric {name!r} needs context {', '.join(missing)}")
@@ -128,17 +155,35 @@ def compute(name: str, pred: Any, gt: Any, **ctx: Any) -> MetricResult:
         return MetricResult.missing(str(e))
 
 
-def compute_many(names: Iterable[str] | None, pred: Any, gt: Any, **ctx: Any) -> dict[str, MetricResult]:
-    """Several metrics on one clip pair (all display-input metrics when ``names`` is None)."""
-    chosen = list(names) if names is not None else [m.name for m in METRICS.values()
-                                                    if m.inputs == "display" and not (set(m.needs) - set(ctx))]
-    shown: tuple[np.ndarray, np.ndarray] | None = None  # tone-map once for all display metrics
-    out = {}
-    for n in chosen:
-        if get_metric(n).inputs == "display":
-            if shown is None:
-                shown = _display_pair(pred, gt, ctx)
-            out[n] = compute(n, *shown, **{**ctx, "space": "display"})
-        else:
-            out[n] = compute(n, pred, gt, **ctx)
-    return out
+def _set_metric(name: str) -> Metric:
+    metric = get_metric(name)
+    if metric.scope != "set":
+        raise ValueError(f"metric {name!r} scores one clip, not a set: use compute")
+    return metric
+
+
+def clip_features(name: str, pred: Any, gt: Any, **ctx: Any) -> tuple[Any, str | None]:
+    """One clip's features for the set-level metric ``name``: ``(features, None)``, or ``(None, why)`` when
+    the metric cannot run (its weights missing)."""
+    metric = _set_metric(name)
+    try:
+        return metric.features(*_display_pair(pred, gt, ctx), **ctx), None
+    except MetricUnavailable as e:
+        return None, str(e)
+
+
+def compute_set(name: str, features: Sequence[Any], **ctx: Any) -> MetricResult:
+    """The set-level metric ``name`` over the features of every clip (see :func:`clip_features`)."""
+    metric = _set_metric(name)
+    try:
+        return metric.fn(list(features), **ctx)
+    except MetricUnavailable as e:
+        return MetricResult.missing(str(e))
+
+
+def check_metrics(names: Iterable[str], **ctx: Any) -> None:
+    """Run the up-front configuration checks of these metrics; raises :class:`MetricUnavailable`."""
+    for n in dict.fromkeys(names):
+        metric = get_metric(n)
+        if metric.check is not None:
+            metric.check(**ctx)

@@ -8,10 +8,10 @@ called as StyleGAN-V does: ``model(videos, rescale=True, resize=True, return_fea
 videos (N, 3, T, H, W) float in [0, 255] (the display sRGB frames every metric sees), returning the
 pre-softmax features. Without the file, FVD rows are written with ``value`` null and the reason.
 
-It is not in :data:`benchmarks.metrics.METRICS` because it scores a set of clips, not one clip: the
-runner stores per-clip features with each unit and computes FVD when it merges the tables, as the
-row of clip :data:`ALL_CLIPS`. FVD on a handful of clips is a loose estimate (the usual protocol uses
-hundreds); the row's ``frames`` column says how much it saw.
+It is registered with ``scope="set"``: it scores a set of clips, not one clip. The runner stores each
+clip's features (:func:`features`) with its unit and computes FVD (:func:`fvd`) when it merges the
+tables, as the row of clip :data:`benchmarks.results.SET_LEVEL_CLIP`. FVD on a handful of clips is a
+loose estimate (the usual protocol uses hundreds); the row's ``frames`` column says how much it saw.
 """
 
 from __future__ import annotations
@@ -21,19 +21,20 @@ import os
 import warnings
 from pathlib import Path
 
+from typing import Any, Sequence
+
 import numpy as np
+from scipy import linalg
+
+from .registry import MetricResult, MetricUnavailable, register
 
 ENV_VAR = "X2V_I3D_TORCHSCRIPT"
-ALL_CLIPS = "*"  # the clip column of set-level rows
-NAME, AREA, HIGHER_IS_BETTER = "fvd", "fidelity", False
-DESCRIPTION = ("Fréchet Video Distance between I3D features of all predicted and ground-truth clips of a "
-               "method × task (set-level; I3D TorchScript from a local file)")
 INSTALL_HINT = (f"FVD needs the Kinetics-400 I3D TorchScript network (StyleGAN-V's i3d_torchscript.pt) as a local "
                 f"file: pass --i3d PATH or set {ENV_VAR}=PATH")
 
 
-class I3DUnavailable(RuntimeError):
-    pass
+class I3DUnavailable(MetricUnavailable):
+    """The I3D file named is absent or not TorchScript."""
 
 
 def resolve_i3d(path: str | os.PathLike | None = None) -> Path | None:
@@ -73,8 +74,6 @@ def i3d_features(display: np.ndarray, path: str | os.PathLike) -> np.ndarray:
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Fréchet distance between Gaussians fitted to feature sets a, b of shape (N, D), N ≥ 2."""
-    from scipy import linalg
-
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if a.ndim != 2 or a.shape != b.shape or len(a) < 2:
         raise ValueError(f"FVD needs two feature sets of the same shape with at least 2 clips, got {a.shape}/{b.shape}")
@@ -88,3 +87,29 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
             covmean, _ = linalg.sqrtm((sa + offset) @ (sb + offset), disp=False)
     fd = float(np.sum((mu_a - mu_b) ** 2) + np.trace(sa + sb - 2.0 * np.real(covmean)))
     return max(fd, 0.0)
+
+
+def features(pred: np.ndarray, gt: np.ndarray, i3d: str | os.PathLike | None = None, **_: Any) -> dict:
+    """One clip's I3D features of the prediction and of the ground truth (display sRGB clips)."""
+    path = resolve_i3d(i3d)
+    if path is None:
+        raise MetricUnavailable(INSTALL_HINT)
+    return {"pred": i3d_features(pred, path).tolist(), "gt": i3d_features(gt, path).tolist()}
+
+
+def check(i3d: str | os.PathLike | None = None, **_: Any) -> None:
+    """Before a run: an I3D file that is named must exist (none named: FVD is recorded as missing)."""
+    resolve_i3d(i3d)
+
+
+@register("fvd", area="fidelity", higher_is_better=False, scope="set", features=features, check=check,
+          needs_weights=f"the I3D TorchScript network (--i3d PATH or {ENV_VAR})",
+          description="Fréchet Video Distance between I3D features of all predicted and ground-truth clips of a "
+                      "method × task (set-level; I3D TorchScript from a local file)")
+def fvd(clips: Sequence[dict], **_: Any) -> MetricResult:
+    """FVD over the clips' features (each ``{"pred": [...], "gt": [...]}``); missing below 2 clips."""
+    try:
+        return MetricResult(frechet_distance(np.array([c["pred"] for c in clips]),
+                                             np.array([c["gt"] for c in clips])))
+    except ValueError as exc:
+        return MetricResult.missing(str(exc))
