@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 from pathlib import Path
 from typing import Iterable
@@ -98,7 +99,6 @@ def decode_sample(sample: dict, passes: Iterable[str] | None = None) -> dict:
             raise ShardError(f"sample {key}: member {member!r} missing")
         value = sample[member]
         if isinstance(value, (bytes, bytearray)):
-            import json
 
             value = json.loads(value)
         clip[field] = value

@@ -6,6 +6,7 @@ one shadow ray, whatever the number of lights."""
 from __future__ import annotations
 
 import numpy as np
+import open3d as o3d
 
 from ..scene.model import Scene
 from ..scene.raycast import RaycastScene, build_raycast_scene
@@ -95,7 +96,6 @@ class LightSet:
         """Per room, the fraction of probe points inside it that see the sun (floored at 2%).
         Choosing the sun by its unshadowed irradiance would spend most samples on shadow rays
         that hit a wall; scaling its weight by this fraction keeps samples for the lamps."""
-        import open3d as o3d
 
         scale = np.ones((len(scene.rooms) + 1, max(len(rooms_of), 1)), np.float32)
         suns = [k for k, rid in enumerate(rooms_of) if rid is None and k >= len(self.area_total) + len(self.pt_pos)]

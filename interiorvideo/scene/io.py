@@ -18,6 +18,7 @@ from trimesh.visual.material import PBRMaterial
 from ..fileio import atomic_write_bytes, atomic_write_json, read_json
 from .mesh import Mesh
 from .model import Light, Material, Opening, Room, Scene, SceneObject, Sky
+from .preview import floorplan_png_bytes
 
 SCENE_FORMAT_VERSION = 1
 GLB_NAME = "scene.glb"
@@ -172,7 +173,6 @@ def save_scene(scene: Scene, out_dir: str | Path, floorplan: bool = True) -> Pat
     atomic_write_bytes(out_dir / GLB_NAME, scene_to_glb_bytes(scene))
     atomic_write_json(out_dir / JSON_NAME, scene_to_dict(scene))
     if floorplan:
-        from .preview import floorplan_png_bytes
 
         atomic_write_bytes(out_dir / FLOORPLAN_NAME, floorplan_png_bytes(scene))
     return out_dir

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
+from shapely import contains_xy
+from shapely.geometry import Polygon
 
 from .mesh import Mesh
 
@@ -149,8 +151,6 @@ class Room:
 
     def contains_xy(self, xy: np.ndarray, margin: float = 0.0) -> np.ndarray:
         """Which points lie inside the interior polygon (shrunk by ``margin``)."""
-        from shapely import contains_xy
-        from shapely.geometry import Polygon
 
         poly = Polygon(self.polygon)
         if margin:

@@ -10,6 +10,10 @@ import re
 from pathlib import Path
 
 import numpy as np
+import trimesh
+from PIL import Image
+from trimesh.visual import TextureVisuals
+from trimesh.visual.material import SimpleMaterial
 
 from ...fileio import atomic_write_bytes
 from ..io import node_name, z_up_to_y_up
@@ -30,10 +34,6 @@ def export_obj(scene: Scene, path: str | Path) -> Path:
     ``map_Kd``, ``Ns`` and the PBR extension ``Pr``/``Pm``/``Ke``; a comment line per instance
     carries its label and room id so :func:`import_scene` reads them back exactly.
     """
-    import trimesh
-    from PIL import Image
-    from trimesh.visual import TextureVisuals
-    from trimesh.visual.material import SimpleMaterial
 
     path = Path(path)
     if path.suffix.lower() != ".obj":

@@ -21,6 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import trimesh
 
 from ..io import material_from_dict
 from ..model import Material
@@ -30,8 +31,6 @@ from .trimesh_parts import geometry_arrays, trimesh_load, uv_and_material
 
 
 def read_gltf(path: Path, up: str) -> FileResult:
-    import trimesh
-
     header = gltf_json(path)
     ts = trimesh_load(path)
     name_index, rank = node_order(header)

@@ -10,6 +10,8 @@ import json
 import struct
 from pathlib import Path
 
+from trimesh.util import unique_name
+
 from .common import err
 
 
@@ -40,7 +42,6 @@ def gltf_json(path: Path) -> dict:
 
 def node_order(header: dict) -> tuple[dict[str, int], dict[int, int]]:
     """trimesh's frame names → glTF node index, and node index → depth-first rank."""
-    from trimesh.util import unique_name
 
     nodes = header.get("nodes", []) or []
     name_index: dict[str, int] = {}

@@ -15,8 +15,18 @@ import json
 import re
 from pathlib import Path
 
+import trimesh
+
 from .common import (
-    OBJ_EXTRAS_TAG, OBJ_HEADER, FileResult, PartExtras, RawPart, SceneImportError, err, name_from_node, to_z_up,
+    OBJ_EXTRAS_TAG,
+    OBJ_HEADER,
+    FileResult,
+    PartExtras,
+    RawPart,
+    SceneImportError,
+    err,
+    name_from_node,
+    to_z_up,
 )
 from .trimesh_parts import geometry_arrays, trimesh_load, uv_and_material
 
@@ -24,8 +34,6 @@ _OBJ_DIRECTIVE = re.compile(r"^[ \t]*(o|g|usemtl)[ \t]+(.*?)[ \t]*$", re.MULTILI
 
 
 def read_obj(path: Path, up: str) -> FileResult:
-    import trimesh
-
     try:
         text = path.read_bytes().decode("utf-8", errors="replace")
     except OSError as exc:

@@ -8,14 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import open3d as o3d
 
 from ...colour import srgb_to_linear
 from .common import DEFAULT_BASE_COLOR, FileResult, RawMaterial, RawPart, check_mesh, clip01, err, to_z_up
 
 
 def read_ply(path: Path, up: str) -> FileResult:
-    import open3d as o3d
-
     try:
         with o3d.utility.VerbosityContextManager(o3d.utility.VerbosityLevel.Error):
             m = o3d.io.read_triangle_mesh(str(path), enable_post_processing=False, print_progress=False)

@@ -32,6 +32,9 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
+import open3d as o3d
+from scipy import ndimage as ndi
+from skimage.segmentation import watershed
 
 from .common import RawPart
 
@@ -105,10 +108,6 @@ def _dominant_level(parts: list[RawPart], facing: float, lowest: bool) -> float 
 
 
 def segment_rooms(parts: list[RawPart]) -> Segmentation | None:
-    import open3d as o3d
-    from scipy import ndimage as ndi
-    from skimage.segmentation import watershed
-
     allv = np.concatenate([p.vertices for p in parts]).astype(np.float64)
     lo, hi = allv.min(axis=0), allv.max(axis=0)
     floor_z = _dominant_level(parts, 1.0, lowest=True)

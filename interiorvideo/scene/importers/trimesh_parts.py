@@ -17,6 +17,8 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import trimesh
+from trimesh.visual.material import PBRMaterial, SimpleMaterial
 
 from ...colour import srgb_to_linear
 from .common import DEFAULT_BASE_COLOR, DEFAULT_ROUGHNESS, RawMaterial, check_mesh, clip01, err, mean_linear
@@ -24,7 +26,6 @@ from .common import DEFAULT_BASE_COLOR, DEFAULT_ROUGHNESS, RawMaterial, check_me
 
 def trimesh_load(path: Path, **kwargs):
     """``trimesh.load`` as a scene; every trimesh exception becomes a SceneImportError."""
-    import trimesh
 
     try:
         with warnings.catch_warnings():
@@ -113,7 +114,6 @@ def _from_mtl(mat) -> RawMaterial:
 def material_from_visual(visual, *, vertex_colors_linear: bool, emissive_strength: dict[str, float],
                          has_uv: bool) -> RawMaterial:
     """A raw material from a trimesh visual (PBR from glTF, Simple from OBJ, or vertex colours)."""
-    from trimesh.visual.material import PBRMaterial, SimpleMaterial
 
     mat = getattr(visual, "material", None) if getattr(visual, "kind", None) != "vertex" else None
     if isinstance(mat, PBRMaterial):
