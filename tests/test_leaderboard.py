@@ -19,7 +19,7 @@ from leaderboard import build_report
 from leaderboard.aggregate import aggregate, bootstrap_means, normalised_scores, rank_with_ties
 from leaderboard.load import ResultsConflictError, load_results
 from leaderboard.markdown import md_text
-from leaderboard.synthetic import tiny_mp4, write_results, write_synthetic
+from synthetic_results import tiny_mp4, write_results, write_synthetic
 
 EVIL = "<script>alert(1)</script>"
 EVIL_IMG = '<img src=x onerror="document.title=\'pwned\'">'

@@ -1,4 +1,5 @@
-"""Synthetic x2v-bench results folders, for the leaderboard's tests, demo and benchmark.
+"""Synthetic x2v-bench results folders, for the leaderboard's tests and perf/bench_report.py (a
+test fixture, not part of the distribution).
 
 Values are made up (no metric is computed): each method has a quality level, each scene a difficulty,
 each clip some noise, so rankings and intervals look like a real evaluation's. Written through
