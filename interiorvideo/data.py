@@ -518,11 +518,6 @@ def _shuffle_samples(src: Iterable, bufsize: int, seed: int = 0, epoch: int = 0,
     return wds.shuffle(bufsize, initial=bufsize, seed=_stream_seed(seed, epoch, rank, worker, _SALT_SAMPLES))(src)
 
 
-def interiorvideo_dataset(urls: Sequence[str] | str | None = None, **kw: Any) -> InteriorVideoDataset:
-    """``InteriorVideoDataset(urls, **kw)`` (function form)."""
-    return InteriorVideoDataset(urls, **kw)
-
-
 # ----------------------------------------------------------------------------- batching
 
 def _stack(name: str, values: list[torch.Tensor]) -> torch.Tensor:

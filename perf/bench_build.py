@@ -20,7 +20,7 @@ from pathlib import Path
 
 import webdataset as wds
 
-from interiorvideo.data import interiorvideo_dataset
+from interiorvideo.data import InteriorVideoDataset
 from interiorvideo.shards import decode_sample
 from pipelines import BuildConfig, build_dataset
 
@@ -61,7 +61,7 @@ def reader_clips_per_s(shards: list[Path], frames: int, repeats: int = 3) -> tup
         n = sum(1 for s in wds.WebDataset(urls, shardshuffle=False).decode() if decode_sample(s) is not None)
         best_plain = max(best_plain, n / (time.perf_counter() - t))
         t = time.perf_counter()
-        n = sum(1 for _ in interiorvideo_dataset(urls, frames=min(8, frames)))
+        n = sum(1 for _ in InteriorVideoDataset(urls, frames=min(8, frames)))
         best_train = max(best_train, n / (time.perf_counter() - t))
     return best_plain, best_train
 

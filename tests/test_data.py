@@ -12,7 +12,7 @@ import pytest
 import torch
 import webdataset as wds
 
-from interiorvideo.data import (InteriorVideoDataset, ShardWarning, collate, decode_clips, interiorvideo_dataset,
+from interiorvideo.data import (InteriorVideoDataset, ShardWarning, collate, decode_clips,
                                 read_shards, spatial, temporal_crop, to_tensors)
 from interiorvideo.dataset import Dataset, DatasetError
 from interiorvideo.schema import PASSES, check_clip
@@ -103,7 +103,7 @@ def to_schema(o: dict) -> dict:
 def test_read_back_is_exact(dataset):
     root, clips = dataset
     for ds in (InteriorVideoDataset(dataset_dir=root, frames=None),
-               interiorvideo_dataset(shard_urls(root, "train"), frames=T, temporal="first")):
+               InteriorVideoDataset(shard_urls(root, "train"), frames=T, temporal="first")):
         out = list(ds)
         assert keys_of(out) == train_keys(clips)  # every clip once, in shard order
         for o in out:

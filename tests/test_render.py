@@ -3,6 +3,8 @@ determinism and edits."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -83,7 +85,7 @@ def test_white_furnace_gives_the_analytic_radiance():
 
 def test_rgb_is_albedo_times_irradiance_on_lambertian_scenes():
     scene = generate_scene(1)
-    lambert = scene.replace(objects=tuple(
+    lambert = dataclasses.replace(scene, objects=tuple(
         o.__class__(**{**o.__dict__, "material": o.material.__class__(**{**o.material.__dict__, "specular": 0.0,
                                                                           "metallic": 0.0})})
         for o in scene.objects))

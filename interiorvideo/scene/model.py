@@ -8,7 +8,7 @@ because later stages train and score on exactly these.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -220,7 +220,4 @@ class Scene:
     def bounds(self) -> np.ndarray:
         b = np.stack([o.mesh.bounds() for o in self.objects])
         return np.stack([b[:, 0].min(axis=0), b[:, 1].max(axis=0)])
-
-    def replace(self, **changes) -> "Scene":
-        return replace(self, **changes)
 
