@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
+import imageio.v3 as iio
 import numpy as np
 
 from .metrics import METRICS, MetricResult, compute, get_metric, to_display
@@ -22,8 +23,6 @@ IMAGE_EXTS = (".png", ".jpg", ".jpeg")
 
 
 def _image(path: Path) -> np.ndarray:
-    import imageio.v3 as iio
-
     a = np.asarray(iio.imread(path))
     if a.ndim == 2:
         a = np.repeat(a[..., None], 3, axis=-1)
@@ -33,7 +32,6 @@ def _image(path: Path) -> np.ndarray:
 
 def load_media(path: str | Path) -> tuple[np.ndarray, str]:
     """(T, H, W, 3) frames and their space ("linear" or "display")."""
-    import imageio.v3 as iio
 
     path = Path(path)
     if not path.exists():

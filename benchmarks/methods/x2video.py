@@ -23,7 +23,11 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
+import torch
+
 from interiorvideo.fileio import digest
+from x2video.pipeline import load_pipeline
+from x2video.sampling import sample_video
 
 from ..common import BenchmarkError
 from .base import Method, MethodInput, MethodOutput
@@ -34,16 +38,12 @@ DTYPES = ("float32", "float16", "bfloat16")
 @functools.lru_cache(maxsize=2)
 def _load(checkpoint: str, device: str, dtype: str, content: str):
     """``content`` (the files digest) is part of the key: re-exported weights are loaded anew."""
-    import torch
-    from x2video.pipeline import load_pipeline
 
     pipe = load_pipeline(checkpoint)
     return pipe.to(device, getattr(torch, dtype))
 
 
 def _default_device() -> str:
-    import torch
-
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
@@ -118,8 +118,6 @@ class X2Video(Method):
         return self._digest
 
     def run(self, inp: MethodInput) -> MethodOutput:
-        from x2video.sampling import sample_video
-
         out = sample_video(self._pipe(), inp.intrinsics, mode=self.mode, perframe=self.perframe, prompt=inp.prompt,
                            local_prompts=inp.local_prompts, reference=inp.reference, steps=self.steps,
                            seed=inp.seed)

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import warnings
 
+import flip_evaluator
 import numpy as np
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from .lpips_offline import INSTALL_HINT, lpips_distance
-from .registry import MetricResult, MetricUnavailable, register
+from .registry import MetricResult, register
 
 PSNR_CAP_DB = 100.0  # identical frames give +inf in skimage; capped so clip means stay finite
 # Wang et al. (2004) settings, as skimage's docs give them: 11×11 Gaussian window σ=1.5, population covariance.
@@ -44,10 +45,6 @@ def lpips(pred: np.ndarray, gt: np.ndarray, lpips_weights: str | None = None, lp
 @register("flip", area="fidelity", higher_is_better=False,
           description="Mean LDR ꟻLIP error (NVIDIA flip-evaluator, 67 pixels per degree) of display sRGB frames")
 def flip(pred: np.ndarray, gt: np.ndarray, **_) -> MetricResult:
-    try:
-        import flip_evaluator
-    except ImportError as e:
-        raise MetricUnavailable(f"ꟻLIP needs the flip-evaluator package (pip install flip-evaluator): {e}") from None
     vals = []
     for p, g in zip(pred, gt):
         _, mean, _ = flip_evaluator.evaluate(np.ascontiguousarray(g, np.float32), np.ascontiguousarray(p, np.float32),

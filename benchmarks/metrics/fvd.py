@@ -20,10 +20,10 @@ import functools
 import os
 import warnings
 from pathlib import Path
-
 from typing import Any, Sequence
 
 import numpy as np
+import torch
 from scipy import linalg
 
 from .registry import MetricResult, MetricUnavailable, register
@@ -50,8 +50,6 @@ def resolve_i3d(path: str | os.PathLike | None = None) -> Path | None:
 
 @functools.lru_cache(maxsize=2)
 def _model(path: str, device: str):
-    import torch
-
     try:
         with warnings.catch_warnings():  # torch marks TorchScript deprecated; the I3D is published as one
             warnings.simplefilter("ignore", FutureWarning)
@@ -62,7 +60,6 @@ def _model(path: str, device: str):
 
 def i3d_features(display: np.ndarray, path: str | os.PathLike) -> np.ndarray:
     """Features (D,) of one display sRGB clip (T, H, W, 3) in [0, 1]."""
-    import torch
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = _model(str(path), device)

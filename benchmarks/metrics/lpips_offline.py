@@ -34,7 +34,10 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import lpips
 import numpy as np
+import torch
+import torchvision
 
 from interiorvideo.fileio import atomic_write_bytes
 
@@ -151,14 +154,11 @@ def resolve_weights(net: str = "alex", path: str | os.PathLike | None = None) ->
 
 
 def _torchvision_trunk(net: str):
-    import torchvision
-
     return getattr(torchvision.models, NETS[net][0])(weights=None).features
 
 
 def backbone_state_dict(net: str, path: str | Path) -> dict:
     """State dict of torchvision's ``features`` module (keys ``"<index>.weight"``), from a .pth or .ckpt file."""
-    import torch
 
     path = Path(path)
     if path.suffix == ".ckpt":
@@ -181,10 +181,6 @@ def backbone_state_dict(net: str, path: str | Path) -> dict:
 
 @functools.lru_cache(maxsize=4)
 def _model(net: str, path: str):
-    try:
-        import lpips
-    except ImportError as e:
-        raise MetricUnavailable(f"LPIPS needs the `lpips` package (pip install lpips): {e}") from None
     trunk = _torchvision_trunk(net)
     trunk.load_state_dict(backbone_state_dict(net, path), strict=True)
     with warnings.catch_warnings():  # lpips passes torchvision's deprecated ``pretrained=False``
@@ -207,7 +203,6 @@ def lpips_model(net: str = "alex", weights: str | os.PathLike | None = None):
 def lpips_distance(a: np.ndarray, b: np.ndarray, net: str = "alex", weights: str | os.PathLike | None = None,
                    batch: int = 16) -> np.ndarray:
     """LPIPS between display sRGB frames ``a``, ``b`` (N, H, W, 3) in [0, 1] → (N,) distances."""
-    import torch
 
     model = lpips_model(net, weights)
     out = []

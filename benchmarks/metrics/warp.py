@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import cv2
 import numpy as np
 from scipy.ndimage import map_coordinates
-
-from .registry import MetricUnavailable
 
 # TecoGAN's tOF settings for cv2.calcOpticalFlowFarneback:
 # pyr_scale, levels, winsize, iterations, poly_n, poly_sigma, flags.
@@ -51,10 +50,6 @@ def forward_flow(flow: Any, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndar
 
 def farneback(prev_u8: np.ndarray, next_u8: np.ndarray) -> np.ndarray:
     """OpenCV Farnebäck flow (H, W, 2) from one 8-bit RGB frame to the next (grey, TecoGAN's settings)."""
-    try:
-        import cv2
-    except ImportError as e:
-        raise MetricUnavailable(f"tOF needs OpenCV (pip install opencv-python-headless): {e}") from None
     a = cv2.cvtColor(np.ascontiguousarray(prev_u8), cv2.COLOR_RGB2GRAY)
     b = cv2.cvtColor(np.ascontiguousarray(next_u8), cv2.COLOR_RGB2GRAY)
     return cv2.calcOpticalFlowFarneback(a, b, None, *FARNEBACK_PARAMS)
