@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 import torch
@@ -27,11 +27,13 @@ from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import resca
 
 from .attention import AttentionContext
 from .conditioning import CHANNELS, LATENT_CHANNELS, ConditioningConfig, IntrinsicConditioner
-from .pipeline import X2VideoPipeline
 from .schedule import SamplingPlan, Window, plan_sampling
 from .seeding import step_generator
 from .tonemap import display_to_hdr
 from .vae import pass_to_vae
+
+if TYPE_CHECKING:  # the pipeline's __call__ runs sample_video: the import would be circular
+    from .pipeline import X2VideoPipeline
 
 # Pass name → channels in the schema layout (T, H, W, C).
 PASS_CHANNELS = {"albedo": 3, "normal": 3, "roughness": 1, "metallic": 1, "irradiance": 3}
