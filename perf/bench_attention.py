@@ -44,13 +44,14 @@ def measure(attn: Attention, x: torch.Tensor, ctx: AttentionContext | None, repe
 
 
 def tiny_training_step(repeats: int) -> float:
-    """Seconds per optimiser step of the tiny configuration through x2video.train.training_loss
+    """Seconds per optimiser step of the tiny configuration through x2video.train.loss.training_loss
     (VAE encode, conditioning, Hybrid/Masked attention, backward, AdamW) on a synthetic batch of
     2 clips × 5 frames at 64²."""
     from x2video.components import tiny_pipeline
     from x2video.schedulers import training_scheduler
     from x2video.seeding import step_generator
-    from x2video.train import PromptCache, TrainConfig, training_loss
+    from x2video.train import TrainConfig
+    from x2video.train.loss import PromptCache, training_loss
 
     pipe = tiny_pipeline(seed=0)
     g = torch.Generator().manual_seed(0)

@@ -21,7 +21,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from interiorvideo.data import InteriorVideoDataset  # noqa: E402
 from x2video.configs import TINY_UNET  # noqa: E402
-from x2video.train import TRAIN_PASSES, TrainConfig, train  # noqa: E402
+from x2video.train import TrainConfig, train  # noqa: E402
+from x2video.train.data import TRAIN_PASSES  # noqa: E402
 
 
 def reader_clips_per_s(data: str, frames: int, size: int) -> float:

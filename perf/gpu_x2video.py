@@ -1,5 +1,5 @@
 """sd21-size X2Video on a GPU through the real training and sampling code: training steps/s and
-peak memory at 512², 8-frame windows (x2video.train.training_loss: bf16 autocast, gradient
+peak memory at 512², 8-frame windows (x2video.train.loss.training_loss: bf16 autocast, gradient
 checkpointing, per-frame timesteps, Hybrid Self-Attention, Masked Cross-Attention with local
 prompts), and Recursive Sampling of a 16-frame video with three-pass guidance.
 
@@ -30,7 +30,8 @@ from x2video.pipeline import X2VideoPipeline  # noqa: E402
 from x2video.sampling import GuidanceConfig, sample_video  # noqa: E402
 from x2video.schedulers import sampling_scheduler, training_scheduler  # noqa: E402
 from x2video.seeding import step_generator  # noqa: E402
-from x2video.train import PromptCache, TrainConfig, training_loss  # noqa: E402
+from x2video.train import TrainConfig  # noqa: E402
+from x2video.train.loss import PromptCache, training_loss  # noqa: E402
 
 WORDS = "a an the room red blue green wooden sofa chair table lamp wall floor bright dark".split()
 

@@ -7,20 +7,48 @@ import json
 import shutil
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
+from torch.utils.data import DataLoader
 
+from interiorvideo.data import InteriorVideoDataset, collate
+from interiorvideo.dataset import DatasetError
 from x2video.attention import HybridSelfAttnProcessor, MaskedCrossAttnProcessor
 from x2video.components import load_first_stage, tiny_pipeline
-from x2video.pipeline import load_pipeline
-from x2video.train import (TrainConfig, draw_layout, evaluate_loss, local_prompts, PromptCache, step_generator,
-                           train)
+from x2video.pipeline import X2VideoPipeline, load_pipeline
+from x2video.schedulers import training_scheduler
+from x2video.seeding import step_generator
+from x2video.train import TrainConfig, train
+from x2video.train.data import TRAIN_PASSES
+from x2video.train.loss import PromptCache, draw_layout, local_prompts, training_loss
 
 
 def config(data, out, **kw) -> TrainConfig:
     base = dict(data=str(data), out=str(out), size=32, vae_steps=20, batch_size=2, lr=1e-3, warmup_steps=2,
                 checkpoint_every=4, log_every=1, shuffle=4)
     return TrainConfig(**{**base, **kw})
+
+
+@torch.no_grad()
+def _evaluate_loss(pipe: X2VideoPipeline, data: str, cfg: TrainConfig, batches: int = 4, seed: int = 1234) -> float:
+    """Mean training loss of ``pipe`` over fixed clips, crops and noise draws: comparable across
+    checkpoints (the loss curve itself is noisy by construction)."""
+    ds = InteriorVideoDataset(dataset_dir=data, split="train", frames=pipe.config.window + 1, size=cfg.size,
+                              crop="center", temporal="first", passes=TRAIN_PASSES, short="skip", rank=0,
+                              world_size=1)
+    cfg = replace(cfg, p_prompt_drop=0.0, p_channel_drop=0.0, p_all_channels_drop=0.0)
+    unet = pipe.unet.eval()
+    losses = []
+    prompts = PromptCache(pipe)
+    for i, batch in enumerate(DataLoader(ds, batch_size=cfg.batch_size, collate_fn=collate)):
+        if i >= batches:
+            break
+        for j in range(4):  # several noise levels per batch
+            losses.append(float(training_loss(pipe, unet, batch, step_generator(seed, i, j), cfg, prompts,
+                                              training_scheduler(), pipe.device)))
+    assert losses, f"{data}: no train clip to evaluate"
+    return float(np.mean(losses))
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +62,8 @@ def trained(built_dataset, tmp_path_factory):
 def test_tiny_loss_falls_on_a_built_dataset(built_dataset, trained):
     cfg, result = trained
     vae, scales = load_first_stage(result.run / "vae")
-    before = evaluate_loss(tiny_pipeline(vae, scales, seed=cfg.seed), str(built_dataset), cfg)
-    after = evaluate_loss(load_pipeline(result.run), str(built_dataset), cfg)
+    before = _evaluate_loss(tiny_pipeline(vae, scales, seed=cfg.seed), str(built_dataset), cfg)
+    after = _evaluate_loss(load_pipeline(result.run), str(built_dataset), cfg)
     assert result.steps == 40 and len(result.losses) == 40
     assert after < 0.7 * before, (before, after)
     rows = (result.run / "train_log.csv").read_text().splitlines()
@@ -77,6 +105,29 @@ def test_resume_continues_exactly(built_dataset, trained, tmp_path):
     states = sorted(p.name for p in (run / "checkpoints").iterdir())
     assert states == ["step-0000008", "step-0000012"]  # keep_checkpoints = 2
     assert json.loads((run / "checkpoints" / "step-0000012" / "state.json").read_text())["step"] == 12
+
+
+class _RunsCode:
+    def __reduce__(self):
+        return (print, ("this pickle ran code",))
+
+
+def test_checkpoints_are_accelerate_state_and_damaged_ones_run_no_code(built_dataset, trained, tmp_path, capsys):
+    cfg, full = trained
+    last = sorted((full.run / "checkpoints").iterdir())[-1]
+    names = {p.name for p in last.iterdir()}
+    assert {"model.safetensors", "optimizer.bin", "scheduler.bin", "random_states_0.pkl", "ema",
+            "state.json"} <= names
+    assert not any(n.startswith("custom_checkpoint") for n in names), "accelerate unpickles those fully"
+    assert (last / "ema" / "diffusion_pytorch_model.safetensors").is_file()
+    run = tmp_path / "damaged"
+    shutil.copytree(full.run, run, ignore=shutil.ignore_patterns("pipeline"))
+    target = sorted((run / "checkpoints").iterdir())[-1]
+    torch.save({"state": _RunsCode()}, target / "optimizer.bin")
+    capsys.readouterr()
+    with pytest.raises(ValueError, match=f"checkpoint {target} is damaged or holds something other than weights"):
+        train(replace(cfg, out=str(run), max_steps=41), log=lambda m: None)
+    assert "this pickle ran code" not in capsys.readouterr().out
 
 
 def test_resume_with_other_settings_is_refused(built_dataset, trained):
@@ -122,8 +173,9 @@ def test_bad_settings_fail_clearly(tmp_path):
         train(TrainConfig(data=str(tmp_path), out=str(tmp_path / "r"), config="sd21"))
     with pytest.raises(ValueError, match="--p-reference must be in"):
         train(TrainConfig(data=str(tmp_path), out=str(tmp_path / "r"), p_reference=2.0))
-    with pytest.raises(FileNotFoundError, match="dataset index not found"):
+    with pytest.raises(DatasetError, match="has no dataset.json"):
         train(TrainConfig(data=str(tmp_path), out=str(tmp_path / "r"), vae_steps=1))
+    assert not (tmp_path / "r").exists()  # refused before anything was written
 
 
 def test_resume_accepts_other_path_spellings_and_guards_the_first_stage(built_dataset, trained, tmp_path,

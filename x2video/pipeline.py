@@ -2,20 +2,55 @@
 encoder, tokenizer, scheduler) with its own settings, saved and loaded in diffusers layout with
 safetensors (``save_pretrained`` / ``from_pretrained``; ``model_index.json`` holds the settings).
 
-Training exports this; sampling (:mod:`x2video.sampling`) runs it. The attention processors of
-X2Video are installed whenever a pipeline is built, so a loaded UNet always has them.
+Training exports this; calling it renders a video (diffusers' conventions, see
+:meth:`X2VideoPipeline.__call__`; the work is :func:`x2video.sampling.sample_video`). The attention
+processors of X2Video are installed whenever a pipeline is built, so a loaded UNet always has them.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
+import numpy as np
 import torch
 from diffusers import AutoencoderKL, DiffusionPipeline, UNet2DConditionModel
+from diffusers.utils import BaseOutput
+from PIL import Image
 
 from .configs import install_processors
+from .sampling import GuidanceConfig, sample_video
 from .vae import VAE_PASSES, SD21_SCALE_FACTORS
 from .weights import MissingWeightsError
+
+
+OUTPUT_TYPES = ("np", "pt", "pil", "hdr", "latent")
+
+
+@dataclass
+class X2VideoPipelineOutput(BaseOutput):
+    """``frames``: the video in the requested ``output_type``; ``hdr``: always the linear HDR
+    radiance, (T, H, W, 3) float32 (the display frames are its tone-mapped view)."""
+
+    frames: np.ndarray | torch.Tensor | list[Image.Image]
+    hdr: np.ndarray
+
+
+def _seed_of(generator: torch.Generator | int | None) -> int:
+    """The video's seed: an int as it is (None: 0); a ``torch.Generator`` gives one draw of
+    ``torch.randint(0, 2**63 - 1, ())`` (so it is consumed, as in diffusers, and a freshly seeded
+    generator reproduces the video)."""
+    if generator is None:
+        return 0
+    if isinstance(generator, torch.Generator):
+        return int(torch.randint(0, 2**63 - 1, (), generator=generator, device=generator.device))
+    if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):
+        if generator < 0:
+            raise ValueError(f"generator as a seed must be ≥ 0, got {generator}")
+        return int(generator)
+    raise TypeError(f"generator must be a torch.Generator or an int seed (one video per call), "
+                    f"got {type(generator).__name__}")
 
 
 class X2VideoPipeline(DiffusionPipeline):
@@ -53,6 +88,54 @@ class X2VideoPipeline(DiffusionPipeline):
         out = self.text_encoder(input_ids=tokens["input_ids"].to(self.text_encoder.device),
                                 attention_mask=None if mask is None else mask.to(self.text_encoder.device))
         return out.last_hidden_state
+
+    def __call__(self, intrinsics: dict[str, np.ndarray], prompt: str = "",
+                 local_prompts: Sequence[tuple[np.ndarray, str]] = (), reference: np.ndarray | None = None,
+                 num_inference_steps: int = 20, text_scale: float | None = None,
+                 intrinsic_scale: float | None = None, guidance_rescale: float | None = None,
+                 mode: str = "recursive", perframe: bool = False, window: int | None = None,
+                 generator: torch.Generator | int | None = None, output_type: str = "np",
+                 return_dict: bool = True) -> X2VideoPipelineOutput | tuple:
+        """Render one video from intrinsic sequences; :func:`x2video.sampling.sample_video` does the
+        work (same seed, same frames, bit for bit).
+
+        ``intrinsics``: pass name → (T, H, W, C) arrays in the schema layout (any subset of albedo,
+        normal, roughness, metallic, irradiance). ``prompt``: the global text; ``local_prompts``:
+        (mask (H, W) or (T, H, W), text) pairs; ``reference``: an optional (H, W, 3) linear HDR frame.
+        ``text_scale`` / ``intrinsic_scale`` / ``guidance_rescale``: the dual classifier-free
+        guidance (:class:`~x2video.sampling.GuidanceConfig`; None takes the model's
+        ``config.guidance``). ``mode``: recursive, autoregressive or independent; ``perframe``: no
+        temporal attention; ``window``: frames per window (None: the model's).
+        ``generator``: a ``torch.Generator`` (one seed is drawn from it) or an int seed; None is 0.
+
+        ``output_type`` sets ``frames``: ``"np"`` (T, H, W, 3) float32 display sRGB in [0, 1];
+        ``"pt"`` (T, 3, H, W) float32 tensor, the same values; ``"pil"`` a list of T RGB images —
+        these three are the same 8-bit frames; ``"hdr"`` (T, H, W, 3) float32 linear HDR;
+        ``"latent"`` (T, 4, h, w) the generated latents. Returns an :class:`X2VideoPipelineOutput`,
+        or with ``return_dict=False`` the tuple ``(frames, hdr)``."""
+        if output_type not in OUTPUT_TYPES:
+            raise ValueError(f"output_type must be one of {', '.join(OUTPUT_TYPES)}, got {output_type!r}")
+        if not isinstance(intrinsics, dict):
+            raise TypeError(f"intrinsics must be a dict of pass name → (T, H, W, C) array, "
+                            f"got {type(intrinsics).__name__}")
+        if not isinstance(prompt, str):
+            raise TypeError(f"prompt must be one string (one video per call), got {type(prompt).__name__}")
+        seed = _seed_of(generator)
+        default = GuidanceConfig(*self.config.guidance)
+        guidance = GuidanceConfig(default.text_scale if text_scale is None else float(text_scale),
+                                  default.intrinsic_scale if intrinsic_scale is None else float(intrinsic_scale),
+                                  default.rescale if guidance_rescale is None else float(guidance_rescale))
+        sample = sample_video(self, intrinsics, mode=mode, perframe=perframe, prompt=prompt,
+                              local_prompts=local_prompts, reference=reference, steps=num_inference_steps,
+                              seed=seed, guidance=guidance, window=window)
+        frames = {"np": lambda: sample.display.astype(np.float32) / 255,
+                  "pt": lambda: torch.from_numpy(sample.display).permute(0, 3, 1, 2).float() / 255,
+                  "pil": lambda: [Image.fromarray(f) for f in sample.display],
+                  "hdr": lambda: sample.hdr,
+                  "latent": lambda: sample.latents}[output_type]()
+        if not return_dict:
+            return frames, sample.hdr
+        return X2VideoPipelineOutput(frames=frames, hdr=sample.hdr)
 
 
 def load_pipeline(path: str | Path, **kw) -> X2VideoPipeline:

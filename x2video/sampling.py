@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 import torch
@@ -29,10 +29,12 @@ from interiorvideo.colour import display_to_hdr, to_uint8
 
 from .attention import AttentionContext
 from .conditioning import CHANNELS, LATENT_CHANNELS, ConditioningConfig, IntrinsicConditioner
-from .pipeline import X2VideoPipeline
 from .schedule import SamplingPlan, Window, plan_sampling
 from .seeding import step_generator
 from .vae import pass_to_vae
+
+if TYPE_CHECKING:  # the pipeline's __call__ runs sample_video: the import would be circular
+    from .pipeline import X2VideoPipeline
 
 # Pass name → channels in the schema layout (T, H, W, C).
 PASS_CHANNELS = {"albedo": 3, "normal": 3, "roughness": 1, "metallic": 1, "irradiance": 3}
