@@ -49,19 +49,6 @@ def _external(values: list[str]) -> dict[str, str]:
     return out
 
 
-def checkpoint_window(checkpoint: Path) -> int | None:
-    """The model window recorded in an X2Video export's model_index.json (a run folder's pipeline/ too), so
-    the long task asks for 4 windows of the model being evaluated; None when it is not there."""
-    for index in (Path(checkpoint) / "pipeline" / "model_index.json", Path(checkpoint) / "model_index.json"):
-        try:
-            window = json.loads(index.read_text()).get("window")
-        except (OSError, ValueError):
-            continue
-        if isinstance(window, int) and window > 0:
-            return window
-    return None
-
-
 @app.callback()
 def _root() -> None:
     """x2v-bench command line."""
@@ -132,6 +119,8 @@ def run(
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                                TimeRemainingColumn)
 
+    from x2video.pipeline import saved_window
+
     from .common import BenchmarkError
     from .runner import RunConfig, run_benchmark
     from .tasks import TASKS
@@ -142,7 +131,7 @@ def run(
     ext = _external(external or [])
     method_names = _names(methods) or ([] if ext else ["gt", "pbr-composite"])
     if long_window is None and checkpoint is not None:
-        long_window = checkpoint_window(checkpoint)
+        long_window = saved_window(checkpoint)
     options = {"steps": steps, "dtype": dtype}
     if checkpoint is not None:
         options["checkpoint"] = str(checkpoint)

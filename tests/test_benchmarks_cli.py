@@ -117,12 +117,12 @@ def test_export_then_external_frames_are_scored(built_dataset, tmp_path):
 
 
 def test_the_long_task_takes_the_checkpoints_window(built_dataset, tmp_path):
-    from benchmarks.cli import checkpoint_window
+    from x2video.pipeline import saved_window
 
     ckpt = tmp_path / "run"
     (ckpt / "pipeline").mkdir(parents=True)
     (ckpt / "pipeline" / "model_index.json").write_text(json.dumps({"_class_name": "X2VideoPipeline", "window": 2}))
-    assert checkpoint_window(ckpt) == 2 and checkpoint_window(tmp_path) is None
+    assert saved_window(ckpt) == 2 and saved_window(tmp_path) is None
     res = runner.invoke(app, ["run", "--data", str(built_dataset), "--out", str(tmp_path / "r"), "--workers", "0",
                               "--methods", "gt", "--tasks", "long", "--metrics", "psnr", "--checkpoint", str(ckpt),
                               "--limit", "1", "--no-videos"])

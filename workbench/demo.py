@@ -17,13 +17,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from benchmarks.cli import checkpoint_window
 from benchmarks.runner import RunConfig, run_benchmark
 from benchmarks.tasks import TASKS
 from interiorvideo.dataset import Dataset
 from interiorvideo.fileio import atomic_write_json
 from leaderboard.report import build_report
 from pipelines import BuildConfig, build_dataset
+from x2video.pipeline import saved_window
 from x2video.train import TrainConfig, train
 
 BASELINES = ("gt", "pbr-composite", "x2video", "x2video-perframe", "x2video-autoregressive", "x2video-independent")
@@ -106,7 +106,7 @@ def spread_clips(data: Path, split: str, n: int) -> list[str]:
 
 def _benchmark(cfg: "DemoConfig", data: Path, run: Path, results: Path, log: Callable[[str], None]) -> None:
     """Every baseline on every task of the test split; a failed unit fails the stage."""
-    window = checkpoint_window(run)
+    window = saved_window(run)
     bench = RunConfig(data=data, out=results, methods=list(cfg.methods), tasks=list(cfg.tasks or TASKS),
                       split="test", clips=spread_clips(data, "test", cfg.max_clips), seed=cfg.seed,
                       options={"steps": cfg.sample_steps, "dtype": "float32", "checkpoint": str(run)},

@@ -9,6 +9,7 @@ processors of X2Video are installed whenever a pipeline is built, so a loaded UN
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -136,6 +137,19 @@ class X2VideoPipeline(DiffusionPipeline):
         if not return_dict:
             return frames, sample.hdr
         return X2VideoPipelineOutput(frames=frames, hdr=sample.hdr)
+
+
+def saved_window(path: str | Path) -> int | None:
+    """The window recorded in an export's model_index.json (or a run folder's pipeline/), without
+    loading the model; None when there is none (e.g. the long task then asks for 4 of another size)."""
+    for index in (Path(path) / "pipeline" / "model_index.json", Path(path) / "model_index.json"):
+        try:
+            window = json.loads(index.read_text()).get("window")
+        except (OSError, ValueError):
+            continue
+        if isinstance(window, int) and window > 0:
+            return window
+    return None
 
 
 def load_pipeline(path: str | Path, **kw) -> X2VideoPipeline:
