@@ -19,12 +19,13 @@ reject another version with a clear error; writers validate before writing and w
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from interiorvideo.fileio import atomic_writer
 
 SCHEMA_VERSION = 1
 VERSION_KEY = b"x2v_results_schema_version"
@@ -91,9 +92,8 @@ def write_table(frame: pd.DataFrame, path: str | Path, schema: pa.Schema) -> Pat
     """Validate, then write under a temporary name and rename (nothing half-written)."""
     path = Path(path)
     table = to_table(frame, schema, str(path))
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    with atomic_writer(path) as f:
+        pq.write_table(table, f)
     return path
 
 

@@ -1,7 +1,9 @@
-"""Ray orchestration of InteriorVideo dataset builds (plan → render → shard → index).
+"""Ray orchestration of InteriorVideo dataset builds (plan → render → shard → index writer).
 
-Holds no rendering logic: workers call :mod:`interiorvideo`. ``build_dataset`` runs on the local
-machine by default and on an existing Ray cluster with an address.
+Holds no rendering logic (workers call :mod:`interiorvideo`) and reads no dataset (that is
+:mod:`interiorvideo.dataset`). Public names: ``BuildConfig``, ``make_plan``, ``build_dataset``
+(local Ray by default, a cluster with an address), ``BuildReport``; :mod:`.ray_pool` — the one
+way onto Ray (``init_ray``, ``ray_session``, ``map_unordered``); :mod:`.cli` — the ``build`` verb.
 """
 
 from .build import BuildReport, build_dataset

@@ -7,12 +7,13 @@ Kept apart from the training loop so the same assembly serves ``x2v train``, tes
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Callable
 
 import torch
 from diffusers import AutoencoderKL
+
+from interiorvideo.fileio import atomic_directory
 
 from .configs import build_unet, get_config
 from .pipeline import X2VideoPipeline, load_pipeline
@@ -73,12 +74,9 @@ def load_first_stage(folder: Path) -> tuple[AutoencoderKL, dict[str, float]]:
 
 def save_first_stage(vae: AutoencoderKL, scales: dict[str, float], folder: Path) -> None:
     """Written under a temporary name and renamed, so an interrupted run never leaves half a VAE."""
-    tmp = folder.with_name(folder.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    vae.save_pretrained(tmp, safe_serialization=True)
-    (tmp / SCALE_FILE).write_text(json.dumps(scales, indent=2))
-    shutil.rmtree(folder, ignore_errors=True)
-    tmp.rename(folder)
+    with atomic_directory(folder, replace=True) as tmp:
+        vae.save_pretrained(tmp, safe_serialization=True)
+        (tmp / SCALE_FILE).write_text(json.dumps(scales, indent=2))
 
 
 def first_stage(folder: Path, train: Callable[[], tuple[AutoencoderKL, dict[str, float]]]) -> tuple[AutoencoderKL, dict[str, float]]:

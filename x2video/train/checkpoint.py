@@ -23,6 +23,8 @@ from accelerate import Accelerator
 from diffusers import UNet2DConditionModel
 from diffusers.training_utils import EMAModel
 
+from interiorvideo.fileio import atomic_directory
+
 from ..pipeline import X2VideoPipeline
 
 EMA_FOLDER = "ema"
@@ -63,6 +65,8 @@ def register_ema(accelerator: Accelerator, ema: EMAModel) -> None:
 def save_checkpoint(accelerator: Accelerator, run: Path, state: TrainState, keep: int) -> Path:
     """All processes call this; the main one completes the folder and drops all but the last ``keep``."""
     folder = run / "checkpoints" / f"step-{state.step:07d}"
+    # Every process writes its part into one folder, so its temporary name must be known to all of
+    # them (fileio.atomic_directory gives each caller its own): the same write-then-rename by hand.
     tmp = folder.with_name(folder.name + ".tmp")
     main = accelerator.is_main_process
     if main:
@@ -100,15 +104,9 @@ def export_pipeline(pipe: X2VideoPipeline, ema: EMAModel, out: Path) -> Path:
     params = list(pipe.unet.parameters())
     ema.store(params)
     ema.copy_to(params)
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
     try:
-        pipe.save_pretrained(tmp, safe_serialization=True)
+        with atomic_directory(out, replace=True) as tmp:
+            pipe.save_pretrained(tmp, safe_serialization=True)
     finally:
         ema.restore(params)
-    old = out.with_name(out.name + ".old")
-    if out.exists():
-        out.rename(old)
-    tmp.rename(out)
-    shutil.rmtree(old, ignore_errors=True)
     return out

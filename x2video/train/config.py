@@ -4,10 +4,11 @@ already holds checkpoints or a first-stage VAE is continued only with the same s
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
+
+from interiorvideo.fileio import atomic_write_json
 
 from .checkpoint import list_checkpoints
 
@@ -95,7 +96,4 @@ def compare_resume_config(run: Path, cfg: TrainConfig) -> None:
 def check_resume_config(run: Path, cfg: TrainConfig) -> None:
     """Main process only: compare, then record the settings (atomically)."""
     compare_resume_config(run, cfg)
-    path = run / "train_config.json"
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(asdict(cfg), indent=2))
-    tmp.replace(path)
+    atomic_write_json(run / "train_config.json", asdict(cfg))
