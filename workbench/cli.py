@@ -21,7 +21,7 @@ from .demo import DemoConfig, DemoStageError, run_demo
 
 def demo(
     out: Path = typer.Option(Path("runs/demo"), help="Demo folder: data/, model/, results/, site/. Re-run to resume."),
-    quick: bool = typer.Option(False, help="A few minutes with tiny sizes (what the tests run), instead of ~15."),
+    quick: bool = typer.Option(False, help="A few minutes with tiny sizes (what the tests run), instead of 12–25 minutes."),
     train_steps: Optional[int] = typer.Option(None, help="Override the UNet training steps."),
     workers: Optional[int] = typer.Option(None, help="Local Ray CPUs (default: all cores)."),
     seed: int = typer.Option(0, help="Seed of the whole demo."),

@@ -31,7 +31,7 @@ BASELINES = ("gt", "pbr-composite", "x2video", "x2video-perframe", "x2video-auto
 
 @dataclass(frozen=True)
 class DemoConfig:
-    """Sizes chosen so the whole demo fits in about 15 minutes on 2 CPU cores (docs/performance.md)."""
+    """Sizes chosen so the whole demo takes 12–25 minutes on 2 CPU cores, by machine (docs/performance.md)."""
 
     scenes: int = 16
     rooms_per_scene: int = 2
