@@ -11,7 +11,8 @@ Its job is everything from a scene to a stored clip, and the one reader of what 
 * :mod:`.colour` — sRGB and Reinhard, used by the renderer, the model and the benchmark alike;
 * :mod:`.shards` — WebDataset samples and shards; :mod:`.dataset` — the dataset folder
   (``Dataset.open``: splits, keys, fingerprint, clips by offset); :mod:`.dataset_check` — validation;
-* :mod:`.data` — the torch training reader (``InteriorVideoDataset``, ``collate``);
+* :mod:`.data` — the torch training reader (``InteriorVideoDataset``, ``collate``), made of the
+  webdataset stages in :mod:`.data_stages`;
 * :mod:`.fileio` — atomic writes (``atomic_write_bytes``, ``atomic_writer``, ``atomic_directory``)
   and stable digests; :mod:`.cli` — the ``interiorvideo`` commands that need nothing above.
 
