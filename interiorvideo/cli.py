@@ -65,25 +65,44 @@ def scene(
 @app.command("import")
 def import_(
     paths: list[Path] = typer.Argument(..., help="Mesh files: .glb/.gltf, .obj (+.mtl), .ply."),
-    out: Path = typer.Option(..., help="Output scene folder (scene.glb, scene.json, floorplan.png)."),
+    out: Path = typer.Option(..., help="Output scene folder (scene.glb, scene.json, floorplan.png); must not "
+                                       "exist yet unless --force."),
     rooms: Optional[str] = typer.Option(None, help="per-file | floor-split | single (default: per-file for "
                                                     "several files, floor-split for one)."),
-    up: Optional[str] = typer.Option(None, help="Up axis of the files: y (glTF, Blender's OBJ default) or z."),
+    up: str = typer.Option("auto", help="Up axis of the files: auto (detected from the geometry; +Y, the glTF "
+                                        "and Blender convention, unless the evidence says +Z), y or z."),
+    units: str = typer.Option("auto", help="Units of the files: auto (detected from the storey height), m, cm, "
+                                           "mm, in or ft."),
+    scale: Optional[float] = typer.Option(None, help="File units × SCALE = metres (overrides --units)."),
+    default_lights: bool = typer.Option(False, "--default-lights", help="If the files bring no light, add a grid "
+                                                                       "of ceiling point lights to every room."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing scene folder at --out."),
     name: Optional[str] = typer.Option(None, help="Scene name (default: the first file's stem)."),
 ) -> None:
-    """Import your own meshes as a scene folder the rest of the platform reads."""
+    """Import your own meshes as a scene folder the rest of the platform reads. Prints what it
+    assumed (up axis, units, with the evidence) and every warning; both are kept in scene.json."""
+    from .fileio import atomic_directory
     from .scene import save_scene
     from .scene.importers import SceneImportError, import_scene
 
     if rooms is not None and rooms not in ("per-file", "floor-split", "single"):
         raise typer.BadParameter(f"--rooms must be per-file, floor-split or single, got {rooms!r}")
-    if up is not None and up not in ("y", "z"):
-        raise typer.BadParameter(f"--up must be y or z, got {up!r}")
+    if up not in ("auto", "y", "z"):
+        raise typer.BadParameter(f"--up must be auto, y or z, got {up!r}")
+    if out.exists() and not force:
+        fail(f"{out} already exists; choose another --out or pass --force to replace it")
     try:
-        sc = import_scene(paths, rooms=rooms, up=up, name=name)
-    except (SceneImportError, FileNotFoundError) as exc:
+        sc = import_scene(paths, rooms=rooms, up=up, units=units, scale=scale, name=name,
+                          default_lights=default_lights)
+    except (SceneImportError, FileNotFoundError, ValueError) as exc:
         fail(str(exc))
-    save_scene(sc, out)
+    for note in sc.source.get("assumptions", []):
+        console.print(f"[cyan]assumed[/] {note}")
+    for warning in sc.source.get("warnings", []):
+        err.print(f"[yellow]warning:[/] {warning}")
+    # The whole folder appears at once: a failed save leaves what was there before.
+    with atomic_directory(out, replace=force) as tmp:
+        save_scene(sc, tmp)
     console.print(f"{sc.name}: {len(sc.rooms)} rooms, {len(sc.objects)} instances, {sc.num_triangles} triangles, "
                   f"{len(sc.lights)} lights → {out}")
 
@@ -101,9 +120,9 @@ def trajectory(
     preview: bool = typer.Option(True, help="Also write a ray-cast preview video (<out>.mp4)."),
 ) -> None:
     """Plan a smooth, collision-free camera walk through one room."""
+    from .fileio import atomic_write_bytes
     from .scene import load_scene
     from .scene.preview import floorplan_png_bytes
-    from .fileio import atomic_write_bytes
     from .trajectory import NoValidTrajectoryError, TrajectorySettings, plan_trajectory
     from .trajectory.preview import write_preview_video
 
@@ -145,7 +164,13 @@ def render(
     preview: bool = typer.Option(True, help="Write preview.mp4 with the passes side by side."),
 ) -> None:
     """Render one clip: every pass of the clip contract, plus a tone-mapped preview video."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from .edits.scene import apply_scene_edits
     from .edits.serialise import scene_edit_from_dict

@@ -8,7 +8,14 @@ from typing import Callable
 
 import pyarrow.parquet as pq
 
-from .dataset import DATASET_JSON, MANIFEST, MANIFEST_SCHEMA, SHARDS_DIR, Dataset, shard_offsets
+from .dataset import (
+    DATASET_JSON,
+    MANIFEST,
+    MANIFEST_SCHEMA,
+    SHARDS_DIR,
+    Dataset,
+    shard_offsets,
+)
 from .schema import check_clip
 from .shards import ShardError, decode_sample, read_shard, sha256_file
 

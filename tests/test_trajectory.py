@@ -66,7 +66,7 @@ def _independent_measurements(scene: Scene, traj: Trajectory) -> dict:
     jerk = np.diff(p, n=3, axis=0) * FPS ** 3
     fwd = traj.poses[:, :3, 2]
     ang = np.degrees(np.arccos(np.clip(np.einsum("ti,ti->t", fwd[:-1], fwd[1:]), -1, 1))) * FPS
-    # Per-frame median distance over a 16x12 grid of pixel rays, misses counted as far away.
+    # Per-frame median distance over a 16x12 grid of pixel rays, misses counted as no depth.
     depth_medians = []
     for pose in traj.poses:
         rays = o3d.t.geometry.RaycastingScene.create_rays_pinhole(
@@ -75,7 +75,7 @@ def _independent_measurements(scene: Scene, traj: Trajectory) -> dict:
         r = rays.numpy().reshape(-1, 6)
         r[:, 3:] /= np.linalg.norm(r[:, 3:], axis=1, keepdims=True)
         t = rc.cast_rays(o3d.core.Tensor(r))["t_hit"].numpy()
-        depth_medians.append(np.median(np.where(np.isfinite(t), t, 20.0)))
+        depth_medians.append(np.median(np.where(np.isfinite(t), t, 0.0)))
     return dict(clearance=clearance.min(), speed=np.linalg.norm(v, axis=1).max(),
                 jerk=np.linalg.norm(jerk, axis=1).max(), angular=ang.max(), view_depth=min(depth_medians))
 

@@ -24,8 +24,18 @@ from typing import Any, ClassVar, Union
 import numpy as np
 
 from .region import WHOLE, Region
-from .values import RGB, Vec3, as_float, as_int, from_numpy, opt_float, opt_vec3, set_field, to_numpy, torch_kind
-
+from .values import (
+    RGB,
+    Vec3,
+    as_float,
+    as_int,
+    from_numpy,
+    opt_float,
+    opt_vec3,
+    set_field,
+    to_numpy,
+    torch_kind,
+)
 
 # -- the edits -------------------------------------------------------------------------------
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib import colormaps
 
-from ..fileio import atomic_write_bytes
 from ..colour import hdr_to_display, linear_to_srgb, to_uint8
+from ..fileio import atomic_write_bytes
 from ..video import mp4_bytes
 
 TILES = ("rgb", "albedo", "normal", "irradiance", "roughness", "metallic", "depth", "instance")

@@ -18,8 +18,23 @@ import numpy as np
 from ..scene.model import Scene
 from ..trajectory.camera import Trajectory, scale_intrinsics
 from . import kernels
-from .brdf import alpha_from_roughness, f0, fresnel_schlick, sample_ggx_reflection, smith_visibility
-from .integrator import DIMS_BOUNCE, DIMS_FIRST, Hits, RayCounter, Workspace, diffuse_reflectance, irradiance, trace
+from .brdf import (
+    alpha_from_roughness,
+    f0,
+    fresnel_schlick,
+    sample_ggx_reflection,
+    smith_visibility,
+)
+from .integrator import (
+    DIMS_BOUNCE,
+    DIMS_FIRST,
+    Hits,
+    RayCounter,
+    Workspace,
+    diffuse_reflectance,
+    irradiance,
+    trace,
+)
 from .lights import LightSet
 from .sampling import point_hash, rotations, sobol_table
 from .scenedata import SceneData, sky_radiance

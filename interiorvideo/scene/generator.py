@@ -14,8 +14,16 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from . import furniture as fb
-from .floorplan import PlanSettings, RoomPlan, ceiling_mesh, floor_mesh, plan_openings, split_rectangle
-from .floorplan import wall_side_mesh, window_frame_mesh
+from .floorplan import (
+    PlanSettings,
+    RoomPlan,
+    ceiling_mesh,
+    floor_mesh,
+    plan_openings,
+    split_rectangle,
+    wall_side_mesh,
+    window_frame_mesh,
+)
 from .materials import TEXTURE_TILE_SIZE, make_texture, sample_material
 from .mesh import Mesh, with_box_uvs
 from .model import Light, Material, Room, Scene, SceneObject, Sky

@@ -16,6 +16,8 @@ from matplotlib.patches import Rectangle  # noqa: E402
 from ..colour import linear_to_srgb  # noqa: E402
 from .model import Scene  # noqa: E402
 
+MAX_PLAN_PIXELS = 4096
+
 
 def _footprint(obj) -> tuple[float, float, float, float]:
     b = obj.mesh.bounds()
@@ -27,7 +29,10 @@ def floorplan_figure(scene: Scene, paths: Sequence[dict] = (), dpi: int = 110):
     ``forward`` (T, 3) and ``label``; arrows show where the camera looks."""
     lo, hi = scene.bounds()[0], scene.bounds()[1]
     width, depth = float(hi[0] - lo[0]), float(hi[1] - lo[1])
-    fig, ax = plt.subplots(figsize=(max(6.0, width * 1.0) + 1.5, max(5.0, depth * 1.0) + 1.0), dpi=dpi)
+    # One inch per metre, capped so that no side exceeds MAX_PLAN_PIXELS (a scene in the wrong
+    # units once asked for a 44165 × 44110 px plan).
+    inches = min(1.0, (MAX_PLAN_PIXELS / dpi - 1.5) / max(width, depth, 1e-9))
+    fig, ax = plt.subplots(figsize=(max(6.0, width * inches) + 1.5, max(5.0, depth * inches) + 1.0), dpi=dpi)
     for obj in scene.objects:
         x, y, w, d = _footprint(obj)
         if obj.label == "floor":

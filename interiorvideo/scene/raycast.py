@@ -48,22 +48,33 @@ class RaycastScene:
 
 
     def occupied(self, points: np.ndarray) -> np.ndarray:
-        """Whether each point lies inside a closed object: distance alone is unsigned, and the
+        """Whether each point lies inside a solid object: distance alone is unsigned, and the
         middle of a big cabinet is far from every surface.
 
-        A point inside a solid sees the back of a face first in (nearly) every direction, a point
-        outside sees fronts or nothing. The vote over fixed directions is used instead of open3d's
-        ray-parity ``compute_occupancy``, which miscounts rays through faces that two abutting
-        parts share (a wall built of boxes around a doorway: open3d merges the two hits at equal
-        distance, so the parity flips 0.9 m from any surface; seen on the seed-1 apartment). Callers ask about
-        points a camera's clearance away from surfaces; within centimetres of a face that two
-        parts share, either answer can come back."""
+        A point inside a solid sees the back of that object's faces first in (nearly) every
+        direction; a point outside sees fronts or nothing. The vote over fixed directions is used
+        instead of open3d's ray-parity ``compute_occupancy``, which miscounts rays through faces
+        that two abutting parts share (a wall built of boxes around a doorway: open3d merges the
+        two hits at equal distance, so the parity flips 0.9 m from any surface; seen on the
+        seed-1 apartment). The back faces must belong to **one** object: a room whose walls,
+        floor and ceiling are separate single-sided quads (the usual way rooms are modelled, and
+        often wound to face outwards) shows only back faces from inside, yet no one quad encloses
+        anything, so the room stays free. Callers ask about points a camera's clearance away
+        from surfaces; within centimetres of a face that two parts share, either answer can
+        come back."""
         pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
-        n = len(pts)
-        hits = self.cast(np.repeat(pts, len(_VOTE_DIRECTIONS), axis=0), np.tile(_VOTE_DIRECTIONS, (n, 1)))
+        n, k = len(pts), len(_VOTE_DIRECTIONS)
+        hits = self.cast(np.repeat(pts, k, axis=0), np.tile(_VOTE_DIRECTIONS, (n, 1)))
         facing = np.einsum("ij,ij->i", hits["normal"], np.tile(_VOTE_DIRECTIONS, (n, 1)))
-        back = (np.isfinite(hits["t_hit"]) & (facing > 0)).reshape(n, len(_VOTE_DIRECTIONS))
-        return (back.sum(axis=1) * 2 > len(_VOTE_DIRECTIONS)).reshape(np.shape(points)[:-1])
+        back = (np.isfinite(hits["t_hit"]) & (facing > 0)).reshape(n, k)
+        inst = np.where(back, hits["instance"].reshape(n, k), -1)
+        # The most frequent instance among each point's back-face hits, and how often it came.
+        srt = np.sort(inst, axis=1)
+        run_start = np.concatenate([np.ones((n, 1), bool), srt[:, 1:] != srt[:, :-1]], axis=1)
+        run_id = np.cumsum(run_start, axis=1)
+        counts = np.zeros((n, k + 1), dtype=np.int64)
+        np.add.at(counts, (np.repeat(np.arange(n), k), run_id.ravel()), (srt >= 0).ravel().astype(np.int64))
+        return (counts.max(axis=1) * 2 > k).reshape(np.shape(points)[:-1])
 
 
 def _vote_directions() -> np.ndarray:

@@ -69,10 +69,11 @@ def roll_deg(poses: np.ndarray) -> np.ndarray:
     return np.degrees(np.abs(np.arcsin(np.clip(poses[:, 2, 0], -1.0, 1.0))))
 
 
-def view_depths(rc: RaycastScene, traj: Trajectory, grid: tuple[int, int] = (16, 12),
-                miss_depth: float = 20.0) -> np.ndarray:
-    """Median ray distance per frame over a grid of pixels (rays escaping through a window count
-    as ``miss_depth``): a frame filled by one nearby wall has a small median."""
+def view_depths(rc: RaycastScene, traj: Trajectory, grid: tuple[int, int] = (16, 12)) -> np.ndarray:
+    """Median ray distance per frame over a grid of pixels: a frame filled by one nearby wall
+    has a small median. A ray that hits nothing (out of a window, past an open side of the
+    model) counts as depth 0, not as far away: a camera staring into empty space is not
+    looking into the room, so a frame that is mostly sky fails the view-depth guarantee."""
     gx, gy = grid
     u = (np.arange(gx) + 0.5) / gx * traj.width
     v = (np.arange(gy) + 0.5) / gy * traj.height
@@ -83,7 +84,7 @@ def view_depths(rc: RaycastScene, traj: Trajectory, grid: tuple[int, int] = (16,
     dirs = np.einsum("tij,nj->tni", traj.poses[:, :3, :3], cam)
     origins = np.broadcast_to(traj.positions[:, None, :], dirs.shape)
     t = rc.cast(origins, dirs)["t_hit"]
-    t = np.where(np.isfinite(t), t, miss_depth)
+    t = np.where(np.isfinite(t), t, 0.0)
     return np.median(t, axis=1)
 
 

@@ -44,7 +44,7 @@ class TrajectorySettings:
     yaw_step_deg: float = 5.0
     yaw_station_s: float = 0.25
     max_attempts: int = 10
-    walkable_labels: tuple[str, ...] = ("floor", "rug")  # what a person walking the camera may stand on
+    floor_tolerance: float = 0.08  # m: a horizontal surface this close to the floor height is walkable (rugs)
     body_radius: float = 0.25  # the walker keeps this far from non-walkable footprints
     max_curvature: float = 2.5  # 1/m: no turn tighter than a 0.4 m radius
 
@@ -162,8 +162,9 @@ def _yaw_track(rc: RaycastScene, stations: np.ndarray, headings: np.ndarray, pit
     K = len(stations)
     origins = np.broadcast_to(stations[:, None, None, None, :], (K,) + dirs.shape)
     t = rc.cast(origins, np.broadcast_to(dirs, origins.shape))["t_hit"]
-    # A ray out of a window counts as a middling depth: look into the room, not out of it.
-    t = np.minimum(np.where(np.isfinite(t), t, 2.5), 6.0).reshape(K, len(yaws), -1)
+    # A ray that leaves the model (a window, an open side) counts as no depth at all: look into
+    # the room, not out of it.
+    t = np.minimum(np.where(np.isfinite(t), t, 0.0), 6.0).reshape(K, len(yaws), -1)
     view = np.median(t, axis=2) - 2.0 * (t.min(axis=2) < 0.6)
     heading_yaw = np.arctan2(headings[:, 1], headings[:, 0])
     unary = -view + 1.0 * (1 - np.cos(yaws[None, :] - heading_yaw[:, None])) / 2
@@ -201,12 +202,13 @@ def plan_trajectory(scene: Scene, room_id: int, frames: int, fps: float, seed: i
     amp = float(base_rng.uniform(*s.height_wobble))
     band = (h0 - amp - 0.05, h0, h0 + amp + 0.05)
     plan_clear = lim.min_clearance + s.planning_margin
-    walkable = frozenset(o.instance_id for o in scene.objects if o.label in s.walkable_labels)
-    fmap = free_space_map(rc, room, band, plan_clear, s.grid_resolution, walkable, s.body_radius)
+    fmap = free_space_map(rc, room, band, plan_clear, s.grid_resolution, s.body_radius, s.floor_tolerance)
     if fmap.free_area < 0.3:
         raise NoValidTrajectoryError(
             f"room {room_id} ({room.kind}) of {scene.name}: only {fmap.free_area:.2f} m² of free space at camera "
-            f"height {h0:.2f} m with {plan_clear:.2f} m clearance; a camera path needs at least 0.30 m²")
+            f"height {h0:.2f} m with {plan_clear:.2f} m clearance; a camera path needs at least 0.30 m² "
+            f"({fmap.clear_area:.2f} m² is that far from every surface, {fmap.floor_area:.2f} m² is above a floor: a "
+            f"horizontal surface within {s.floor_tolerance} m of the room's floor height {room.floor_z:.2f} m)")
 
     duration = (frames - 1) / fps
     ramp = s.ease_s if duration >= 3 * s.ease_s else 0.0

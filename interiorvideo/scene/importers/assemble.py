@@ -28,23 +28,35 @@ from pathlib import Path
 from typing import Callable, Literal, Sequence
 
 from ..io import GLB_NAME, JSON_NAME, load_scene
+from ..lighting import default_light_rig
 from ..mesh import Mesh
 from ..model import Light, Scene, SceneObject
 from ..prompts import local_prompt
 from .bank import MaterialBank
-from .common import STRUCTURAL_LABELS, SUPPORTED_EXTENSIONS, FileResult, RawPart, SceneImportError, err, unique
+from .common import (
+    STRUCTURAL_LABELS,
+    SUPPORTED_EXTENSIONS,
+    FileResult,
+    RawPart,
+    SceneImportError,
+    err,
+    unique,
+)
 from .gltf import read_gltf
 from .names import label_from_name
 from .obj import read_obj
+from .orient import UNITS, orient
 from .ply import read_ply
 from .room_layout import build_rooms, layout_rooms
+from .sanity import scene_warnings
 
-IMPORTER_VERSION = 1
+IMPORTER_VERSION = 2
 READERS = {"gltf": "trimesh", "obj": "trimesh", "ply": "open3d"}
 _READ = {"gltf": read_gltf, "obj": read_obj, "ply": read_ply}
 
 RoomsMode = Literal["per-file", "floor-split", "single"]
-UpAxis = Literal["y", "z"]
+UpAxis = Literal["auto", "y", "z"]
+Units = Literal["auto", "m", "cm", "mm", "in", "ft"]
 LabelFrom = Literal["auto", "name", "file"] | Callable[[str], str]
 
 
@@ -53,30 +65,45 @@ def import_scene(
     *,
     rooms: RoomsMode | None = None,
     up: UpAxis | None = None,
+    units: Units | None = None,
+    scale: float | None = None,
     name: str | None = None,
     label_from: LabelFrom = "auto",
+    default_lights: bool = False,
 ) -> Scene:
     """Import one or more mesh files (``.glb``, ``.gltf``, ``.obj`` with its ``.mtl``, ``.ply``) as a Scene.
 
     rooms: ``"per-file"`` | ``"floor-split"`` | ``"single"``; ``None`` picks per-file for several
     files, the extras' room ids for one file written by us, else floor-split.
-    up: ``"y"`` (default for every format; glTF is +Y up by spec) or ``"z"`` (keep coordinates).
+    up: ``"auto"`` (default: detected per file from the geometry, +Y — glTF's and Blender's
+    convention — unless the evidence says +Z; see :mod:`.orient`), ``"y"`` or ``"z"``.
+    units: ``"auto"`` (default: detected from the storey height), or the files' unit; ``scale``
+    (file units × scale = metres) overrides it.
     name: the scene name (default: the file stem, with ``+N`` for N more files).
     label_from: ``"auto"`` | ``"name"`` | ``"file"`` | a callable raw name → label (see the module doc).
+    default_lights: when the files bring no light, add :func:`~interiorvideo.scene.lighting.default_light_rig`.
+
+    What was assumed (axis, units, and why) is in ``scene.source["assumptions"]``; problems a
+    user should know about (no light, stacked files, no floor) in ``scene.source["warnings"]``.
     """
-    files = _checked_paths(paths, rooms, up, label_from)
-    axis = up or "y"
+    files = _checked_paths(paths, rooms, up, units, scale, label_from)
 
     # A scene folder written by save_scene: the JSON beside the GLB is the exact scene.
-    if (len(files) == 1 and rooms is None and axis == "y" and label_from == "auto"
-            and files[0].name == GLB_NAME and (files[0].parent / JSON_NAME).is_file()):
+    if (len(files) == 1 and rooms is None and up in (None, "auto") and units in (None, "auto") and scale is None
+            and label_from == "auto" and files[0].name == GLB_NAME and (files[0].parent / JSON_NAME).is_file()):
         try:
             return load_scene(files[0].parent)
         except (ValueError, KeyError, TypeError, FileNotFoundError) as exc:
             warnings.warn(f"{files[0].parent / JSON_NAME} could not be used ({exc}); importing {files[0]} alone",
                           stacklevel=2)
 
-    results = [_read(p, axis) for p in files]
+    results = [_read(p, "z") for p in files]  # file coordinates; oriented below, per file
+    orientations = []
+    for res in results:
+        o = orient(res.parts, prior_up="y", up=up or "auto", units=units or "auto", scale=scale)
+        for part in res.parts:
+            part.vertices = o.to_scene(part.vertices)
+        orientations.append(o)
     mode = rooms or ("per-file" if len(results) > 1 else "extras" if results[0].ours else "floor-split")
     parts = [(fi, p) for fi, res in enumerate(results) for p in res.parts]
     bank = MaterialBank()
@@ -84,20 +111,27 @@ def import_scene(
     mode, geoms, room_of, room_warnings = layout_rooms(mode, parts, [o.label for o in objects], len(results))
     objects = [replace(o, room_id=int(rid)) for o, rid in zip(objects, room_of)]
     lights = [_area_light(o) for o in objects if o.material.is_emissive]
+    scene_rooms = tuple(build_rooms(geoms, objects))
+    warns = [f"{r.path.name}: {w}" for r in results for w in r.warnings] + room_warnings
+    warns += scene_warnings(files, [[p for f, p in parts if f == fi] for fi in range(len(files))], mode,
+                            bool(lights) or default_lights, scene_rooms)
 
     scene_name = name or (files[0].stem if len(files) == 1 else f"{files[0].stem}+{len(files) - 1}")
     source = {
         "importer": "interiorvideo.scene.importers", "version": IMPORTER_VERSION,
         "files": [str(p) for p in files], "formats": [r.fmt for r in results],
-        "readers": {r.fmt: READERS[r.fmt] for r in results}, "up": axis, "rooms": mode,
+        "readers": {r.fmt: READERS[r.fmt] for r in results}, "rooms": mode,
+        "orientation": [o.to_dict() for o in orientations],
+        "assumptions": [f"{f.name}: {note}" for f, o in zip(files, orientations) for note in o.notes],
         "label_from": label_from if isinstance(label_from, str) else getattr(label_from, "__name__", "callable"),
-        "warnings": [f"{r.path.name}: {w}" for r in results for w in r.warnings] + room_warnings,
+        "warnings": warns,
     }
-    return Scene(name=scene_name, objects=tuple(objects), lights=tuple(lights),
-                 rooms=tuple(build_rooms(geoms, objects)), textures=dict(bank.textures), source=source)
+    scene = Scene(name=scene_name, objects=tuple(objects), lights=tuple(lights),
+                  rooms=scene_rooms, textures=dict(bank.textures), source=source)
+    return default_light_rig(scene) if default_lights and not lights else scene
 
 
-def _checked_paths(paths, rooms, up, label_from) -> list[Path]:
+def _checked_paths(paths, rooms, up, units, scale, label_from) -> list[Path]:
     if isinstance(paths, (str, Path)):
         files = [Path(paths)]
     else:
@@ -106,8 +140,12 @@ def _checked_paths(paths, rooms, up, label_from) -> list[Path]:
             raise ValueError("import_scene: no files given")
     if rooms not in (None, "per-file", "floor-split", "single"):
         raise ValueError(f"rooms must be 'per-file', 'floor-split' or 'single', got {rooms!r}")
-    if up not in (None, "y", "z"):
-        raise ValueError(f"up must be 'y' or 'z', got {up!r}")
+    if up not in (None, "auto", "y", "z"):
+        raise ValueError(f"up must be 'auto', 'y' or 'z', got {up!r}")
+    if units not in (None, "auto", *UNITS):
+        raise ValueError(f"units must be 'auto' or one of {', '.join(UNITS)}, got {units!r}")
+    if scale is not None and not (isinstance(scale, (int, float)) and 0 < scale < float("inf")):
+        raise ValueError(f"scale must be a positive finite number (file units × scale = metres), got {scale!r}")
     if not (callable(label_from) or label_from in ("auto", "name", "file")):
         raise ValueError(f"label_from must be 'auto', 'name', 'file' or a callable, got {label_from!r}")
     for p in files:

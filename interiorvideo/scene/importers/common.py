@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import y_up_to_z_up
 from ...colour import srgb_to_linear
+from ..io import y_up_to_z_up
 from ..model import Material
 
 SUPPORTED_EXTENSIONS = {".glb": "gltf", ".gltf": "gltf", ".obj": "obj", ".ply": "ply"}

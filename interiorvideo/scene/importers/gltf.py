@@ -25,7 +25,15 @@ import trimesh
 
 from ..io import material_from_dict
 from ..model import Material
-from .common import FileResult, PartExtras, RawMaterial, RawPart, check_mesh, name_from_node, to_z_up
+from .common import (
+    FileResult,
+    PartExtras,
+    RawMaterial,
+    RawPart,
+    check_mesh,
+    name_from_node,
+    to_z_up,
+)
 from .gltf_header import emissive_strengths, gltf_json, node_order
 from .trimesh_parts import geometry_arrays, trimesh_load, uv_and_material
 

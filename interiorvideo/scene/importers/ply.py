@@ -11,7 +11,16 @@ import numpy as np
 import open3d as o3d
 
 from ...colour import srgb_to_linear
-from .common import DEFAULT_BASE_COLOR, FileResult, RawMaterial, RawPart, check_mesh, clip01, err, to_z_up
+from .common import (
+    DEFAULT_BASE_COLOR,
+    FileResult,
+    RawMaterial,
+    RawPart,
+    check_mesh,
+    clip01,
+    err,
+    to_z_up,
+)
 
 
 def read_ply(path: Path, up: str) -> FileResult:

@@ -1,7 +1,9 @@
 """Floor-split room segmentation: rooms found from geometry alone, for files that say nothing
 about rooms.
 
-On a 5 cm grid: the floor level is the dominant upward-facing height; at 1.5 m above it,
+On a 5 cm grid: the floor level is the dominant upward-facing height in the lowest quarter of
+the model, if it covers at least a tenth of the footprint (else the model has no floor, and no
+room: a coffee table is not a floor); at 1.5 m above it,
 open3d's ``RaycastingScene`` gives each cell its distance to the nearest surface
 (``compute_distance``) and a ray down and a ray up (``cast_rays``). A cell is free space when it
 is > 5 cm from every surface and the rays meet a floor below and, if the model has ceilings at
@@ -19,7 +21,9 @@ are nearest to, or are dropped below 0.25 m².
 **Approximation**: a room's polygon is the bounding rectangle of its cells, pushed out by the
 5 cm clearance and half a cell, so an L-shaped room gets its bounding rectangle (neighbours'
 rectangles may then overlap) and open-plan spaces joined by openings wider than ~1 m stay one
-room; floor_z and ceiling_z are the median ray hits. On generated apartments (seeds 0-19) every
+room; floor_z and ceiling_z are the median ray hits (floor_z over the cells whose ray down meets
+the floor level, and a room with less than 0.25 m² of such cells — free space over furniture in
+a model without a floor there — is dropped). On generated apartments (seeds 0-19) every
 room is found with IoU ≥ 0.97 against the generator's interior rectangle, also with the ceilings
 removed or every triangle's winding flipped. :meth:`Segmentation.locate` puts a point in the room
 whose cells hold it, else whose rectangle contains it, else the nearest rectangle within 0.5 m
@@ -48,6 +52,8 @@ SPLIT_MIN_SEED_AREA = 1.0
 SPLIT_MIN_POCKET_AREA = 0.25
 SPLIT_ASSIGN_TOLERANCE = 0.5
 SPLIT_MAX_CELLS = 1500  # per axis; coarser cells for very large scenes
+SPLIT_MIN_FLOOR_COVER = 0.1  # the floor level covers at least this fraction of the XY footprint
+SPLIT_FLOOR_BAND = 0.15  # a room's floor cells meet a surface this close to the floor level
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +109,12 @@ def _dominant_level(parts: list[RawPart], facing: float, lowest: bool) -> float 
     z, w = z[keep], w[keep]
     bins = np.floor((z - zmin) / 0.02).astype(np.int64)
     totals = np.bincount(bins, weights=w)
+    # A level is a floor only if it covers a real part of the footprint: a coffee table is the
+    # lowest upward-facing surface of a model without a floor, and must not become one.
+    allxy = np.concatenate([p.vertices[:, :2] for p in parts]).astype(np.float64)
+    footprint = float(np.prod(allxy.max(axis=0) - allxy.min(axis=0)))
+    if totals.max() < SPLIT_MIN_FLOOR_COVER * footprint:
+        return None
     sel = bins == int(np.argmax(totals))
     return float(np.average(z[sel], weights=w[sel]))
 
@@ -111,7 +123,9 @@ def segment_rooms(parts: list[RawPart]) -> Segmentation | None:
     allv = np.concatenate([p.vertices for p in parts]).astype(np.float64)
     lo, hi = allv.min(axis=0), allv.max(axis=0)
     floor_z = _dominant_level(parts, 1.0, lowest=True)
-    floor_z = float(lo[2]) if floor_z is None else floor_z
+    if floor_z is None:  # no floor at all: no room a camera could walk in
+        log.debug("segment: no floor level covers %.0f%% of the footprint", 100 * SPLIT_MIN_FLOOR_COVER)
+        return None
     z = floor_z + SPLIT_SLICE_HEIGHT
     if z >= hi[2]:
         z = floor_z + 0.5 * (hi[2] - floor_z)
@@ -206,7 +220,12 @@ def segment_rooms(parts: list[RawPart]) -> Segmentation | None:
         iy, ix = np.nonzero(cells)
         rect = (max(float(xs[ix.min()] - pad), float(lo[0])), max(float(ys[iy.min()] - pad), float(lo[1])),
                 min(float(xs[ix.max()] + pad), float(hi[0])), min(float(ys[iy.max()] + pad), float(hi[1])))
-        fz = down_z[cells & np.isfinite(down_z)]
+        # The room's floor: cells whose ray down meets the floor level (not a table top); a
+        # "room" of free space over furniture only (a model without a floor there) is none.
+        on_floor = cells & (np.abs(down_z - floor_z) <= SPLIT_FLOOR_BAND)
+        if on_floor.sum() * cell * cell < SPLIT_MIN_POCKET_AREA:
+            continue
+        fz = down_z[on_floor]
         cz = up_z[cells & np.isfinite(up_z)]
         rooms.append((k, rect, float(np.median(fz)) if len(fz) else floor_z,
                       float(np.median(cz)) if len(cz) else float(hi[2])))

@@ -21,7 +21,15 @@ import trimesh
 from trimesh.visual.material import PBRMaterial, SimpleMaterial
 
 from ...colour import srgb_to_linear
-from .common import DEFAULT_BASE_COLOR, DEFAULT_ROUGHNESS, RawMaterial, check_mesh, clip01, err, mean_linear
+from .common import (
+    DEFAULT_BASE_COLOR,
+    DEFAULT_ROUGHNESS,
+    RawMaterial,
+    check_mesh,
+    clip01,
+    err,
+    mean_linear,
+)
 
 
 def trimesh_load(path: Path, **kwargs):
