@@ -9,11 +9,11 @@ as the prior, and every decision is returned as a plain sentence with its number
 **Up axis** (candidates +Y, the glTF/Blender convention, and +Z, the robotics/CAD one). For each
 candidate the geometry is turned Z-up and scored by two kinds of gravity evidence:
 
-* *floor*: the area of upward-facing triangles in the lowest 5 % of the height, as a fraction
-  of the footprint (a floor covers most of it; a wall seen as a "floor" is a sliver of it when
+* *floor*: the area of the upward-facing level with the most area in the lowest quarter of the
+  height, as a fraction of the footprint (a floor covers most of it; a wall seen as a "floor" is a sliver of it when
   the room is wider than tall, and nothing when the candidate's bottom is an open side);
-* *resting*: the fraction of furniture-like connected pieces (not specks, not spanning the
-  whole height as walls do) whose lowest point is at the floor level — things stand on the
+* *resting*: the fraction of furniture-like connected pieces (not specks, not flat panels, not
+  spanning the whole height as walls do) whose lowest point is at that floor level — things stand on the
   floor, while under a wrong axis only the pieces that touch one wall would. This is the
   stronger cue (weight 1 against :data:`FLOOR_WEIGHT`): under a wrong axis the bottom is a
   wall, which covers that axis's footprint as fully as a floor covers the real one.
@@ -120,29 +120,42 @@ def up_scores(parts: list[RawPart]) -> dict[str, dict[str, float]]:
         height = max(float(hi[2] - lo[2]), 1e-12)
         footprint = max(float((hi[0] - lo[0]) * (hi[1] - lo[1])), 1e-24)
         zc = tri[:, :, 2].mean(axis=1)
-        low = zc <= lo[2] + 0.05 * height
-        floor = float(min(1.0, area[low & (nz > 0.9)].sum() / footprint))
+        # The floor: the upward-facing level (2 % of the height thick) with the most area in
+        # the lowest quarter — the top of a floor slab is not at the very bottom of the model.
+        up_low = (nz > 0.9) & (zc <= lo[2] + 0.25 * height)
+        floor, floor_z = 0.0, float(lo[2])
+        if up_low.any():
+            bins = np.floor((zc[up_low] - lo[2]) / (0.02 * height)).astype(np.int64)
+            levels = np.bincount(bins, weights=area[up_low])
+            best = bins == int(np.argmax(levels))
+            floor = float(min(1.0, levels.max() / footprint))
+            floor_z = float(np.average(zc[up_low][best], weights=area[up_low][best] + 1e-30))
         q = (y_up_to_z_up(piece_v).astype(np.float64) if up == "y" else piece_v)[order]
         pmin, pmax = np.minimum.reduceat(q, starts, axis=0), np.maximum.reduceat(q, starts, axis=0)
-        # Furniture-like pieces: not specks, and not spanning the whole height (walls, the one
-        # mesh of a whole room), which touch the bottom whichever way is up.
+        # Furniture-like pieces: not specks, not flat (floor and ceiling panels, which lie at
+        # the bottom or top whichever way is up) and not spanning the whole height (walls, the
+        # one mesh of a whole room), which touch the bottom whichever way is up.
+        span = pmax[:, 2] - pmin[:, 2]
         big = np.linalg.norm(pmax - pmin, axis=1) >= 0.01 * float(np.linalg.norm(hi - lo))
-        big &= (pmax[:, 2] - pmin[:, 2]) < 0.8 * height
-        resting = float(np.mean(pmin[big, 2] <= lo[2] + 0.02 * height)) if big.any() else 0.0
+        big &= (span < 0.8 * height) & (span > 0.01 * height)
+        resting = float(np.mean(np.abs(pmin[big, 2] - floor_z) <= 0.02 * height)) if big.any() else 0.0
         score = resting + FLOOR_WEIGHT * floor
         out[up] = {"floor": round(floor, 4), "resting": round(resting, 4), "score": round(score, 4),
-                   "pieces": int(big.sum())}
+                   "pieces": int(big.sum()), "all_pieces": len(starts)}
     return out
 
 
 def detect_up(parts: list[RawPart], prior: str) -> tuple[str, str, dict]:
     """(axis, the sentence saying why, the scores)."""
     scores = up_scores(parts)
-    pieces = min(scores[a]["pieces"] for a in UP_AXES)
-    if pieces < MIN_PIECES:
-        return prior, (f"up axis +{prior.upper()} (the format convention: {pieces} pieces are too few to tell "
-                       f"from the geometry; --up to override)"), scores
-    total = {a: scores[a]["score"] + (UP_PRIOR if a == prior else 0.0) for a in UP_AXES}
+    if scores[prior]["all_pieces"] < MIN_PIECES:
+        return prior, (f"up axis +{prior.upper()} (the format convention: too little geometry to tell; "
+                       f"--up to override)"), scores
+    # Resting is evidence only where both axes see enough furniture-like pieces (a room of bare
+    # panels has none under its real axis, and door frames under the wrong one).
+    use_resting = min(scores[a]["pieces"] for a in UP_AXES) >= MIN_PIECES
+    total = {a: (scores[a]["score"] if use_resting else FLOOR_WEIGHT * scores[a]["floor"])
+             + (UP_PRIOR if a == prior else 0.0) for a in UP_AXES}
     up = max(UP_AXES, key=lambda a: (total[a], a == prior))
     other = "z" if up == "y" else "y"
     s, o = scores[up], scores[other]
