@@ -64,17 +64,25 @@ def scene(
 
 @app.command("import")
 def import_(
-    paths: list[Path] = typer.Argument(..., help="Mesh files: .glb/.gltf, .obj (+.mtl), .ply."),
+    paths: list[Path] = typer.Argument(..., help="Mesh files: .glb/.gltf, .obj (+.mtl), .ply; or one 3D-FRONT "
+                                                 "house .json with --future."),
     out: Path = typer.Option(..., help="Output scene folder (scene.glb, scene.json, floorplan.png)."),
     rooms: Optional[str] = typer.Option(None, help="per-file | floor-split | single (default: per-file for "
                                                     "several files, floor-split for one)."),
     up: Optional[str] = typer.Option(None, help="Up axis of the files: y (glTF, Blender's OBJ default) or z."),
     name: Optional[str] = typer.Option(None, help="Scene name (default: the first file's stem)."),
+    future: Optional[Path] = typer.Option(None, help="3D-FRONT: the 3D-FUTURE-model folder (<jid>/raw_model.obj, "
+                                                     "model_info.json)."),
+    textures: Optional[Path] = typer.Option(None, help="3D-FRONT: a local 3D-FRONT-texture folder for floors "
+                                                       "and walls (optional)."),
 ) -> None:
-    """Import your own meshes as a scene folder the rest of the platform reads."""
+    """Import your own meshes, or a 3D-FRONT house, as a scene folder the rest of the platform reads."""
     from .scene import save_scene
     from .scene.importers import SceneImportError, import_scene
 
+    if future is not None or textures is not None or any(p.suffix.lower() == ".json" for p in paths):
+        _import_front3d(paths, out, rooms, up, name, future, textures)
+        return
     if rooms is not None and rooms not in ("per-file", "floor-split", "single"):
         raise typer.BadParameter(f"--rooms must be per-file, floor-split or single, got {rooms!r}")
     if up is not None and up not in ("y", "z"):
@@ -86,6 +94,35 @@ def import_(
     save_scene(sc, out)
     console.print(f"{sc.name}: {len(sc.rooms)} rooms, {len(sc.objects)} instances, {sc.num_triangles} triangles, "
                   f"{len(sc.lights)} lights → {out}")
+
+
+def _import_front3d(paths: list[Path], out: Path, rooms: Optional[str], up: Optional[str], name: Optional[str],
+                    future: Optional[Path], textures: Optional[Path]) -> None:
+    """``import HOUSE.json --future DIR``: the format states rooms and up axis, so --rooms/--up do not apply."""
+    import warnings
+
+    from .scene import save_scene
+    from .scene.importers import SceneImportError, import_front3d
+
+    if len(paths) != 1 or paths[0].suffix.lower() != ".json":
+        fail("a 3D-FRONT import takes exactly one house .json (and --future DIR)")
+    if future is None:
+        fail(f"{paths[0]}: a 3D-FRONT house needs --future DIR, the 3D-FUTURE-model folder its furniture is in")
+    if rooms is not None or up is not None:
+        fail("--rooms and --up do not apply to 3D-FRONT: its rooms and +Y up are stated in the file")
+    try:
+        with warnings.catch_warnings():  # printed below, once, from the scene's record
+            warnings.simplefilter("ignore")
+            sc = import_front3d(paths[0], future, texture_dir=textures, name=name)
+    except SceneImportError as exc:
+        fail(str(exc))
+    for a in sc.source["assumptions"]:
+        console.print(f"assumed: {a}")
+    for w in sc.source["warnings"]:
+        err.print(f"[yellow]warning:[/] {w}")
+    save_scene(sc, out)
+    console.print(f"{sc.name}: {len(sc.rooms)} rooms ({', '.join(r.kind for r in sc.rooms)}), {len(sc.objects)} "
+                  f"instances, {sc.num_triangles} triangles → {out}")
 
 
 @app.command()
