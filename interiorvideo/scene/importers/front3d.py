@@ -47,7 +47,9 @@ Choices (each one that applied to a house is listed in ``Scene.source["assumptio
   so an imported house has no lights of its own.
 * Skipped with a warning (``warnings.warn`` and ``Scene.source["warnings"]``) naming what was lost:
   furniture whose model folder is missing or unreadable (named by jid), furniture marked
-  ``valid: false``, rooms with nothing placed in them, children whose ref names no entry.
+  ``valid: false``, rooms with nothing placed in them. Children whose ref names no entry (common
+  in the release) and a second reference to a mesh already placed are ignored, the first noted
+  in the assumptions.
 
 Errors (:class:`~.common.SceneImportError`, naming the file): a missing or unreadable JSON, a JSON
 that is not a 3D-FRONT house, a missing ``future_dir``, a malformed mesh or child transform.
