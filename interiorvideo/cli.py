@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 from typing import NoReturn, Optional
 
@@ -64,7 +65,8 @@ def scene(
 
 @app.command("import")
 def import_(
-    paths: list[Path] = typer.Argument(..., help="Mesh files: .glb/.gltf, .obj (+.mtl), .ply."),
+    paths: list[Path] = typer.Argument(..., help="Mesh files: .glb/.gltf, .obj (+.mtl), .ply; or one 3D-FRONT "
+                                                 "house .json with --future."),
     out: Path = typer.Option(..., help="Output scene folder (scene.glb, scene.json, floorplan.png); must not "
                                        "exist yet unless --force."),
     rooms: Optional[str] = typer.Option(None, help="per-file | floor-split | single (default: per-file for "
@@ -78,33 +80,62 @@ def import_(
                                                                        "of ceiling point lights to every room."),
     force: bool = typer.Option(False, "--force", help="Replace an existing scene folder at --out."),
     name: Optional[str] = typer.Option(None, help="Scene name (default: the first file's stem)."),
+    future: Optional[Path] = typer.Option(None, help="3D-FRONT: the 3D-FUTURE-model folder (<jid>/raw_model.obj, "
+                                                     "model_info.json)."),
+    textures: Optional[Path] = typer.Option(None, help="3D-FRONT: a local 3D-FRONT-texture folder for floors "
+                                                       "and walls (optional)."),
 ) -> None:
-    """Import your own meshes as a scene folder the rest of the platform reads. Prints what it
-    assumed (up axis, units, with the evidence) and every warning; both are kept in scene.json."""
-    from .fileio import atomic_directory
-    from .scene import save_scene
-    from .scene.importers import SceneImportError, import_scene
+    """Import your own meshes, or a 3D-FRONT house, as a scene folder the rest of the platform
+    reads. Prints what it assumed (up axis, units, with the evidence) and every warning; both are
+    kept in scene.json."""
+    from .scene.importers import SceneImportError, import_front3d, import_scene
+    from .scene.lighting import default_light_rig
 
-    if rooms is not None and rooms not in ("per-file", "floor-split", "single"):
+    if out.exists() and not force:
+        fail(f"{out} already exists; choose another --out or pass --force to replace it")
+    front3d = future is not None or textures is not None or any(p.suffix.lower() == ".json" for p in paths)
+    if front3d:
+        if len(paths) != 1 or paths[0].suffix.lower() != ".json":
+            fail("a 3D-FRONT import takes exactly one house .json (and --future DIR)")
+        if future is None:
+            fail(f"{paths[0]}: a 3D-FRONT house needs --future DIR, the 3D-FUTURE-model folder its furniture is in")
+        if rooms is not None or up != "auto" or units != "auto" or scale is not None:
+            fail("--rooms, --up, --units and --scale do not apply to 3D-FRONT: its rooms, +Y up and metres are "
+                 "stated by the format")
+    elif rooms is not None and rooms not in ("per-file", "floor-split", "single"):
         raise typer.BadParameter(f"--rooms must be per-file, floor-split or single, got {rooms!r}")
     if up not in ("auto", "y", "z"):
         raise typer.BadParameter(f"--up must be auto, y or z, got {up!r}")
-    if out.exists() and not force:
-        fail(f"{out} already exists; choose another --out or pass --force to replace it")
     try:
-        sc = import_scene(paths, rooms=rooms, up=up, units=units, scale=scale, name=name,
-                          default_lights=default_lights)
+        if front3d:
+            with warnings.catch_warnings():  # printed below, once, from the scene's record
+                warnings.simplefilter("ignore")
+                sc = import_front3d(paths[0], future, texture_dir=textures, name=name)
+            if default_lights and not sc.lights:
+                sc = default_light_rig(sc)
+        else:
+            sc = import_scene(paths, rooms=rooms, up=up, units=units, scale=scale, name=name,
+                              default_lights=default_lights)
     except (SceneImportError, FileNotFoundError, ValueError) as exc:
         fail(str(exc))
+    _report_and_save(sc, out, force)
+
+
+def _report_and_save(sc, out: Path, force: bool) -> None:
+    """Print the import's assumptions and warnings, then write the scene folder whole: a failed
+    save leaves what was there before."""
+    from .fileio import atomic_directory
+    from .scene import save_scene
+
     for note in sc.source.get("assumptions", []):
         console.print(f"[cyan]assumed[/] {note}")
     for warning in sc.source.get("warnings", []):
         err.print(f"[yellow]warning:[/] {warning}")
-    # The whole folder appears at once: a failed save leaves what was there before.
     with atomic_directory(out, replace=force) as tmp:
         save_scene(sc, tmp)
-    console.print(f"{sc.name}: {len(sc.rooms)} rooms, {len(sc.objects)} instances, {sc.num_triangles} triangles, "
-                  f"{len(sc.lights)} lights → {out}")
+    kinds = ", ".join(r.kind for r in sc.rooms)
+    console.print(f"{sc.name}: {len(sc.rooms)} rooms ({kinds}), {len(sc.objects)} instances, {sc.num_triangles} "
+                  f"triangles, {len(sc.lights)} lights → {out}")
 
 
 @app.command()

@@ -5,6 +5,10 @@ returns a :class:`~interiorvideo.scene.model.Scene`: one :class:`SceneObject` pe
 node primitive, per OBJ object × material, per PLY file) with a fresh instance id 1..N in file and
 node order, a label, a PBR :class:`Material`, a local prompt, rooms, and area lights.
 ``export_obj(scene, path)`` writes OBJ + MTL + PNG textures that ``import_scene`` reads back.
+``import_front3d(json_path, future_dir, texture_dir=..., name=...)`` imports a 3D-FRONT house JSON
+with its 3D-FUTURE furniture folder (rooms, kinds and heights from the JSON; labels from
+``model_info.json``); it is a function of its own because the format states its rooms, units and
+up axis, so none of ``import_scene``'s options applies (see :mod:`.front3d`).
 
 This package is split by job; the why of each choice is in the module that makes it:
 
@@ -17,6 +21,8 @@ This package is split by job; the why of each choice is in the module that makes
 * :mod:`.rooms` — floor-split room segmentation; :mod:`.room_layout` — rooms per mode and the
   room of each object.
 * :mod:`.assemble` — ``import_scene``; :mod:`.export` — ``export_obj``.
+* :mod:`.front3d` — ``import_front3d`` / ``read_front3d``: 3D-FRONT + 3D-FUTURE, assembled by
+  :mod:`.assemble`'s object code.
 
 Conventions: glTF is +Y up by spec and converted with
 :func:`~interiorvideo.scene.io.y_up_to_z_up`; OBJ and PLY default to +Y up as well (Blender's
@@ -30,6 +36,8 @@ triangles, non-finite vertices or out-of-range triangle indices raise :class:`Sc
 from .assemble import import_scene
 from .common import SUPPORTED_EXTENSIONS, SceneImportError
 from .export import export_obj
+from .front3d import import_front3d, read_front3d
 from .names import label_from_name
 
-__all__ = ["SceneImportError", "SUPPORTED_EXTENSIONS", "export_obj", "import_scene", "label_from_name"]
+__all__ = ["SceneImportError", "SUPPORTED_EXTENSIONS", "export_obj", "import_front3d", "import_scene",
+           "label_from_name", "read_front3d"]
