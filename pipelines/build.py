@@ -6,7 +6,9 @@ temporary name — once all its clips exist, and its clip files are then removed
 same command after a kill skips finished shards and clips, so the result has no lost or
 duplicated clip and the same bytes as an uninterrupted build. With ``address`` the same code
 submits to an existing Ray cluster (the output folder must then be on a filesystem the driver
-writes; workers only return bytes).
+writes; workers only return bytes, and a user scene reaches them through Ray's object store).
+User scene sources are checked before anything is written, hashed and frozen under
+``.work/scenes/`` when the plan is made, and checked again on every re-run (:mod:`.sources`).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from interiorvideo.scene.raycast import build_raycast_scene
 from interiorvideo.shards import check_key
 from interiorvideo.trajectory import NoValidTrajectoryError, TrajectorySettings, plan_trajectory
 
-from .sources import SCENES_DIR, SceneSource, check_sources, resolve_user_source
+from .sources import SCENES_DIR, SceneSource, SourceError, check_sources, resolve_user_source
 
 WORK_DIR = ".work"  # a build folder's working files (finished clips, statistics, frozen scenes)
 
@@ -176,6 +176,10 @@ def make_plan(config: BuildConfig, out_dir: str | Path | None = None) -> Plan:
     records: list[SceneSource] = []
     for src, scene in iter_scenes(config, None if out_dir is None else Path(out_dir)):
         i = src.index
+        twin = next((r for r in records if r.sha256 is not None and r.sha256 == src.sha256), None)
+        if twin is not None:
+            raise SourceError(f"{src.label} holds the same files as {twin.label}: one scene would count as two "
+                              f"and could land in two splits")
         records.append(src)
         rc = build_raycast_scene(scene)
         order = np.random.default_rng(derived_seed(config.seed, 2, i)).permutation(len(scene.rooms))

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Iterable
 from urllib.parse import unquote
 
-from interiorvideo.fileio import atomic_directory, canonical_json
+from interiorvideo.fileio import atomic_directory, atomic_write_bytes, canonical_json
 from interiorvideo.scene.importers import SUPPORTED_EXTENSIONS, import_scene
 from interiorvideo.scene.io import GLB_NAME, JSON_NAME, load_scene, save_scene
 from interiorvideo.scene.model import Scene
@@ -205,7 +205,7 @@ def freeze(given: str, kind: str, dest: Path) -> tuple[dict[str, str], tuple[str
             files = {}
             for f in source_files(given, kind):
                 data = f.read_bytes()  # hash exactly the bytes the copy holds
-                (tmp / f.name).write_bytes(data)
+                atomic_write_bytes(tmp / f.name, data)
                 files[str(f)] = hashlib.sha256(data).hexdigest()
             try:
                 load_scene(tmp)

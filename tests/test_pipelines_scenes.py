@@ -93,6 +93,17 @@ def test_user_scenes_build_a_valid_dataset_that_names_each_source(built):
     assert index["scenes_without_clips"] == report.scenes_without_clips and by_source[box]["clips"] == 0
 
 
+def test_validate_names_a_manifest_row_whose_source_disagrees_with_the_index(built, tmp_path):
+    out = built[0]
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy, ignore=shutil.ignore_patterns(".work"))
+    index = json.loads((copy / "dataset.json").read_text())
+    index["sources"][1]["sha256"] = "0" * 64
+    (copy / "dataset.json").write_text(json.dumps(index))
+    problems = validate_dataset(Dataset.open(copy))
+    assert len(problems) == 1 and "s00001r00c00" in problems[0] and "scene source" in problems[0]
+
+
 def test_the_folder_scene_is_rendered_as_saved(built):
     """The folder holds generate_scene(3): its clip equals that scene rendered directly."""
     out, cfg, (folder, _, _), _ = built
@@ -172,3 +183,14 @@ def test_config_counts_and_the_renamed_option():
         BuildConfig(generated=0)
     cfg = BuildConfig(scenes=["a", "b"], generated=1)
     assert BuildConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+
+
+def test_one_scene_given_twice_is_refused(tmp_path):
+    save_scene(generate_scene(3), tmp_path / "a", floorplan=False)
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    with pytest.raises(SourceError, match="given twice"):
+        build_dataset(tmp_path / "out", BuildConfig(scenes=[str(tmp_path / "a"), str(tmp_path / "a")]))
+    from pipelines import make_plan
+
+    with pytest.raises(SourceError, match=r"scene 1 \(.*b\) holds the same files as scene 0"):
+        make_plan(BuildConfig(scenes=[str(tmp_path / "a"), str(tmp_path / "b")], **SMALL), tmp_path / "out")
