@@ -20,10 +20,10 @@ from .sources import check_sources
 def build(
     out: Path = typer.Option(..., help="Dataset folder (shards/, manifest.parquet, dataset.json). Re-run to resume."),
     scenes: Optional[list[Path]] = typer.Option(
-        None, "--scenes", help="A user scene to build from: a scene folder (scene.json + scene.glb, from "
+        None, "--scenes", metavar="PATH", help="A user scene to build from: a scene folder (scene.json + scene.glb, from "
                                "`interiorvideo scene` / `interiorvideo import`) or a mesh file (.glb/.gltf/.obj/.ply, "
                                "imported with default flags). Repeat for several."),
-    generated: Optional[int] = typer.Option(None, help="Generated apartments to add (default: 4 without --scenes, "
+    generated: Optional[int] = typer.Option(None, metavar="N", help="Generated apartments to add (default: 4 without --scenes, "
                                                        "0 with)."),
     rooms_per_scene: int = typer.Option(2, help="Rooms per scene to film."),
     clips_per_room: int = typer.Option(1, help="Trajectories (clips) per room."),
