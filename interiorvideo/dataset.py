@@ -3,9 +3,10 @@ fingerprint, and single clips found by their byte offset in a shard.
 
 A built dataset folder holds::
 
-    dataset.json       format version, build config, counts and scenes per split, and per shard
-                       {name, split, clips, sha256, bytes, keys, offsets}; written last, so its
-                       presence means the build finished
+    dataset.json       format version, build config, counts and scenes per split, per shard
+                       {name, split, clips, sha256, bytes, keys, offsets}, and per scene its source
+                       {index, kind, source, name, seed, sha256, files, split, clips}; written last,
+                       so its presence means the build finished
     manifest.parquet   one row per clip (:data:`MANIFEST_SCHEMA`)
     shards/*.tar       WebDataset shards (:mod:`interiorvideo.shards`)
 
@@ -36,6 +37,10 @@ MANIFEST_SCHEMA = pa.schema([
     ("height", pa.int32()), ("fps", pa.float32()), ("prompt", pa.string()), ("local_prompts", pa.string()),
     ("mean_luminance", pa.float32()), ("mean_irradiance", pa.float32()), ("mean_depth", pa.float32()),
     ("sky_fraction", pa.float32()), ("instances_visible", pa.int32()), ("path_length_m", pa.float32()),
+    # The clip's scene source: the path as given to the build (``generate_scene(<seed>)`` for a generated
+    # apartment), its kind (generated | folder | file), and the sha256 over the files it was read from
+    # (null for a generated scene; ``scene_seed`` is null for a user scene).
+    ("source", pa.string()), ("source_kind", pa.string()), ("source_sha256", pa.string()),
 ])
 
 

@@ -1,6 +1,6 @@
 """Checking a built dataset folder end to end: shard checksums against ``dataset.json``, every
-sample against the clip contract, recorded offsets, the manifest against the shards, and the
-split by scene. Each problem names its shard and clip; nothing is repaired or re-blessed."""
+sample against the clip contract, recorded offsets, the manifest against the shards and the
+index's scene sources, and the split by scene. Each problem names its shard and clip; nothing is repaired or re-blessed."""
 
 from __future__ import annotations
 
@@ -97,6 +97,13 @@ def _check_manifest(ds: Dataset, shard_of: dict[str, str]) -> list[str]:
         elif shard != f"{r['shard']}.tar":
             problems.append(f"{MANIFEST}: clip {r['key']} listed in shard {r['shard']}, found in {shard}")
     problems += [f"{MANIFEST}: clip {key} (shard {shard_of[key]}) has no row" for key in sorted(set(shard_of) - set(keys))]
+    sources = {s.get("index"): s for s in ds.index.get("sources", []) if isinstance(s, dict)}
+    for r in rows if sources else ():  # an index written before sources were recorded has none
+        s = sources.get(r["scene_index"], {})
+        listed = (s.get("source"), s.get("kind"), s.get("sha256"))
+        if listed != (r["source"], r["source_kind"], r["source_sha256"]):
+            problems.append(f"{MANIFEST}: clip {r['key']} names scene source {(r['source'], r['source_kind'])} with "
+                            f"sha256 {r['source_sha256']}, {DATASET_JSON} lists {listed} for scene {r['scene_index']}")
     for split, n in ds.index["counts"].items():
         if sum(1 for r in rows if r["split"] == split) != n:
             problems.append(f"{MANIFEST}: split {split} has a different clip count than {DATASET_JSON} ({n})")

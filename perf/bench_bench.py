@@ -83,7 +83,7 @@ def bench_metrics(size: int, T: int, i3d: str | None) -> dict[str, float]:
 def build(out: Path, frames: int, size: int):
     from pipelines import BuildConfig, build_dataset
 
-    report = build_dataset(out, BuildConfig(scenes=4, rooms_per_scene=1, clips_per_room=2, frames=frames, width=size,
+    report = build_dataset(out, BuildConfig(generated=4, rooms_per_scene=1, clips_per_room=2, frames=frames, width=size,
                                             height=size, samples=8, shard_size=2, split_fractions=(0.5, 0.25, 0.25)),
                            workers=2)
     assert report.ok, report.failed

@@ -73,7 +73,7 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--samples", type=int, default=16)
     args = ap.parse_args()
-    config = BuildConfig(scenes=args.scenes, rooms_per_scene=2, clips_per_room=1, frames=args.frames,
+    config = BuildConfig(generated=args.scenes, rooms_per_scene=2, clips_per_room=1, frames=args.frames,
                          width=args.size, height=args.size, samples=args.samples, shard_size=4)
     with tempfile.TemporaryDirectory() as tmp:
         one, one_steady = timed_build(Path(tmp) / "w1", config, 1)

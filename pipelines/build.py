@@ -6,12 +6,15 @@ temporary name — once all its clips exist, and its clip files are then removed
 same command after a kill skips finished shards and clips, so the result has no lost or
 duplicated clip and the same bytes as an uninterrupted build. With ``address`` the same code
 submits to an existing Ray cluster (the output folder must then be on a filesystem the driver
-writes; workers only return bytes).
+writes; workers only return bytes, and a user scene reaches them through Ray's object store).
+User scene sources are checked before anything is written, hashed and frozen under
+``.work/scenes/`` when the plan is made, and checked again on every re-run (:mod:`.sources`).
 """
 
 from __future__ import annotations
 
 import fcntl
+import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,12 +27,12 @@ from interiorvideo.fileio import atomic_write_json, read_json
 from interiorvideo.shards import SHARD_FORMAT_VERSION, read_shard, write_shard
 
 from .index import write_index
-from .plan import BuildConfig, ClipJob, Plan, make_plan
+from .plan import WORK_DIR, BuildConfig, ClipJob, Plan, frozen_dir, make_plan
 from .ray_pool import map_unordered, ray_session
+from .sources import SceneSource, check_sources, check_unchanged, read_frozen
 from .worker import render_job
 
 PLAN_NAME = "plan.json"
-WORK_DIR = ".work"
 
 
 @dataclass
@@ -42,6 +45,8 @@ class BuildReport:
     failed: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     skipped_rooms: list[str] = field(default_factory=list)
+    scenes_without_clips: list[str] = field(default_factory=list)  # scenes (sources) that gave no clip
+    source_notes: list[str] = field(default_factory=list)  # what the importer assumed, per user source
 
     @property
     def ok(self) -> bool:
@@ -50,11 +55,12 @@ class BuildReport:
 
 def _paths(out_dir: Path) -> dict[str, Path]:
     return {"shards": out_dir / "shards", "samples": out_dir / WORK_DIR / "samples",
-            "stats": out_dir / WORK_DIR / "stats"}
+            "stats": out_dir / WORK_DIR / "stats", "scenes": frozen_dir(out_dir)}
 
 
 def load_or_write_plan(out_dir: Path, config: BuildConfig) -> Plan:
-    """The plan of this folder: written on the first run; a later run must ask for the same."""
+    """The plan of this folder: written on the first run; a later run must ask for the same, and
+    every user scene source must still have the files it had then (:func:`.sources.check_unchanged`)."""
     path = out_dir / PLAN_NAME
     if path.exists():
         stored = read_json(path, "build plan")
@@ -64,12 +70,16 @@ def load_or_write_plan(out_dir: Path, config: BuildConfig) -> Plan:
             raise ValueError(f"{out_dir} holds a build with another configuration (stored vs asked: {diff}); "
                              f"use another --out or the same options to resume")
         jobs = [ClipJob(**j) for j in stored["jobs"]]
-        return Plan(config, jobs, stored.get("skipped_rooms", []))
-    plan = make_plan(config)
+        scenes = [SceneSource.from_dict(d) for d in stored["scenes"]]
+        check_unchanged(scenes)
+        return Plan(config, jobs, stored.get("skipped_rooms", []), scenes)
+    plan = make_plan(config, out_dir)
     if not plan.jobs:
-        raise ValueError("the plan has no clips: no room of any scene admits a valid trajectory")
+        raise ValueError("the plan has no clips: no room of any scene admits a valid trajectory ("
+                         + "; ".join(plan.skipped_rooms or plan.scenes_without_clips()) + ")")
     atomic_write_json(path, {"format_version": SHARD_FORMAT_VERSION, "config": config.to_dict(),
-                             "jobs": [j.to_dict() for j in plan.jobs], "skipped_rooms": plan.skipped_rooms})
+                             "jobs": [j.to_dict() for j in plan.jobs], "skipped_rooms": plan.skipped_rooms,
+                             "scenes": [s.to_dict() for s in plan.scenes]})
     return plan
 
 
@@ -89,7 +99,10 @@ def _remove_stale_temporaries(paths: dict[str, Path]) -> int:
     finished files are never affected (they appear only by rename)."""
     stale = [p for folder in paths.values() for p in folder.glob(".*.tmp")]
     for p in stale:
-        p.unlink(missing_ok=True)
+        if p.is_dir():  # a frozen scene folder being written
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
     return len(stale)
 
 
@@ -120,7 +133,11 @@ def _task_memory(config: BuildConfig) -> int:
 def build_dataset(out_dir: str | Path, config: BuildConfig, address: str | None = None, workers: int | None = None,
                   max_retries: int = 2, progress: Callable[[int, int, float], None] | None = None,
                   keep_ray: bool = False) -> BuildReport:
-    """Build (or resume) the dataset in ``out_dir``; ``progress(done, total, clips_per_s)``."""
+    """Build (or resume) the dataset in ``out_dir``; ``progress(done, total, clips_per_s)``.
+
+    A missing or unusable scene source raises a :class:`~.sources.SourceError` naming it before
+    anything is written."""
+    check_sources(config.scenes)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with _exclusive(out_dir):
@@ -135,7 +152,9 @@ def _build(out_dir: Path, config: BuildConfig, address: str | None, workers: int
         p.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries({**paths, "root": out_dir})
     plan = load_or_write_plan(out_dir, config)
-    report = BuildReport(out_dir, len(plan.jobs), skipped_rooms=plan.skipped_rooms)
+    report = BuildReport(out_dir, len(plan.jobs), skipped_rooms=plan.skipped_rooms,
+                         scenes_without_clips=plan.scenes_without_clips(),
+                         source_notes=[f"{s.label}: {n}" for s in plan.scenes for n in s.notes])
     report.shards_written += _assemble_ready_shards(plan, paths)
 
     done_shards = {p.stem for p in paths["shards"].glob("*.tar")}
@@ -148,8 +167,15 @@ def _build(out_dir: Path, config: BuildConfig, address: str | None, workers: int
         with ray_session(address, workers, keep=keep_ray):
             task = ray.remote(num_cpus=1, memory=_task_memory(config), max_retries=max_retries,
                               retry_exceptions=True)(render_job)
+            # A user scene is loaded once from its frozen copy and shared through the object store.
+            by_index = {s.index: s for s in plan.scenes}
+            user = sorted({j.scene_index for j in todo if j.source_kind != "generated"})
+            refs = {i: ray.put(read_frozen(by_index[i], out_dir)) for i in user}
+            meta = {i: {"path": by_index[i].source, "kind": by_index[i].kind, "sha256": by_index[i].sha256}
+                    for i in user}
             t_start = time.perf_counter()
-            for (job, _, _), result, exc in map_unordered(task, ((j, config, 1) for j in todo)):
+            inputs = ((j, config, 1, refs.get(j.scene_index), meta.get(j.scene_index)) for j in todo)
+            for (job, *_), result, exc in map_unordered(task, inputs):
                 if exc is not None:  # the task failed after its retries
                     report.failed[job.key] = f"{type(exc).__name__}: {str(exc).splitlines()[-1] if str(exc) else ''}"
                 else:

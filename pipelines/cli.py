@@ -14,12 +14,18 @@ from interiorvideo.cli import console, err, fail, info, parse_size
 from .build import build_dataset
 from .plan import BuildConfig
 from .ray_pool import RayUnavailable
+from .sources import check_sources
 
 
 def build(
     out: Path = typer.Option(..., help="Dataset folder (shards/, manifest.parquet, dataset.json). Re-run to resume."),
-    scenes: int = typer.Option(4, help="Number of generated apartments."),
-    rooms_per_scene: int = typer.Option(2, help="Rooms per apartment to film."),
+    scenes: Optional[list[Path]] = typer.Option(
+        None, "--scenes", metavar="PATH", help="A user scene to build from: a scene folder (scene.json + scene.glb, from "
+                               "`interiorvideo scene` / `interiorvideo import`) or a mesh file (.glb/.gltf/.obj/.ply, "
+                               "imported with default flags). Repeat for several."),
+    generated: Optional[int] = typer.Option(None, metavar="N", help="Generated apartments to add (default: 4 without --scenes, "
+                                                       "0 with)."),
+    rooms_per_scene: int = typer.Option(2, help="Rooms per scene to film."),
     clips_per_room: int = typer.Option(1, help="Trajectories (clips) per room."),
     frames: int = typer.Option(16, help="Frames per clip."),
     size: str = typer.Option("128x128", help="Frame size WxH."),
@@ -32,13 +38,16 @@ def build(
     workers: Optional[int] = typer.Option(None, help="Local Ray CPUs (default: all cores)."),
     retries: int = typer.Option(2, help="Retries per clip task before the clip is reported as failed."),
 ) -> None:
-    """Build InteriorVideo: plan scenes → rooms → trajectories, render each clip as a Ray task,
-    write WebDataset shards per split, then manifest.parquet and dataset.json."""
+    """Build InteriorVideo from generated apartments and/or your own scenes (--scenes): plan scenes →
+    rooms → trajectories, render each clip as a Ray task, write WebDataset shards per split, then
+    manifest.parquet and dataset.json."""
     width, height = parse_size(size)
     try:
-        config = BuildConfig(scenes=scenes, rooms_per_scene=rooms_per_scene, clips_per_room=clips_per_room,
+        config = BuildConfig(scenes=tuple(str(p) for p in scenes or ()), generated=generated,
+                             rooms_per_scene=rooms_per_scene, clips_per_room=clips_per_room,
                              frames=frames, width=width, height=height, fps=fps, seed=seed, shard_size=shard_size,
                              samples=samples)
+        check_sources(config.scenes)  # every path, before any work
     except ValueError as exc:
         fail(str(exc))
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
@@ -57,8 +66,12 @@ def build(
             fail(str(exc))
     console.print(f"{report.clips_total} clips ({report.clips_rendered} rendered, {report.clips_reused} reused), "
                   f"{report.shards_written} shards written, {report.seconds:.1f} s → {out}")
+    for line in report.source_notes:
+        console.print(f"[cyan]source[/] {line}")
     for line in report.skipped_rooms:
         console.print(f"[yellow]skipped[/] {line}")
+    for line in report.scenes_without_clips:
+        console.print(f"[yellow]no clips from[/] {line}")
     if not report.ok:
         for key, why in sorted(report.failed.items()):
             err.print(f"[bold red]failed clip {key}:[/] {why}")

@@ -1,6 +1,6 @@
-"""The dataset's index: ``manifest.parquet`` (one row per clip) and ``dataset.json`` (format,
-config, counts per split, sha256 of every shard). Written last, atomically, so their presence
-means the build finished."""
+"""The dataset's index: ``manifest.parquet`` (one row per clip, with its scene source) and
+``dataset.json`` (format, config, counts per split, sha256 of every shard, every scene's source).
+Written last, atomically, so their presence means the build finished."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from .plan import Plan
 
 def manifest_table(plan: Plan, stats_dir: Path) -> pa.Table:
     rows = []
+    sources = {s.index: s for s in plan.scenes}
     for job in sorted(plan.jobs, key=lambda j: (j.split, j.key)):
         info = read_json(stats_dir / f"{job.key}.json", f"statistics of clip {job.key}")
         meta, st = info["meta"], info["stats"]
@@ -30,6 +31,7 @@ def manifest_table(plan: Plan, stats_dir: Path) -> pa.Table:
             "frames": plan.config.frames, "width": plan.config.width, "height": plan.config.height,
             "fps": plan.config.fps, "prompt": meta["prompt"],
             "local_prompts": json.dumps(meta["local_prompts"], sort_keys=True), **st,
+            **sources[job.scene_index].manifest_columns(),
         })
     return pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA)
 
@@ -48,8 +50,13 @@ def write_index(out_dir: Path, plan: Plan, paths: dict[str, Path]) -> None:
                        "offsets": [offsets[j.key] for j in jobs]})
     counts = {split: sum(1 for j in plan.jobs if j.split == split) for split in SPLITS}
     scenes = {split: sorted({j.scene_index for j in plan.jobs if j.split == split}) for split in SPLITS}
+    split_of = {j.scene_index: j.split for j in plan.jobs}
+    clips_of = {s.index: sum(1 for j in plan.jobs if j.scene_index == s.index) for s in plan.scenes}
+    sources = [{k: v for k, v in s.to_dict().items() if k not in ("frozen", "frozen_sha256")}
+               | {"split": split_of.get(s.index), "clips": clips_of[s.index]} for s in plan.scenes]
     atomic_write_json(out_dir / DATASET_JSON, {
         "format_version": SHARD_FORMAT_VERSION, "name": "InteriorVideo", "config": plan.config.to_dict(),
         "counts": counts, "scenes": scenes, "members": member_names(), "shards": shards,
-        "skipped_rooms": plan.skipped_rooms,
+        "skipped_rooms": plan.skipped_rooms, "sources": sources,
+        "scenes_without_clips": plan.scenes_without_clips(),
     })

@@ -1,25 +1,45 @@
 """Planning a build: scenes → rooms → trajectories → clip jobs, all derived from one seed.
 
-The split is by scene (a scene's clips all land in one split), so no apartment leaks from
-training into evaluation. Shards are assigned from the sorted keys of each split, so the same
-config always puts the same clips in the same shard.
+The scenes are ``generated`` apartments (scene indices 0..G-1, each regenerated from its seed)
+followed by the user's scene sources in the order given (indices G.., see :mod:`.sources`).
+The split is by scene (a scene's clips all land in one split), over all of them, so no apartment
+leaks from training into evaluation. Shards are assigned from the sorted keys of each split, so
+the same config always puts the same clips in the same shard.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
 from interiorvideo.dataset import SPLITS
 from interiorvideo.scene import generate_scene
+from interiorvideo.scene.model import Scene
 from interiorvideo.scene.raycast import build_raycast_scene
 from interiorvideo.shards import check_key
 from interiorvideo.trajectory import NoValidTrajectoryError, TrajectorySettings, plan_trajectory
 
+from .sources import SCENES_DIR, SceneSource, SourceError, check_sources, resolve_user_source
+
+WORK_DIR = ".work"  # a build folder's working files (finished clips, statistics, frozen scenes)
+
+#: Generated apartments when no user scene is given (with user scenes the default is none).
+DEFAULT_GENERATED = 4
+
+
 @dataclass(frozen=True)
 class BuildConfig:
-    scenes: int = 4
+    """What a build makes. ``scenes``: the user's scene sources (scene folders or mesh files), as
+    given; ``generated``: how many apartments to generate besides them — ``None`` means
+    :data:`DEFAULT_GENERATED` without user scenes and 0 with them (the stored config holds the
+    number)."""
+
+    scenes: tuple[str, ...] = ()
+    generated: int | None = None
     rooms_per_scene: int = 2
     clips_per_room: int = 1
     frames: int = 16
@@ -32,8 +52,19 @@ class BuildConfig:
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)  # train, val, test (by scene)
 
     def __post_init__(self) -> None:
-        for name in ("scenes", "rooms_per_scene", "clips_per_room", "frames", "width", "height", "shard_size",
-                     "samples"):
+        if isinstance(self.scenes, (int, np.integer)) and not isinstance(self.scenes, bool):
+            raise TypeError(f"build config: scenes is the list of user scene paths; for {self.scenes} generated "
+                            f"apartments use generated={self.scenes}")
+        if isinstance(self.scenes, (str, os.PathLike)):
+            raise TypeError("build config: scenes is a list of paths, got a single path; wrap it in a list")
+        object.__setattr__(self, "scenes", tuple(os.fspath(p) for p in self.scenes))
+        if self.generated is None:
+            object.__setattr__(self, "generated", 0 if self.scenes else DEFAULT_GENERATED)
+        if self.generated < 0:
+            raise ValueError(f"build config: generated must be at least 0, got {self.generated}")
+        if self.generated + len(self.scenes) < 1:
+            raise ValueError("build config: no scenes to build from (give user scenes, or generated >= 1)")
+        for name in ("rooms_per_scene", "clips_per_room", "frames", "width", "height", "shard_size", "samples"):
             if getattr(self, name) < 1:
                 raise ValueError(f"build config: {name} must be at least 1, got {getattr(self, name)}")
         if self.frames < 2:
@@ -41,14 +72,19 @@ class BuildConfig:
         if abs(sum(self.split_fractions) - 1.0) > 1e-6 or min(self.split_fractions) < 0:
             raise ValueError(f"build config: split fractions {self.split_fractions} must be >= 0 and sum to 1")
 
+    @property
+    def num_scenes(self) -> int:
+        return self.generated + len(self.scenes)
+
     def to_dict(self) -> dict:
         d = asdict(self)
+        d["scenes"] = list(self.scenes)
         d["split_fractions"] = list(self.split_fractions)
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "BuildConfig":
-        return cls(**{**d, "split_fractions": tuple(d["split_fractions"])})
+        return cls(**{**d, "scenes": tuple(d.get("scenes", ())), "split_fractions": tuple(d["split_fractions"])})
 
 
 @dataclass(frozen=True)
@@ -57,10 +93,11 @@ class ClipJob:
     split: str
     shard: str
     scene_index: int
-    scene_seed: int
+    scene_seed: int | None  # generated scenes; None for a user scene (its frozen copy is the scene)
     room_id: int
     clip_index: int
     trajectory_seed: int
+    source_kind: str = "generated"  # generated | folder | file
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -71,12 +108,19 @@ class Plan:
     config: BuildConfig
     jobs: list[ClipJob]
     skipped_rooms: list[str] = field(default_factory=list)
+    scenes: list[SceneSource] = field(default_factory=list)  # by scene index
 
     def shards(self) -> dict[str, list[ClipJob]]:
         out: dict[str, list[ClipJob]] = {}
         for job in self.jobs:
             out.setdefault(job.shard, []).append(job)
         return out
+
+    def scenes_without_clips(self) -> list[str]:
+        """One line per scene that gives no clip (no room admits a valid trajectory)."""
+        used = {j.scene_index for j in self.jobs}
+        return [f"{s.label}: no room admits a valid trajectory, so it gives no clips (see the skipped rooms)"
+                for s in self.scenes if s.index not in used]
 
 
 def derived_seed(*parts: int) -> int:
@@ -101,16 +145,42 @@ def assign_splits(n_scenes: int, fractions: tuple[float, float, float], seed: in
     return out
 
 
-def make_plan(config: BuildConfig) -> Plan:
+def iter_scenes(config: BuildConfig, out_dir: Path | None = None) -> Iterator[tuple[SceneSource, Scene]]:
+    """Each scene of the build with its record, one at a time, by scene index: the generated
+    apartments, then the user's sources — each hashed and frozen into
+    ``out_dir/.work/scenes/`` (:mod:`.sources`), which user sources need."""
+    kinds = check_sources(config.scenes)
+    for i in range(config.generated):
+        s_seed = derived_seed(config.seed, 1, i)
+        scene = generate_scene(s_seed)
+        yield SceneSource(i, "generated", f"generate_scene({s_seed})", name=scene.name, seed=s_seed), scene
+    if config.scenes and out_dir is None:
+        raise ValueError("make_plan: user scenes need the build folder (out_dir) to freeze their copies into")
+    for k, (given, kind) in enumerate(zip(config.scenes, kinds)):
+        yield resolve_user_source(config.generated + k, given, kind, Path(out_dir), frozen_dir(Path(out_dir)))
+
+
+def frozen_dir(out_dir: Path) -> Path:
+    """Where the frozen copies of user scenes live in a build folder."""
+    return out_dir / WORK_DIR / SCENES_DIR
+
+
+def make_plan(config: BuildConfig, out_dir: str | Path | None = None) -> Plan:
     """Every clip job of the build. Rooms where no trajectory meets the guarantees are skipped
-    (and listed) in favour of the scene's other rooms, so workers never get impossible jobs."""
-    splits = assign_splits(config.scenes, config.split_fractions, config.seed)
+    (and listed) in favour of the scene's other rooms, so workers never get impossible jobs.
+    ``out_dir``: the build folder, where user scenes are frozen (needed only with user scenes)."""
+    splits = assign_splits(config.num_scenes, config.split_fractions, config.seed)
     settings = TrajectorySettings(width=config.width, height=config.height)
     jobs: list[ClipJob] = []
     skipped: list[str] = []
-    for i in range(config.scenes):
-        s_seed = derived_seed(config.seed, 1, i)
-        scene = generate_scene(s_seed)
+    records: list[SceneSource] = []
+    for src, scene in iter_scenes(config, None if out_dir is None else Path(out_dir)):
+        i = src.index
+        twin = next((r for r in records if r.sha256 is not None and r.sha256 == src.sha256), None)
+        if twin is not None:
+            raise SourceError(f"{src.label} holds the same files as {twin.label}: one scene would count as two "
+                              f"and could land in two splits")
+        records.append(src)
         rc = build_raycast_scene(scene)
         order = np.random.default_rng(derived_seed(config.seed, 2, i)).permutation(len(scene.rooms))
         taken = 0
@@ -124,11 +194,12 @@ def make_plan(config: BuildConfig) -> Plan:
                 try:
                     plan_trajectory(scene, room.room_id, config.frames, config.fps, t_seed, settings, rc=rc)
                 except NoValidTrajectoryError as exc:
-                    skipped.append(f"scene {i} room {room.room_id}: {exc}")
+                    where = f"scene {i}" if src.kind == "generated" else src.label
+                    skipped.append(f"{where} room {room.room_id}: {exc}")
                     room_jobs = []
                     break
                 key = check_key(f"s{i:05d}r{room.room_id:02d}c{c:02d}")
-                room_jobs.append(ClipJob(key, splits[i], "", i, s_seed, room.room_id, c, t_seed))
+                room_jobs.append(ClipJob(key, splits[i], "", i, src.seed, room.room_id, c, t_seed, src.kind))
             if room_jobs:
                 jobs.extend(room_jobs)
                 taken += 1
@@ -138,4 +209,4 @@ def make_plan(config: BuildConfig) -> Plan:
         in_split = sorted((j for j in jobs if j.split == split), key=lambda j: j.key)
         for pos, job in enumerate(in_split):
             final.append(ClipJob(**{**job.to_dict(), "shard": f"{split}-{pos // config.shard_size:06d}"}))
-    return Plan(config, final, skipped)
+    return Plan(config, final, skipped, records)

@@ -17,6 +17,6 @@ def built_dataset(tmp_path_factory):
     from pipelines import BuildConfig, build_dataset
 
     out = tmp_path_factory.mktemp("built") / "ds"
-    build_dataset(out, BuildConfig(scenes=4, rooms_per_scene=1, clips_per_room=2, frames=8, width=32, height=32,
+    build_dataset(out, BuildConfig(generated=4, rooms_per_scene=1, clips_per_room=2, frames=8, width=32, height=32,
                                    samples=4, shard_size=2, split_fractions=(0.5, 0.25, 0.25)), workers=2)
     return out

@@ -29,9 +29,9 @@ def validate_dataset(root):
     return _validate(Dataset.open(root))
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
-TINY = BuildConfig(scenes=3, rooms_per_scene=1, clips_per_room=2, frames=4, width=24, height=20, samples=2,
+TINY = BuildConfig(generated=3, rooms_per_scene=1, clips_per_room=2, frames=4, width=24, height=20, samples=2,
                    shard_size=2, seed=5)
-CLI_ARGS = ["--scenes", "3", "--rooms-per-scene", "1", "--clips-per-room", "2", "--frames", "4", "--size", "24x20",
+CLI_ARGS = ["--generated", "3", "--rooms-per-scene", "1", "--clips-per-room", "2", "--frames", "4", "--size", "24x20",
             "--samples", "2", "--shard-size", "2", "--seed", "5", "--workers", "2"]
 
 
@@ -128,7 +128,7 @@ def test_corrupt_and_incomplete_shards_are_named(built, tmp_path):
 
 def test_failed_clip_is_reported_and_written_shards_survive(tmp_path):
     out = tmp_path / "fails"
-    cfg = BuildConfig(**{**TINY.to_dict(), "split_fractions": (0.8, 0.1, 0.1), "scenes": 3})
+    cfg = BuildConfig(**{**TINY.to_dict(), "split_fractions": (0.8, 0.1, 0.1), "generated": 3})
     build_dataset(out, cfg, workers=2)  # complete build, then break one job of a fresh run
     plan = json.loads((out / "plan.json").read_text())
     victim = plan["jobs"][-1]

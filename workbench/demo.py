@@ -133,7 +133,7 @@ def run_demo(out: str | Path, config: DemoConfig | None = None, log: Callable[[s
     seconds: dict[str, float] = {}
     log_file = out / "demo.log"
 
-    build = BuildConfig(scenes=cfg.scenes, rooms_per_scene=cfg.rooms_per_scene, clips_per_room=cfg.clips_per_room,
+    build = BuildConfig(generated=cfg.scenes, rooms_per_scene=cfg.rooms_per_scene, clips_per_room=cfg.clips_per_room,
                         frames=cfg.frames, width=cfg.size, height=cfg.size, samples=cfg.samples, seed=cfg.seed,
                         shard_size=4, split_fractions=cfg.split)
     _stage("1/4 build InteriorVideo (Ray)", log, seconds, lambda: build_dataset(data, build, workers=cfg.workers),
