@@ -44,6 +44,7 @@ class RawMaterial:
     # The exact material from our own GLB's extras (its texture names the scene texture key);
     # when set it replaces the values above, which went through 8-bit glTF factors.
     exact: Material | None = None
+    specular: float = 1.0  # dielectric specular factor (Material.specular); MTL Ks sets it
 
 
 @dataclass

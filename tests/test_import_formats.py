@@ -1,0 +1,109 @@
+"""Format details the scene importers must get right, each on a small hand-written file:
+MTL Phong parameters (``Ks``/``Ns``/``illum``, ``Pr``/``Pm``) mapped to PBR.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from interiorvideo.scene.importers import export_obj, import_scene
+
+# -- MTL → PBR ------------------------------------------------------------------------------
+
+MTL = """\
+newmtl lambert
+Kd 0.6 0.6 0.6
+Ks 0 0 0
+Ns 10
+illum 2
+newmtl plastic
+Kd 0.8 0.1 0.1
+Ks 0.25 0.25 0.25
+Ns 100
+illum 2
+newmtl lacquer
+Kd 0.02 0.02 0.02
+Ks 0.5 0.5 0.5
+Ns 300
+illum 2
+newmtl gold
+Kd 0.1 0.08 0.02
+Ks 0.9 0.7 0.3
+Ns 500
+illum 2
+newmtl mirror
+Kd 0 0 0
+Ks 1 1 1
+Ns 1000
+illum 3
+newmtl chalk
+Kd 0.9 0.9 0.9
+Ks 0.5 0.5 0.5
+Ns 50
+illum 1
+newmtl pbr
+Kd 0.5 0.5 0.5
+Ks 0.5 0.5 0.5
+Ns 10
+Pr 0.3
+Pm 0.7
+"""
+
+
+def _phong_roughness(ns: float) -> float:
+    """GGX α = √(2/(Ns+2)) (Walter et al. 2007), and perceptual roughness = √α."""
+    return (2.0 / (ns + 2.0)) ** 0.25
+
+
+def _write_phong(folder):
+    """One triangle object ``<material>_block`` per material of MTL, each with relative indices."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "phong.mtl").write_text(MTL)
+    names = [line.split()[1] for line in MTL.splitlines() if line.startswith("newmtl")]
+    lines = ["mtllib phong.mtl"]
+    for k, name in enumerate(names):
+        lines += [f"o {name}_block", f"v {2 * k} 0 0", f"v {2 * k + 1} 0 0", f"v {2 * k} 1 0",
+                  f"usemtl {name}", "f -3 -2 -1"]
+    (folder / "phong.obj").write_text("\n".join(lines) + "\n")
+    return folder / "phong.obj"
+
+
+def _mtl_scene(tmp_path):
+    out = import_scene(_write_phong(tmp_path), up="z", rooms="single")
+    return {o.name.removesuffix("_block"): o.material for o in out.objects}
+
+
+def test_mtl_phong_parameters_map_to_pbr(tmp_path):
+    m = _mtl_scene(tmp_path)
+    # Ks = 0: no specular lobe at all (Lambertian); Ns only sets the (unused) roughness.
+    assert (m["lambert"].specular, m["lambert"].metallic) == (0.0, 0.0)
+    assert m["lambert"].roughness == pytest.approx(_phong_roughness(10))
+    # A white Ks: a dielectric whose specular factor is 2·mean(Ks) (Ks 0.5 ↔ F0 = 4 %, Blender).
+    assert (m["plastic"].specular, m["plastic"].metallic) == (pytest.approx(0.5), 0.0)
+    np.testing.assert_allclose(m["plastic"].base_color, (0.8, 0.1, 0.1))
+    assert m["plastic"].roughness == pytest.approx(_phong_roughness(100))
+    # Black lacquer: a white highlight on a dark diffuse stays a dielectric.
+    assert (m["lacquer"].specular, m["lacquer"].metallic) == (pytest.approx(1.0), 0.0)
+    # A coloured Ks much brighter than Kd is a metal whose colour is Ks.
+    assert m["gold"].metallic == 1.0
+    np.testing.assert_allclose(m["gold"].base_color, (0.9, 0.7, 0.3))
+    assert m["gold"].roughness == pytest.approx(_phong_roughness(500))
+    # Ks 1 on a black diffuse: a mirror-like metal.
+    assert m["mirror"].metallic == 1.0 and m["mirror"].roughness == pytest.approx(_phong_roughness(1000))
+    np.testing.assert_allclose(m["mirror"].base_color, (1.0, 1.0, 1.0))
+    # illum 1 is the MTL's diffuse-only model: Ks is ignored.
+    assert (m["chalk"].specular, m["chalk"].metallic) == (0.0, 0.0)
+    # The PBR extension wins over Ns and the metal heuristic.
+    assert (m["pbr"].roughness, m["pbr"].metallic) == (pytest.approx(0.3), pytest.approx(0.7))
+    assert m["pbr"].specular == pytest.approx(1.0)
+
+
+def test_mtl_specular_survives_export_and_import(tmp_path):
+    first = import_scene(_write_phong(tmp_path / "a"), up="z", rooms="single")
+    (tmp_path / "b").mkdir()
+    path = export_obj(first, tmp_path / "b" / "again.obj")
+    second = import_scene(path, up="z")
+    for a, b in zip(first.objects, second.objects):
+        assert b.material.specular == pytest.approx(a.material.specular, abs=1e-2), a.name
+        assert b.material.roughness == pytest.approx(a.material.roughness, abs=1e-5), a.name
+        assert b.material.metallic == pytest.approx(a.material.metallic, abs=1e-5), a.name
