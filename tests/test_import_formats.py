@@ -1,12 +1,59 @@
 """Format details the scene importers must get right, each on a small hand-written file:
-MTL Phong parameters (``Ks``/``Ns``/``illum``, ``Pr``/``Pm``) mapped to PBR.
+OBJ relative (negative) indices and tab separators, and MTL Phong parameters
+(``Ks``/``Ns``/``illum``, ``Pr``/``Pm``) mapped to PBR.
 """
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from interiorvideo.scene.importers import export_obj, import_scene
+from interiorvideo.scene.importers import SceneImportError, export_obj, import_scene
+
+# -- OBJ geometry ----------------------------------------------------------------------------
+
+
+def test_obj_negative_indices_refer_to_each_objects_own_vertices(tmp_path):
+    # `f -4 -3 -2 -1` means the last four vertices read so far, not the file's last four.
+    (tmp_path / "rel.obj").write_text(
+        "o First\nv 0 0 0\nv 1 0 0\nv 1 1 0\nv 0 1 0\nvt 0 0\nvt 1 0\nvt 1 1\nvt 0 1\n"
+        "f -4/-4 -3/-3 -2/-2 -1/-1\n"
+        "o Second\nv 5 0 0\nv 6 0 0\nv 6 2 0\nf -3 -2 -1\n"
+        "o Third\nv 9 0 0\nv 9 1 0\nv 9 1 1\nf -3 -2 -1\n")
+    out = import_scene(tmp_path / "rel.obj", up="z", rooms="single")
+    assert [o.name for o in out.objects] == ["First", "Second", "Third"]
+    first, second, third = (o.mesh for o in out.objects)
+    assert first.num_triangles == 2 and second.num_triangles == 1 and third.num_triangles == 1
+    np.testing.assert_allclose(np.sort(first.vertices, axis=0)[[0, -1]], [[0, 0, 0], [1, 1, 0]])
+    np.testing.assert_allclose(second.vertices[second.triangles[0]], [[5, 0, 0], [6, 0, 0], [6, 2, 0]])
+    np.testing.assert_allclose(third.vertices[third.triangles[0]], [[9, 0, 0], [9, 1, 0], [9, 1, 1]])
+
+
+def test_obj_tab_separated_lines(tmp_path):
+    (tmp_path / "tabs.obj").write_text(
+        "o\tShelf\nv\t0\t0\t0\nv\t2 0 0\nv 2\t1 0\nv\t0 1\t0\nf\t1 2 3\nf 1\t3\t4\n")
+    out = import_scene(tmp_path / "tabs.obj", up="z", rooms="single")
+    (shelf,) = out.objects
+    assert shelf.name == "Shelf" and shelf.mesh.num_triangles == 2
+    np.testing.assert_allclose(np.sort(shelf.mesh.vertices, axis=0)[[0, -1]], [[0, 0, 0], [2, 1, 0]])
+
+
+def test_obj_groups_inside_an_object_stay_that_object(tmp_path):
+    # `g` inside `o` names parts of one object: the object stays one instance, as before.
+    (tmp_path / "og.obj").write_text(
+        "o Desk\nv 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\ng top\nf 1 2 3\ng leg\nf 1 2 4\n"
+        "o Lamp\ng shade\nf 2 3 4\n")
+    out = import_scene(tmp_path / "og.obj", up="z", rooms="single")
+    assert [o.name for o in out.objects] == ["Desk", "Lamp"]
+    assert [o.mesh.num_triangles for o in out.objects] == [2, 1]
+
+
+def test_obj_out_of_range_index_names_file_and_mesh(tmp_path):
+    (tmp_path / "bad.obj").write_text("o Stool\nv 0 0 0\nv 1 0 0\nv 0 1 0\nf -1 -2 -4\n")
+    with pytest.raises(SceneImportError) as info:
+        import_scene(tmp_path / "bad.obj")
+    msg = str(info.value)
+    assert "bad.obj" in msg and "'Stool'" in msg and "does not exist" in msg and "Line 5" in msg
+
 
 # -- MTL → PBR ------------------------------------------------------------------------------
 
