@@ -1,8 +1,10 @@
 """Format details the scene importers must get right, each on a small hand-written file:
-OBJ relative (negative) indices and tab separators, and MTL Phong parameters
-(``Ks``/``Ns``/``illum``, ``Pr``/``Pm``) mapped to PBR.
+OBJ relative (negative) indices and tab separators, MTL Phong parameters (``Ks``/``Ns``/``illum``,
+``Pr``/``Pm``) mapped to PBR; and the real files in tests/fixtures/scenes that have these quirks.
 """
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -154,3 +156,28 @@ def test_mtl_specular_survives_export_and_import(tmp_path):
         assert b.material.specular == pytest.approx(a.material.specular, abs=1e-2), a.name
         assert b.material.roughness == pytest.approx(a.material.roughness, abs=1e-5), a.name
         assert b.material.metallic == pytest.approx(a.material.metallic, abs=1e-5), a.name
+
+
+# -- real files (tests/fixtures/scenes; see each folder's SOURCE.md) -------------------------
+
+FIXTURES = Path(__file__).parent / "fixtures" / "scenes"
+
+
+def _fixture(rel: str) -> Path:
+    path = FIXTURES / rel
+    if not path.is_file():
+        pytest.skip(f"fixture {rel} is not in this checkout")
+    return path
+
+
+def test_mcguire_cornell_box_obj(tmp_path):
+    # Every face is `f -4 -3 -2 -1`, 48 `v` lines are tab-separated, CRLF line endings.
+    out = import_scene(_fixture("cornell_box_mcguire_obj/CornellBox-Original.obj"), up="y", rooms="single")
+    assert out.num_triangles == 36 and len(out.objects) == 8
+    by_name = {o.name: o for o in out.objects}
+    np.testing.assert_allclose(by_name["floor"].mesh.vertices[:, 2], 0.0)  # y = 0 in the file
+    np.testing.assert_allclose(by_name["ceiling"].mesh.vertices[:, 2], 1.99, atol=1e-6)
+    np.testing.assert_allclose(out.bounds(), [[-1.02, -0.99, 0.0], [1.0, 1.04, 1.99]], atol=1e-6)
+    assert all(o.material.specular == 0.0 for o in out.objects)  # Ks 0 0 0 everywhere
+    (light,) = out.lights
+    assert out.object(light.object_id).material.emission == (17.0, 12.0, 4.0)

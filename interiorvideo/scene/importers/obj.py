@@ -108,6 +108,11 @@ def read_obj(path: Path, up: str) -> FileResult:
                 part.name = name_from_node(part_name)
             result.parts.append(part)
     result.warnings += mtl_problems
+    empty = sorted({_norm(v) for _, v in _OBJ_DIRECTIVE.findall(text)} - set(names) - {""})
+    if empty:
+        result.warnings.append(f"o/g names with no faces after them: {', '.join(empty)} (a face belongs to the "
+                               f"last o/g line before it, so faces listed above such a line are in the part "
+                               f"before)")
     if _MTLLIB.search(text) and not materials:
         result.warnings.append("materials from the .mtl could not be loaded; using a neutral default")
     return result
