@@ -1,15 +1,22 @@
 """Format details the scene importers must get right, each on a small hand-written file:
 OBJ relative (negative) indices and tab separators, MTL Phong parameters (``Ks``/``Ns``/``illum``,
-``Pr``/``Pm``) mapped to PBR; and the real files in tests/fixtures/scenes that have these quirks.
+``Pr``/``Pm``) mapped to PBR, and Draco-compressed GLB (``KHR_draco_mesh_compression``); and the real
+files in tests/fixtures/scenes that have these quirks.
 """
 from __future__ import annotations
 
+import json
+import struct
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import trimesh
+from PIL import Image
 
 from interiorvideo.scene.importers import SceneImportError, export_obj, import_scene
+from interiorvideo.scene.io import y_up_to_z_up
 
 # -- OBJ geometry ----------------------------------------------------------------------------
 
@@ -158,6 +165,77 @@ def test_mtl_specular_survives_export_and_import(tmp_path):
         assert b.material.metallic == pytest.approx(a.material.metallic, abs=1e-5), a.name
 
 
+# -- Draco GLB ------------------------------------------------------------------------------
+
+
+def _glb_parts(data: bytes) -> tuple[dict, bytes]:
+    n = struct.unpack_from("<I", data, 12)[0]
+    return json.loads(data[20:20 + n]), data[20 + n + 8:]
+
+
+def _glb(doc: dict, binary: bytes) -> bytes:
+    js = json.dumps(doc).encode()
+    js += b" " * (-len(js) % 4)
+    binary += b"\0" * (-len(binary) % 4)
+    total = 12 + 8 + len(js) + 8 + len(binary)
+    return (struct.pack("<4sII", b"glTF", 2, total) + struct.pack("<II", len(js), 0x4E4F534A) + js
+            + struct.pack("<II", len(binary), 0x004E4942) + binary)
+
+
+def _draco_crate(path):
+    """A textured 1×2×3 box as node 'Crate' (rotated 90° about +Y, moved to (4, 0, -2)) in a GLB
+    whose mesh is Draco-compressed by trimesh's exporter through DracoPy's encoder."""
+    box = trimesh.creation.box(extents=(1.0, 2.0, 3.0))
+    uv = np.random.default_rng(0).random((len(box.vertices), 2))
+    tex = Image.fromarray(np.full((4, 4, 3), (200, 120, 40), np.uint8))
+    box.visual = trimesh.visual.TextureVisuals(uv=uv, image=tex)
+    transform = trimesh.transformations.translation_matrix([4.0, 0.0, -2.0]) @ \
+        trimesh.transformations.rotation_matrix(np.pi / 2, [0, 1, 0])
+    scene = trimesh.Scene()
+    scene.add_geometry(box, node_name="Crate", geom_name="CrateMesh", transform=transform)
+    path.write_bytes(scene.export(file_type="glb", extension_draco=True))
+    doc, _ = _glb_parts(path.read_bytes())
+    assert "KHR_draco_mesh_compression" in doc["extensionsRequired"]
+    world = box.vertices @ transform[:3, :3].T + transform[:3, 3]
+    return world, box.faces, uv
+
+
+def test_draco_glb_decodes_at_the_node_transform(tmp_path):
+    world, faces, uv = _draco_crate(tmp_path / "crate.glb")
+    out = import_scene(tmp_path / "crate.glb", rooms="single")
+    (crate,) = out.objects
+    assert crate.name == "Crate" and crate.mesh.num_triangles == len(faces)
+    # Draco quantises positions to 14 bits of the 3 m extent: within 1e-3 m.
+    got = crate.mesh.vertices[crate.mesh.triangles].reshape(-1, 3)
+    want = y_up_to_z_up(world[faces].reshape(-1, 3))
+    np.testing.assert_allclose(np.sort(got, axis=0), np.sort(want, axis=0), atol=1e-3)
+    assert crate.mesh.uvs is not None and crate.material.texture is not None
+    np.testing.assert_allclose(np.sort(crate.mesh.uvs, axis=0), np.sort(uv.astype(np.float32), axis=0), atol=1e-3)
+
+
+def test_draco_without_a_decoder_is_a_clear_error(tmp_path, monkeypatch):
+    _draco_crate(tmp_path / "crate.glb")
+    monkeypatch.setitem(sys.modules, "DracoPy", None)  # as if DracoPy were not installed
+    with pytest.raises(SceneImportError) as info:
+        import_scene(tmp_path / "crate.glb")
+    msg = str(info.value)
+    assert "crate.glb" in msg and "KHR_draco_mesh_compression" in msg and "DracoPy" in msg
+
+
+def test_corrupt_draco_data_is_a_clear_error(tmp_path):
+    _draco_crate(tmp_path / "crate.glb")
+    doc, binary = _glb_parts((tmp_path / "crate.glb").read_bytes())
+    view = doc["bufferViews"][doc["meshes"][0]["primitives"][0]["extensions"]["KHR_draco_mesh_compression"]
+                              ["bufferView"]]
+    start = view.get("byteOffset", 0)
+    binary = binary[:start] + bytes(view["byteLength"]) + binary[start + view["byteLength"]:]
+    (tmp_path / "broken.glb").write_bytes(_glb(doc, binary))
+    with pytest.raises(SceneImportError) as info:
+        import_scene(tmp_path / "broken.glb")
+    msg = str(info.value)
+    assert "broken.glb" in msg and "KHR_draco_mesh_compression" in msg and "CrateMesh" in msg
+
+
 # -- real files (tests/fixtures/scenes; see each folder's SOURCE.md) -------------------------
 
 FIXTURES = Path(__file__).parent / "fixtures" / "scenes"
@@ -181,3 +259,12 @@ def test_mcguire_cornell_box_obj(tmp_path):
     assert all(o.material.specular == 0.0 for o in out.objects)  # Ks 0 0 0 everywhere
     (light,) = out.lights
     assert out.object(light.object_id).material.emission == (17.0, 12.0, 4.0)
+
+
+def test_draco_bedroom_glb():
+    # three.js's Draco example room: rotated, anisotropically scaled nodes over Z-up mesh data.
+    out = import_scene(_fixture("bedroom_draco_glb/minimalistic_modern_bedroom.glb"), up="y", rooms="single")
+    assert len(out.objects) == 4 and out.num_triangles == 10457
+    # SOURCE.md's world bounds (+Y up): (-5.414, -3.094, -4.867)–(5.414, 3.094, 2.997).
+    np.testing.assert_allclose(out.bounds(), [[-5.414, -2.997, -3.094], [5.414, 4.867, 3.094]], atol=2e-3)
+    assert all(o.mesh.uvs is not None for o in out.objects if o.material.texture is not None)
