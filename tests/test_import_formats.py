@@ -1,7 +1,8 @@
 """Format details the scene importers must get right, each on a small hand-written file:
 OBJ relative (negative) indices and tab separators, MTL Phong parameters (``Ks``/``Ns``/``illum``,
-``Pr``/``Pm``) mapped to PBR, and Draco-compressed GLB (``KHR_draco_mesh_compression``); and the real
-files in tests/fixtures/scenes that have these quirks.
+``Pr``/``Pm``) mapped to PBR, Draco-compressed GLB (``KHR_draco_mesh_compression``) and glTF
+``KHR_lights_punctual`` point, spot and directional lights; and the real files in
+tests/fixtures/scenes that have these quirks.
 """
 from __future__ import annotations
 
@@ -234,6 +235,81 @@ def test_corrupt_draco_data_is_a_clear_error(tmp_path):
         import_scene(tmp_path / "broken.glb")
     msg = str(info.value)
     assert "broken.glb" in msg and "KHR_draco_mesh_compression" in msg and "CrateMesh" in msg
+
+
+# -- KHR_lights_punctual ----------------------------------------------------------------------
+
+LIGHT_EFFICACY = 683.0  # lm/W, as Blender's glTF importer (PBR_WATTS_TO_LUMENS)
+
+
+def _quat_matrix(xyzw) -> np.ndarray:
+    x, y, z, w = xyzw
+    return trimesh.transformations.quaternion_matrix([w, x, y, z])[:3, :3]
+
+
+def _lit_room(path):
+    """A floor slab plus a point light under a moved parent, a rotated spot with its own cone and
+    one with the default cone, and a rotated directional light (glTF +Y up)."""
+    scene = trimesh.Scene()
+    scene.add_geometry(trimesh.creation.box(extents=(4.0, 0.1, 4.0)), node_name="Floor", geom_name="FloorMesh")
+    doc, binary = _glb_parts(scene.export(file_type="glb"))
+    q_spot = (np.sin(-np.pi / 4) * np.array([1, 0, 0]) * 1.0).tolist() + [np.cos(-np.pi / 4)]  # −90° about X
+    axis = np.array([1.0, 2.0, -0.5]) / np.linalg.norm([1.0, 2.0, -0.5])
+    q_tilt = (np.sin(0.35) * axis).tolist() + [np.cos(0.35)]  # 40° about an oblique axis
+    q_sun = (np.sin(-0.6) * np.array([1.0, 0.0, 0.0])).tolist() + [np.cos(-0.6)]
+    n0 = len(doc["nodes"])
+    doc["nodes"] += [
+        {"name": "Rig", "translation": [1.0, 0.5, -1.0], "children": [n0 + 1]},
+        {"name": "Bulb", "translation": [0.0, 2.0, 0.0], "extensions": {"KHR_lights_punctual": {"light": 0}}},
+        {"name": "Downlight", "translation": [1.5, 2.4, 0.5], "rotation": q_spot,
+         "extensions": {"KHR_lights_punctual": {"light": 1}}},
+        {"translation": [-1.0, 2.0, 1.0], "rotation": q_tilt, "extensions": {"KHR_lights_punctual": {"light": 2}}},
+        {"name": "SunNode", "rotation": q_sun, "extensions": {"KHR_lights_punctual": {"light": 3}}},
+    ]
+    doc["scenes"][0]["nodes"] += [n0, n0 + 2, n0 + 3, n0 + 4]
+    doc["extensionsUsed"] = ["KHR_lights_punctual"]
+    doc["extensions"] = {"KHR_lights_punctual": {"lights": [
+        {"name": "bulb", "type": "point", "color": [1.0, 0.5, 0.25], "intensity": 683.0, "range": 12.0},
+        {"name": "down", "type": "spot", "intensity": 1366.0,
+         "spot": {"innerConeAngle": 0.2, "outerConeAngle": 0.5}},
+        {"type": "spot"},
+        {"name": "sun", "type": "directional", "intensity": 6830.0},
+    ]}}
+    path.write_bytes(_glb(doc, binary))
+    return q_spot, q_tilt, q_sun
+
+
+def test_gltf_punctual_lights(tmp_path):
+    q_spot, q_tilt, q_sun = _lit_room(tmp_path / "lit.glb")
+    out = import_scene(tmp_path / "lit.glb", rooms="single")
+    lights = [lt for lt in out.lights if lt.kind != "area"]
+    assert [lt.kind for lt in lights] == ["point", "spot", "spot", "sun"]
+    bulb, down, default, sun = lights
+
+    def z_up(v):
+        return y_up_to_z_up(np.asarray(v, dtype=np.float64)[None])[0]
+
+    # Point: at the parent's translation plus its own; intensity candela / 683 → W/sr.
+    np.testing.assert_allclose(bulb.position, z_up([1.0, 2.5, -1.0]), atol=1e-6)
+    np.testing.assert_allclose(bulb.color, (1.0, 0.5, 0.25))
+    assert bulb.intensity == pytest.approx(683.0 / LIGHT_EFFICACY)
+    # Spot: shines down the node's local −Z; cone half-angles in degrees.
+    np.testing.assert_allclose(down.position, z_up([1.5, 2.4, 0.5]), atol=1e-6)
+    np.testing.assert_allclose(down.direction, z_up(_quat_matrix(q_spot) @ [0, 0, -1]), atol=1e-6)
+    np.testing.assert_allclose(down.direction, (0.0, 0.0, -1.0), atol=1e-6)  # straight down in Z-up
+    assert down.cone_deg == pytest.approx((np.degrees(0.2), np.degrees(0.5)))
+    assert down.intensity == pytest.approx(2.0)
+    # glTF defaults: inner 0, outer π/4, intensity 1 cd, white.
+    np.testing.assert_allclose(default.direction, z_up(_quat_matrix(q_tilt) @ [0, 0, -1]), atol=1e-6)
+    assert default.cone_deg == pytest.approx((0.0, 45.0))
+    assert default.intensity == pytest.approx(1.0 / LIGHT_EFFICACY) and default.color == (1.0, 1.0, 1.0)
+    # Directional → sun: direction points towards the sun (the node's local +Z); lux / 683 → W/m².
+    np.testing.assert_allclose(sun.direction, z_up(_quat_matrix(q_sun) @ [0, 0, 1]), atol=1e-6)
+    assert sun.intensity == pytest.approx(10.0) and sun.position is None
+    # The original photometric values and the ignored range are stated.
+    warnings = " ".join(out.source["warnings"])
+    assert "683 cd" in warnings and "6830 lx" in warnings and "range" in warnings and "lit.glb" in warnings
+    assert len({lt.name for lt in out.lights}) == len(out.lights)
 
 
 # -- real files (tests/fixtures/scenes; see each folder's SOURCE.md) -------------------------

@@ -20,6 +20,9 @@ Draco (``KHR_draco_mesh_compression``): trimesh decodes a compressed primitive t
 UVs get the node transforms like any other primitive. Without DracoPy, or when a primitive's
 Draco data does not decode, trimesh would leave zero placeholders (a mesh of degenerate
 triangles at the origin); that is an error naming the file, the node and the mesh instead.
+
+Lights: ``KHR_lights_punctual`` point, spot and directional lights are read by
+:mod:`.gltf_lights` onto :attr:`FileResult.lights`.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from .common import (
     to_z_up,
 )
 from .gltf_header import emissive_strengths, gltf_json, node_order
+from .gltf_lights import punctual_lights
 from .trimesh_parts import geometry_arrays, trimesh_load, uv_and_material
 
 
@@ -110,6 +114,8 @@ def read_gltf(path: Path, up: str) -> FileResult:
             if problem:
                 result.warnings.append(f"node {frame!r}: {problem}; using the 8-bit glTF material")
         result.parts.append(part)
+    result.lights, notes = punctual_lights(path, header, ts.graph, name_index, rank, up)
+    result.warnings += notes
     return result
 
 
