@@ -7,6 +7,7 @@ tests/fixtures/scenes that have these quirks.
 from __future__ import annotations
 
 import json
+import os
 import struct
 import sys
 from pathlib import Path
@@ -312,16 +313,20 @@ def test_gltf_punctual_lights(tmp_path):
     assert len({lt.name for lt in out.lights}) == len(out.lights)
 
 
-# -- real files (tests/fixtures/scenes; see each folder's SOURCE.md) -------------------------
+# -- real files --------------------------------------------------------------------------
+# Public scenes this repository may not hold (SOURCE.md beside each says where from): looked up in
+# tests/fixtures/scenes, then in X2V_REAL_SCENES or ../shared/scenes as tests/test_import_real.py
+# does, else skipped.
 
 FIXTURES = Path(__file__).parent / "fixtures" / "scenes"
+SHARED = Path(os.environ.get("X2V_REAL_SCENES", Path(__file__).resolve().parents[2] / "shared" / "scenes"))
 
 
 def _fixture(rel: str) -> Path:
-    path = FIXTURES / rel
-    if not path.is_file():
-        pytest.skip(f"fixture {rel} is not in this checkout")
-    return path
+    for root in (FIXTURES, SHARED):
+        if (root / rel).is_file():
+            return root / rel
+    pytest.skip(f"{rel} not present (public data kept outside the repository)")
 
 
 def test_mcguire_cornell_box_obj(tmp_path):
@@ -344,3 +349,14 @@ def test_draco_bedroom_glb():
     # SOURCE.md's world bounds (+Y up): (-5.414, -3.094, -4.867)–(5.414, 3.094, 2.997).
     np.testing.assert_allclose(out.bounds(), [[-5.414, -2.997, -3.094], [5.414, 4.867, 3.094]], atol=2e-3)
     assert all(o.mesh.uvs is not None for o in out.objects if o.material.texture is not None)
+
+
+def test_cornell_box_glb_point_light():
+    # Blender's glTF exporter wrote a 10 W point light as 543.51 cd on node 'Point' at (0, 0.30, 0).
+    out = import_scene(_fixture("cornell_box_lights_glb/cornellbox_spheres_point_light.glb"), rooms="single")
+    (point,) = [lt for lt in out.lights if lt.kind != "area"]
+    o = out.source["orientation"][0]
+    assert o["up"] == "y"
+    np.testing.assert_allclose(point.position, np.array([0.0, 0.0, 0.30]) * o["scale"], atol=1e-3)
+    assert point.kind == "point" and point.intensity == pytest.approx(543.51 / LIGHT_EFFICACY, rel=1e-4)
+    assert point.intensity == pytest.approx(10.0 / (4 * np.pi), rel=1e-3)  # Blender's 10 W, per steradian
