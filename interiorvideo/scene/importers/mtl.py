@@ -10,8 +10,10 @@ with a dielectric specular factor (1 ↔ F0 = 4 %, 0 ↔ Lambertian). The mappin
   Walter et al. 2007, "Microfacet Models for Refraction through Rough Surfaces", §5.2:
   α = √(2 / (Ns + 2)), used as the GGX α, and roughness = √α because the renderer squares
   roughness into α (:func:`interiorvideo.render.brdf.alpha_from_roughness`, as glTF does). This
-  keeps the highlight as wide as the Phong lobe the file's author saw. (Blender's OBJ importer
-  uses 1 − √(Ns / 1000), an empirical inverse of its own exporter rather than a lobe match.)
+  keeps the highlight as wide as the Phong lobe the file's author saw (``Ns`` taken as the
+  exponent of the half-vector lobe, as Walter et al. state the relation). Blender's OBJ importer
+  uses 1 − √(Ns / 1000) instead, an empirical inverse of its own exporter rather than a lobe
+  match, so a Blender-written ``Ns`` reads glossier here than in Blender.
 * specular factor: 0 under ``illum`` 0 or 1 (the MTL's models without a specular term); else
   2 × mean(``Ks``), clipped to [0, 1], from Blender's OBJ importer (Principled "Specular" =
   mean(Ks), where 0.5 means F0 = 4 %, our factor 1); without ``Ks``, 1 under ``illum`` ≥ 2 and
