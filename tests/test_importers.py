@@ -333,7 +333,8 @@ def test_obj_objects_materials_and_mtl_extensions(tmp_path):
     red, chrome, glow, red2 = (o.material for o in out.objects)
     assert red is red2 and red.roughness == pytest.approx(0.3) and red.kind == "paint"
     np.testing.assert_allclose(red.base_color, (0.8, 0.1, 0.1))
-    assert chrome.kind == "metal" and chrome.metallic == 1.0 and chrome.roughness == pytest.approx(0.0)  # Ns 900
+    # Ns 900: GGX α = √(2/902) (the Phong lobe's width, Walter et al. 2007), roughness = √α.
+    assert chrome.kind == "metal" and chrome.metallic == 1.0 and chrome.roughness == pytest.approx((2 / 902) ** 0.25)
     assert glow.kind == "emissive" and glow.roughness == pytest.approx(1.0)  # Ns 0
     assert out.objects[2].mesh.num_triangles == 2  # the quad, triangulated
     assert [lt.object_id for lt in out.lights] == [3] and out.lights[0].intensity == pytest.approx(4.0)

@@ -3,19 +3,30 @@
 ``import_scene(paths, rooms=..., up=..., name=..., label_from=...)`` reads one or more files and
 returns a :class:`~interiorvideo.scene.model.Scene`: one :class:`SceneObject` per mesh (per glTF
 node primitive, per OBJ object × material, per PLY file) with a fresh instance id 1..N in file and
-node order, a label, a PBR :class:`Material`, a local prompt, rooms, and area lights.
+node order, a label, a PBR :class:`Material`, a local prompt, rooms, and lights: an area light
+per emissive mesh, plus glTF ``KHR_lights_punctual`` point, spot and directional (sun) lights.
 ``export_obj(scene, path)`` writes OBJ + MTL + PNG textures that ``import_scene`` reads back.
 ``import_front3d(json_path, future_dir, texture_dir=..., name=...)`` imports a 3D-FRONT house JSON
 with its 3D-FUTURE furniture folder (rooms, kinds and heights from the JSON; labels from
 ``model_info.json``); it is a function of its own because the format states its rooms, units and
 up axis, so none of ``import_scene``'s options applies (see :mod:`.front3d`).
 
+What is read: glTF/GLB meshes with node transforms, metallic-roughness materials, base colour
+textures, ``KHR_materials_emissive_strength``, Draco-compressed meshes
+(``KHR_draco_mesh_compression``, decoded through DracoPy) and ``KHR_lights_punctual``; OBJ
+geometry with relative (negative) indices and tab separators, per ``o``/``g`` object, and MTL
+``Kd``/``map_Kd``/``Ke`` plus the Phong ``Ks``/``Ns``/``illum`` and the PBR extension ``Pr``/``Pm``
+mapped to roughness, metallic and specular (:mod:`.mtl`); PLY vertices, triangles and vertex
+colours.
+
 This package is split by job; the why of each choice is in the module that makes it:
 
 * :mod:`.common` — raw part/material records, errors, mesh checks, up-axis conversion.
-* :mod:`.gltf` (+ :mod:`.gltf_header`) — ``.glb``/``.gltf`` through trimesh, exact materials
-  from our own GLB's extras; :mod:`.obj` — ``.obj`` + ``.mtl`` through trimesh;
-  :mod:`.ply` — ``.ply`` through open3d; :mod:`.trimesh_parts` — trimesh meshes and materials.
+* :mod:`.gltf` (+ :mod:`.gltf_header`, :mod:`.gltf_lights`) — ``.glb``/``.gltf`` through
+  trimesh (Draco through DracoPy), exact materials from our own GLB's extras, punctual lights;
+  :mod:`.obj` — ``.obj`` through tinyobjloader, its ``.mtl`` through trimesh and :mod:`.mtl`
+  (MTL ↔ PBR); :mod:`.ply` — ``.ply`` through open3d; :mod:`.trimesh_parts` — trimesh meshes
+  and materials.
 * :mod:`.names` — labels and material/room kinds from names; :mod:`.bank` — shared materials
   and textures.
 * :mod:`.rooms` — floor-split room segmentation; :mod:`.room_layout` — rooms per mode and the
@@ -29,8 +40,9 @@ Conventions: glTF is +Y up by spec and converted with
 default export); ``up="z"`` keeps coordinates. Units are assumed to be metres.
 
 Errors: a missing file, an unknown extension, an unreadable or corrupt file, a file without
-triangles, non-finite vertices or out-of-range triangle indices raise :class:`SceneImportError`
-(a ``ValueError``) naming the file and, where it applies, the mesh.
+triangles, non-finite vertices, out-of-range triangle indices, and Draco data that cannot be
+decoded (DracoPy missing, a corrupt buffer) raise :class:`SceneImportError` (a ``ValueError``)
+naming the file and, where it applies, the mesh.
 """
 
 from .assemble import import_scene

@@ -1,6 +1,6 @@
 """``import_scene``: check the arguments, read each file with its format's reader, and assemble
 the raw parts into one :class:`~interiorvideo.scene.model.Scene` — instance ids, names, labels,
-materials, prompts, rooms and area lights.
+materials, prompts, rooms and lights.
 
 * Objects: one per raw part, instance ids 1..N in file and node order; names are made unique.
 * Labels (``label_from="auto"``): the per-node extras when the file was written by us; else the
@@ -12,9 +12,10 @@ materials, prompts, rooms and area lights.
   extras, else the multi-primitive node / multi-material object, else the object itself.
 * Lights: each emissive object becomes ``Light(kind="area", object_id=...)`` with intensity =
   max(emission) and colour = emission / intensity (colour × intensity is the emission to within
-  float rounding, one ulp: an exact product is not always representable). No
-  other lights can be inferred from these formats (glTF ``KHR_lights_punctual`` is not read;
-  OBJ/PLY have none), and the sky is the default :class:`~interiorvideo.scene.model.Sky`.
+  float rounding, one ulp: an exact product is not always representable). glTF
+  ``KHR_lights_punctual`` point/spot/directional lights come from the reader
+  (:mod:`.gltf_lights`), oriented like their file's vertices; OBJ/PLY have none, and the sky
+  is the default :class:`~interiorvideo.scene.model.Sky`.
 * A ``scene.glb`` with a ``scene.json`` beside it (a folder from
   :func:`~interiorvideo.scene.io.save_scene`) is read exactly by
   :func:`~interiorvideo.scene.io.load_scene` instead, when no option asks otherwise.
@@ -51,7 +52,7 @@ from .room_layout import build_rooms, layout_rooms
 from .sanity import scene_warnings
 
 IMPORTER_VERSION = 2
-READERS = {"gltf": "trimesh", "obj": "trimesh", "ply": "open3d"}
+READERS = {"gltf": "trimesh", "obj": "tinyobjloader", "ply": "open3d"}
 _READ = {"gltf": read_gltf, "obj": read_obj, "ply": read_ply}
 
 RoomsMode = Literal["per-file", "floor-split", "single"]
@@ -111,6 +112,7 @@ def import_scene(
     mode, geoms, room_of, room_warnings = layout_rooms(mode, parts, [o.label for o in objects], len(results))
     objects = [replace(o, room_id=int(rid)) for o, rid in zip(objects, room_of)]
     lights = [_area_light(o) for o in objects if o.material.is_emissive]
+    lights += [_oriented(li, o) for res, o in zip(results, orientations) for li in res.lights]
     scene_rooms = tuple(build_rooms(geoms, objects))
     warns = [f"{r.path.name}: {w}" for r in results for w in r.warnings] + room_warnings
     warns += scene_warnings(files, [[p for f, p in parts if f == fi] for fi in range(len(files))], mode,
@@ -200,6 +202,13 @@ def _objects(results: list[FileResult], parts: list[tuple[int, RawPart]], label_
             structural=ex.structural if ours and ex.structural is not None else label in STRUCTURAL_LABELS,
         ))
     return objects
+
+
+def _oriented(light: Light, o) -> Light:
+    """A file's own light (glTF punctual) brought into the scene frame like its file's vertices."""
+    pos = None if light.position is None else tuple(float(x) for x in o.to_scene([light.position])[0])
+    d = None if light.direction is None else o.direction_to_scene(light.direction).reshape(-1)
+    return replace(light, position=pos, direction=None if d is None else tuple(float(x) for x in d))
 
 
 def _area_light(o: SceneObject) -> Light:

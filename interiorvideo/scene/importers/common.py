@@ -17,7 +17,7 @@ import numpy as np
 
 from ...colour import srgb_to_linear
 from ..io import y_up_to_z_up
-from ..model import Material
+from ..model import Light, Material
 
 SUPPORTED_EXTENSIONS = {".glb": "gltf", ".gltf": "gltf", ".obj": "obj", ".ply": "ply"}
 STRUCTURAL_LABELS = frozenset({"wall", "floor", "ceiling", "window"})
@@ -44,6 +44,7 @@ class RawMaterial:
     # The exact material from our own GLB's extras (its texture names the scene texture key);
     # when set it replaces the values above, which went through 8-bit glTF factors.
     exact: Material | None = None
+    specular: float = 1.0  # dielectric specular factor (Material.specular); MTL Ks sets it
 
 
 @dataclass
@@ -88,6 +89,9 @@ class FileResult:
     parts: list[RawPart]
     ours: bool = False  # written by interiorvideo (extras with labels and room ids)
     warnings: list[str] = field(default_factory=list)
+    # Lights the file states itself (glTF KHR_lights_punctual), in the reader's coordinates
+    # like the parts' vertices; emissive parts become area lights in assemble instead.
+    lights: list[Light] = field(default_factory=list)
 
 
 def err(path: Path, msg: str, mesh: str | None = None) -> SceneImportError:

@@ -19,11 +19,7 @@ from ...fileio import atomic_write_bytes
 from ..io import node_name, z_up_to_y_up
 from ..model import Material, Scene
 from .common import OBJ_EXTRAS_TAG, OBJ_HEADER, unique
-
-
-def _ns_from_roughness(roughness: float) -> float:
-    """Blender's OBJ mapping: Ns = ((1 − roughness) · 30)², so roughness = 1 − √Ns / 30."""
-    return float(((1.0 - roughness) * 30.0) ** 2)
+from .mtl import ks_from_specular, ns_from_roughness
 
 
 def export_obj(scene: Scene, path: str | Path) -> Path:
@@ -31,7 +27,8 @@ def export_obj(scene: Scene, path: str | Path) -> Path:
 
     One ``o`` object per instance named like the GLB nodes (``00001_room0_floor``); one MTL
     material per scene material with ``Kd`` (linear base colour, 8-bit precision through trimesh),
-    ``map_Kd``, ``Ns`` and the PBR extension ``Pr``/``Pm``/``Ke``; a comment line per instance
+    ``map_Kd``, ``Ks`` (the specular factor) and ``Ns`` as :mod:`.mtl` reads them back, and the PBR
+    extension ``Pr``/``Pm``/``Ke``; a comment line per instance
     carries its label and room id so :func:`import_scene` reads them back exactly.
     """
 
@@ -56,9 +53,11 @@ def export_obj(scene: Scene, path: str | Path) -> Path:
             continue
         mname = unique(re.sub(r"\s+", "_", m.name) or "material", names)
         image = Image.fromarray(scene.textures[m.texture]) if m.texture else None
-        ns = _ns_from_roughness(m.roughness)
+        ns = ns_from_roughness(m.roughness)
+        ks = ks_from_specular(m.specular)
         while True:
-            sm = SimpleMaterial(image=image, diffuse=[*m.base_color, 1.0], glossiness=float(ns), name=mname)
+            sm = SimpleMaterial(image=image, diffuse=[*m.base_color, 1.0], specular=[ks, ks, ks, 1.0],
+                                glossiness=float(ns), name=mname)
             if hash(sm) not in hashes:
                 break
             ns += 1e-3

@@ -14,10 +14,22 @@ Our own GLBs (``scene_to_glb_bytes``: scene extras with ``generator == "interior
 per node the label, room id, group, structural flag, prompt and the exact material; those
 replace the 8-bit factors (and the normalised emissive colour, whose strength only the extras
 hold), so such a file imports with its materials and lights exactly as written.
+
+Draco (``KHR_draco_mesh_compression``): trimesh decodes a compressed primitive through DracoPy
+(a declared dependency) before it reads the accessors, so the decoded positions, triangles and
+UVs get the node transforms like any other primitive. Without DracoPy, or when a primitive's
+Draco data does not decode, trimesh would leave zero placeholders (a mesh of degenerate
+triangles at the origin); that is an error naming the file, the node and the mesh instead.
+
+Lights: ``KHR_lights_punctual`` point, spot and directional lights are read by
+:mod:`.gltf_lights` onto :attr:`FileResult.lights`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -31,16 +43,23 @@ from .common import (
     RawMaterial,
     RawPart,
     check_mesh,
+    err,
     name_from_node,
     to_z_up,
 )
 from .gltf_header import emissive_strengths, gltf_json, node_order
+from .gltf_lights import punctual_lights
 from .trimesh_parts import geometry_arrays, trimesh_load, uv_and_material
+
+
+DRACO = "KHR_draco_mesh_compression"
 
 
 def read_gltf(path: Path, up: str) -> FileResult:
     header = gltf_json(path)
-    ts = trimesh_load(path)
+    draco_meshes = _draco_meshes(path, header)
+    with _trimesh_warnings() as logged:
+        ts = trimesh_load(path)
     name_index, rank = node_order(header)
     strength = emissive_strengths(header)
     extras = ts.metadata.get("extras") if isinstance(ts.metadata, dict) else None
@@ -74,6 +93,9 @@ def read_gltf(path: Path, up: str) -> FileResult:
         raw_name = node if named else (mesh_name or "")
 
         v, f = geometry_arrays(path, obj_name, geom)
+        if gltf_node.get("mesh") in draco_meshes and len(v) and not v.any():
+            reason = "; ".join(m for m in logged if DRACO in m) or "trimesh left zero placeholders"
+            raise err(path, f"node {node!r}: its {DRACO} data did not decode ({reason})", mesh_name or obj_name)
         if len(f) == 0:
             continue
         T = np.asarray(transform, dtype=np.float64)
@@ -92,7 +114,41 @@ def read_gltf(path: Path, up: str) -> FileResult:
             if problem:
                 result.warnings.append(f"node {frame!r}: {problem}; using the 8-bit glTF material")
         result.parts.append(part)
+    result.lights, notes = punctual_lights(path, header, ts.graph, name_index, rank, up)
+    result.warnings += notes
     return result
+
+
+def _draco_meshes(path: Path, header: dict) -> set[int]:
+    """Indices of the meshes with a Draco-compressed primitive; an error when DracoPy is missing."""
+    meshes = header.get("meshes", []) or []
+    found = {i for i, m in enumerate(meshes) if isinstance(m, dict)
+             and any(DRACO in ((p or {}).get("extensions") or {}) for p in m.get("primitives", []) or [])}
+    if found:
+        try:
+            import DracoPy  # noqa: F401 - trimesh's decoder imports it lazily and hides its absence
+        except ImportError as exc:
+            raise err(path, f"its meshes use {DRACO} and DracoPy, the Draco decoder, is not installed "
+                            f"(pip install DracoPy): {exc}") from exc
+    return found
+
+
+@contextlib.contextmanager
+def _trimesh_warnings() -> Iterator[list[str]]:
+    """The warnings trimesh logs meanwhile (it reports an extension that failed to decode only so)."""
+    messages: list[str] = []
+
+    class _Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(record.getMessage())
+
+    handler = _Keep(logging.WARNING)
+    logger = logging.getLogger("trimesh")
+    logger.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
 
 
 def _geometry_frames(ts, name_index: dict[str, int], rank: dict[int, int]) -> list[tuple]:

@@ -1,14 +1,12 @@
-"""trimesh geometry → raw arrays and raw materials, shared by the glTF and OBJ readers (both
-read through trimesh), so that the two formats check meshes and map materials the same way.
+"""trimesh geometry → raw arrays and raw materials for the glTF reader (through trimesh), and
+the material finishing (vertex colours, textures without UVs, clipping) every reader shares.
 
 Materials: a glTF ``PBRMaterial`` gives base colour (8-bit, as trimesh stores
 ``baseColorFactor``), metallic/roughness (glTF defaults 1) and emission (times
 ``KHR_materials_emissive_strength``, which trimesh ignores and the glTF reader passes in);
 metallicRoughness / emissive textures only scale their factors by their mean value, and alpha
-is ignored. An OBJ ``SimpleMaterial`` gives ``Kd`` → base colour (linear, as Blender reads it),
-``map_Kd`` → texture, ``Pr``/``Pm`` (PBR extension) → roughness/metallic, else
-``Ns`` → roughness = 1 − √Ns / 30 (Blender's mapping), ``Ke`` → emission. Vertex colours multiply
-in their mean. A texture on a mesh without UVs folds its mean colour into the base colour.
+is ignored. An MTL ``SimpleMaterial`` goes through :mod:`.mtl` (Phong → PBR). Vertex colours
+multiply in their mean. A texture on a mesh without UVs folds its mean colour into the base colour.
 """
 
 from __future__ import annotations
@@ -23,13 +21,13 @@ from trimesh.visual.material import PBRMaterial, SimpleMaterial
 from ...colour import srgb_to_linear
 from .common import (
     DEFAULT_BASE_COLOR,
-    DEFAULT_ROUGHNESS,
     RawMaterial,
     check_mesh,
     clip01,
     err,
     mean_linear,
 )
+from .mtl import raw_from_mtl
 
 
 def trimesh_load(path: Path, **kwargs):
@@ -61,7 +59,8 @@ def uv_and_material(geom, n_vertices: int, *, vertex_colors_linear: bool,
     return (uv if mat.texture is not None else None), mat
 
 
-def _image_array(img) -> np.ndarray | None:
+def image_array(img) -> np.ndarray | None:
+    """A PIL image as sRGB uint8 (H, W, 3), or None when absent or undecodable."""
     if img is None:
         return None
     try:
@@ -76,47 +75,17 @@ def _from_pbr(mat, emissive_strength: dict[str, float]) -> RawMaterial:
     # glTF defaults: metallic 1, roughness 1.
     metallic = 1.0 if mat.metallicFactor is None else float(mat.metallicFactor)
     roughness = 1.0 if mat.roughnessFactor is None else float(mat.roughnessFactor)
-    mr = _image_array(getattr(mat, "metallicRoughnessTexture", None))
+    mr = image_array(getattr(mat, "metallicRoughnessTexture", None))
     if mr is not None:  # glTF: G = roughness, B = metallic
         roughness *= float(mr[..., 1].mean()) / 255.0
         metallic *= float(mr[..., 2].mean()) / 255.0
     emission = np.zeros(3) if mat.emissiveFactor is None else np.asarray(mat.emissiveFactor, dtype=np.float64)[:3]
-    em_tex = _image_array(getattr(mat, "emissiveTexture", None))
+    em_tex = image_array(getattr(mat, "emissiveTexture", None))
     if em_tex is not None:
         emission = emission * mean_linear(em_tex)
     emission = emission * emissive_strength.get(mat.name or "", 1.0)
     return RawMaterial(mat.name, tuple(base), roughness, metallic, tuple(np.maximum(emission, 0.0)),
-                       _image_array(mat.baseColorTexture))
-
-
-def _from_mtl(mat) -> RawMaterial:
-    kw = {k.lower(): v for k, v in (mat.kwargs or {}).items()}
-    img = _image_array(mat.image)
-
-    def floats(key, n):
-        try:
-            vals = [float(x) for x in np.atleast_1d(kw[key])]
-        except (KeyError, TypeError, ValueError):
-            return None
-        if not vals:
-            return None
-        return vals[:n] + [vals[-1]] * (n - len(vals[:n]))
-
-    kd = floats("kd", 3)
-    base = np.asarray(kd if kd is not None else ((1.0, 1.0, 1.0) if img is not None else DEFAULT_BASE_COLOR))
-    pr, pm, ns, ke = floats("pr", 1), floats("pm", 1), floats("ns", 1), floats("ke", 3)
-    if pr is not None:
-        roughness = pr[0]
-    elif ns is not None:
-        roughness = 1.0 - np.sqrt(max(ns[0], 0.0)) / 30.0
-    else:
-        roughness = DEFAULT_ROUGHNESS
-    metallic = pm[0] if pm is not None else 0.0
-    emission = tuple(max(0.0, e) for e in ke) if ke is not None else (0.0, 0.0, 0.0)
-    hint = None
-    if mat.image is not None:
-        hint = Path(str(mat.image.info.get("file_path", "") or "")).stem or None
-    return RawMaterial(mat.name, tuple(base), roughness, metallic, emission, img, hint)
+                       image_array(mat.baseColorTexture))
 
 
 def material_from_visual(visual, *, vertex_colors_linear: bool, emissive_strength: dict[str, float],
@@ -127,16 +96,24 @@ def material_from_visual(visual, *, vertex_colors_linear: bool, emissive_strengt
     if isinstance(mat, PBRMaterial):
         raw = _from_pbr(mat, emissive_strength)
     elif isinstance(mat, SimpleMaterial):
-        raw = _from_mtl(mat)
+        raw = raw_from_mtl(mat, image_array(mat.image))
     else:
         raw = RawMaterial(None, DEFAULT_BASE_COLOR, 0.8, 0.0)
 
-    # Vertex colours: multiply in their mean (glTF COLOR_0 is linear; OBJ/PLY colours are sRGB).
     vc = None
     if getattr(visual, "kind", None) == "vertex":
         vc = np.asarray(visual.vertex_colors)
     elif hasattr(visual, "vertex_attributes") and "color" in getattr(visual, "vertex_attributes", {}):
         vc = np.asarray(visual.vertex_attributes["color"])
+    return finish_material(raw, vc, vertex_colors_linear=vertex_colors_linear, has_uv=has_uv)
+
+
+def finish_material(raw: RawMaterial, vertex_colors: np.ndarray | None, *, vertex_colors_linear: bool,
+                    has_uv: bool) -> RawMaterial:
+    """Fold vertex colours (their mean) and a texture that has no UVs (its mean) into the base
+    colour, and clip the factors to [0, 1]: what every reader does after mapping a material."""
+    vc = vertex_colors
+    # glTF COLOR_0 is linear; OBJ/PLY colours are sRGB.
     if vc is not None and vc.ndim == 2 and len(vc) and vc.shape[1] >= 3:
         c = vc[:, :3].astype(np.float64)
         c = c / 255.0 if vc.dtype == np.uint8 or c.max() > 1.0 else c
