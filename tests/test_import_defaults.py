@@ -226,3 +226,31 @@ def test_cli_prints_assumptions_and_warnings_and_never_replaces_silently(tmp_pat
     assert res.exit_code == 0, res.output
     assert len(json.loads((out / "scene.json").read_text())["lights"]) == 4
     assert sorted(p.name for p in tmp_path.iterdir()) == ["room.glb", "scene"]  # no temporary folder left
+
+
+def test_rooms_without_known_doors_sample_every_light():
+    """An imported model is often one mesh spanning several rooms, and its rooms have no doors
+    recorded: a light in one room must still light the mesh seen there (it was left out of
+    light sampling as "two rooms away", and the floor rendered black)."""
+    from interiorvideo.render import Renderer, RenderSettings
+    from interiorvideo.scene import Light, Material, Mesh, Room, Scene, SceneObject, Sky
+    from interiorvideo.trajectory.camera import Trajectory, intrinsics, look_at
+
+    floor = _quad(np.array([[0, 0, 0], [10, 0, 0], [10, 4, 0], [0, 4, 0]], dtype=np.float64), np.array([0, 0, 1]))
+    obj = SceneObject(1, "floor", "floor", 0, Mesh(np.asarray(floor.vertices, np.float32),
+                                                     np.asarray(floor.faces, np.int64)),
+                      Material("grey", "paint", (0.5, 0.5, 0.5), 0.8, 0.0))
+    rooms = (Room(0, "room", ((0, 0), (5, 0), (5, 4), (0, 4)), 0.0, 2.7),
+             Room(1, "room", ((5, 0), (10, 0), (10, 4), (5, 4)), 0.0, 2.7))
+    lamp = Light("lamp", "point", (1.0, 1.0, 1.0), 8.0, position=(7.5, 2.0, 2.4), room_id=1)
+    far = Light("far lamp", "point", (1.0, 1.0, 1.0), 1.0, position=(1.0, 2.0, 2.4), room_id=0)
+    scene = Scene("one mesh, two rooms", (obj,), (lamp, far), rooms, sky=Sky(intensity=0.0))  # lamps only
+    eye = np.array([[7.5, 1.0, 1.5], [7.5, 1.01, 1.5]])
+    poses = look_at(eye, eye + np.array([0.0, 0.5, -1.0]))
+    traj = Trajectory(intrinsics(16, 16, 60.0), poses, 24.0, 16, 16, scene.name, 1, 0, {})
+    clip = Renderer(scene, RenderSettings(samples=4, seed=0)).render_clip(traj, 16, 16)
+    irr = clip["irradiance"].astype(np.float32)[..., 0]
+    seen = clip["instance"] == 1
+    # The pass holds E / pi (the clip contract folds 1/pi in): 8 * cos / d^2 / pi is 0.44 under the
+    # lamp and above 0.1 over the floor in view; without the lamp, only the far one's 0.002 is left.
+    assert seen.mean() > 0.5 and float(np.median(irr[seen])) > 0.1

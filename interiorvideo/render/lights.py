@@ -78,14 +78,16 @@ class LightSet:
         """Which lights a shading point in each room samples: its room's, those of rooms a door
         leads to, and lights without a room (the sun). Light from rooms two doors away is left
         out of next-event estimation — a small, documented bias that halves the cost per sample.
-        Row ``len(rooms)`` (objects outside every room) allows every light."""
+        Row ``len(rooms)`` (objects outside every room) allows every light, and so does a room
+        whose doors are unknown (no openings recorded: every imported room), since its light
+        may come from anywhere."""
         index = {r.room_id: i for i, r in enumerate(scene.rooms)}
         mask = np.zeros((len(scene.rooms) + 1, max(len(rooms_of), 1)), np.bool_)
         mask[len(scene.rooms), :len(rooms_of)] = True
         for i, room in enumerate(scene.rooms):
             near = {room.room_id} | {o.to_room for o in room.openings if o.kind == "door" and o.to_room is not None}
             for k, rid in enumerate(rooms_of):
-                mask[i, k] = rid is None or rid in near or rid not in index
+                mask[i, k] = rid is None or rid in near or rid not in index or not room.openings
         self.room_mask = mask.astype(np.float32) * self._sun_visibility(scene, rooms_of)
         n = max((o.instance_id for o in scene.objects), default=0) + 1
         self.inst_room = np.full(n, len(scene.rooms), np.int64)
