@@ -37,6 +37,8 @@ def build(
                                                      "default: Ray on this machine."),
     workers: Optional[int] = typer.Option(None, help="Local Ray CPUs (default: all cores)."),
     retries: int = typer.Option(2, help="Retries per clip task before the clip is reported as failed."),
+    default_lights: bool = typer.Option(False, "--default-lights", help="Mesh files (--scenes) that bring no "
+                                                                       "light get a grid of ceiling point lights."),
 ) -> None:
     """Build InteriorVideo from generated apartments and/or your own scenes (--scenes): plan scenes →
     rooms → trajectories, render each clip as a Ray task, write WebDataset shards per split, then
@@ -46,7 +48,7 @@ def build(
         config = BuildConfig(scenes=tuple(str(p) for p in scenes or ()), generated=generated,
                              rooms_per_scene=rooms_per_scene, clips_per_room=clips_per_room,
                              frames=frames, width=width, height=height, fps=fps, seed=seed, shard_size=shard_size,
-                             samples=samples)
+                             samples=samples, default_lights=default_lights)
         check_sources(config.scenes)  # every path, before any work
     except ValueError as exc:
         fail(str(exc))

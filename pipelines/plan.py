@@ -50,6 +50,7 @@ class BuildConfig:
     shard_size: int = 8  # clips per shard
     samples: int = 32  # irradiance samples per pixel
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)  # train, val, test (by scene)
+    default_lights: bool = False  # mesh-file scenes without a light get the default rig on import
 
     def __post_init__(self) -> None:
         if isinstance(self.scenes, (int, np.integer)) and not isinstance(self.scenes, bool):
@@ -157,7 +158,8 @@ def iter_scenes(config: BuildConfig, out_dir: Path | None = None) -> Iterator[tu
     if config.scenes and out_dir is None:
         raise ValueError("make_plan: user scenes need the build folder (out_dir) to freeze their copies into")
     for k, (given, kind) in enumerate(zip(config.scenes, kinds)):
-        yield resolve_user_source(config.generated + k, given, kind, Path(out_dir), frozen_dir(Path(out_dir)))
+        yield resolve_user_source(config.generated + k, given, kind, Path(out_dir), frozen_dir(Path(out_dir)),
+                                  config.default_lights)
 
 
 def frozen_dir(out_dir: Path) -> Path:

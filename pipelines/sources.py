@@ -58,6 +58,7 @@ class SceneSource:
     frozen: str | None = None  # the frozen scene folder, relative to the build folder
     frozen_sha256: str | None = None  # checksum over the frozen folder's scene.glb + scene.json
     notes: tuple[str, ...] = ()  # what the importer assumed or warned about
+    default_lights: bool = False  # mesh files: imported with the default light rig when they bring no light
 
     @property
     def label(self) -> str:
@@ -194,7 +195,7 @@ def frozen_checksum(folder: Path) -> str:
 
 
 # -- freezing a source into the build folder ----------------------------------------------------
-def freeze(given: str, kind: str, dest: Path) -> tuple[dict[str, str], tuple[str, ...]]:
+def freeze(given: str, kind: str, dest: Path, default_lights: bool = False) -> tuple[dict[str, str], tuple[str, ...]]:
     """Write the scene of ``given`` as a scene folder at ``dest`` (replacing one there); returns the
     hashes of the source files it was read from and the importer's notes. A file that changes while
     it is read raises a :class:`SourceError` naming it."""
@@ -214,7 +215,7 @@ def freeze(given: str, kind: str, dest: Path) -> tuple[dict[str, str], tuple[str
         else:
             before = hash_files(source_files(given, kind))
             try:
-                scene = import_scene(path)
+                scene = import_scene(path, default_lights=default_lights)
             except (ValueError, OSError) as exc:
                 raise SourceError(f"scene source {given}: cannot import it ({exc})") from exc
             files = hash_files(source_files(given, kind))
@@ -223,18 +224,20 @@ def freeze(given: str, kind: str, dest: Path) -> tuple[dict[str, str], tuple[str
                     raise SourceError(f"scene source {given}: {name} changed while it was being imported; re-run")
             save_scene(scene, tmp, floorplan=False)
             src = scene.source or {}
-            notes = tuple([f"imported with up={src.get('up')}, rooms={src.get('rooms')}", *src.get("warnings", [])])
+            notes = tuple([*(f"assumed {a}" for a in src.get("assumptions", [])), f"rooms: {src.get('rooms')}",
+                           *src.get("warnings", [])])
     return files, notes
 
 
-def resolve_user_source(index: int, given: str, kind: str, out_dir: Path, scenes_dir: Path) -> tuple[SceneSource, Scene]:
+def resolve_user_source(index: int, given: str, kind: str, out_dir: Path, scenes_dir: Path,
+                        default_lights: bool = False) -> tuple[SceneSource, Scene]:
     """Hash and freeze one user source; returns its record and the frozen scene."""
     dest = scenes_dir / f"s{index:05d}"
-    files, notes = freeze(given, kind, dest)
+    files, notes = freeze(given, kind, dest, default_lights)
     scene = load_scene(dest)
     record = SceneSource(index=index, kind=kind, source=given, name=scene.name, sha256=checksum(files, _base(given, kind)),
                          files=files, frozen=os.path.relpath(dest, out_dir), frozen_sha256=frozen_checksum(dest),
-                         notes=notes)
+                         notes=notes, default_lights=default_lights)
     return record, scene
 
 
@@ -270,7 +273,7 @@ def ensure_frozen(src: SceneSource, out_dir: Path) -> Path:
     except OSError:
         ok = False
     if not ok:
-        freeze(src.source, src.kind, folder)
+        freeze(src.source, src.kind, folder, src.default_lights)
         if frozen_checksum(folder) != src.frozen_sha256:
             shutil.rmtree(folder, ignore_errors=True)
             raise SourceError(f"{src.label}: importing it again gives another scene than the one this build was "

@@ -194,3 +194,20 @@ def test_one_scene_given_twice_is_refused(tmp_path):
 
     with pytest.raises(SourceError, match=r"scene 1 \(.*b\) holds the same files as scene 0"):
         make_plan(BuildConfig(scenes=[str(tmp_path / "a"), str(tmp_path / "b")], **SMALL), tmp_path / "out")
+
+
+@pytest.mark.parametrize("default_lights", [False, True])
+def test_default_lights_reach_an_unlit_mesh_file_and_are_recorded(tmp_path, default_lights):
+    from pipelines.sources import read_frozen, resolve_user_source
+
+    path = tmp_path / "box.ply"
+    trimesh.creation.box(extents=(4.0, 3.0, 2.5)).export(path)
+    record, scene = resolve_user_source(0, str(path), "file", tmp_path / "out", tmp_path / "out" / "scenes",
+                                        default_lights=default_lights)
+    assert bool(scene.lights) == default_lights and all(li.kind == "point" for li in scene.lights)
+    assert any("no light sources" in n for n in record.notes) != default_lights
+    assert any("assumed" in n and "units" in n for n in record.notes)
+    # A lost frozen copy is rebuilt the same way (with or without the rig).
+    shutil.rmtree(tmp_path / "out" / "scenes" / "s00000")
+    assert len(read_frozen(record, tmp_path / "out").lights) == len(scene.lights)
+    assert BuildConfig.from_dict(BuildConfig(scenes=[str(path)], default_lights=True).to_dict()).default_lights

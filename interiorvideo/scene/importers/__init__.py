@@ -1,6 +1,7 @@
 """Import user scenes (glTF/GLB, OBJ+MTL, PLY) into the scene model, and export scenes as OBJ.
 
-``import_scene(paths, rooms=..., up=..., name=..., label_from=...)`` reads one or more files and
+``import_scene(paths, rooms=..., up=..., units=..., scale=..., name=..., label_from=...,
+default_lights=...)`` reads one or more files and
 returns a :class:`~interiorvideo.scene.model.Scene`: one :class:`SceneObject` per mesh (per glTF
 node primitive, per OBJ object × material, per PLY file) with a fresh instance id 1..N in file and
 node order, a label, a PBR :class:`Material`, a local prompt, rooms, and lights: an area light
@@ -31,13 +32,17 @@ This package is split by job; the why of each choice is in the module that makes
   and textures.
 * :mod:`.rooms` — floor-split room segmentation; :mod:`.room_layout` — rooms per mode and the
   room of each object.
+* :mod:`.orient` — each file's up axis and units, detected from the geometry;
+  :mod:`.sanity` — warnings a user must see (no light, stacked files, no floor).
 * :mod:`.assemble` — ``import_scene``; :mod:`.export` — ``export_obj``.
 * :mod:`.front3d` — ``import_front3d`` / ``read_front3d``: 3D-FRONT + 3D-FUTURE, assembled by
   :mod:`.assemble`'s object code.
 
-Conventions: glTF is +Y up by spec and converted with
-:func:`~interiorvideo.scene.io.y_up_to_z_up`; OBJ and PLY default to +Y up as well (Blender's
-default export); ``up="z"`` keeps coordinates. Units are assumed to be metres.
+Conventions: files are read in their own coordinates, then turned +Z up and scaled to metres per
+file by :mod:`.orient`: ``up="auto"`` keeps +Y up (glTF's specification, Blender's default export)
+unless the geometry says +Z, ``units="auto"`` keeps metres unless the storey height says cm, mm,
+in or ft; ``up``/``units``/``scale`` override. What was assumed, with its evidence, is in
+``scene.source["assumptions"]``, and warnings in ``scene.source["warnings"]``.
 
 Errors: a missing file, an unknown extension, an unreadable or corrupt file, a file without
 triangles, non-finite vertices, out-of-range triangle indices, and Draco data that cannot be
