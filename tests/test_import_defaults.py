@@ -254,3 +254,28 @@ def test_rooms_without_known_doors_sample_every_light():
     # The pass holds E / pi (the clip contract folds 1/pi in): 8 * cos / d^2 / pi is 0.44 under the
     # lamp and above 0.1 over the floor in view; without the lamp, only the far one's 0.002 is left.
     assert seen.mean() > 0.5 and float(np.median(irr[seen])) > 0.1
+
+
+def test_baked_lighting_in_the_emissive_channel_is_not_a_lamp(tmp_path):
+    """Web/game exports put light maps in the emissive channel: a model whose walls glow is not
+    lit by its walls. A ceiling panel covering 2 % of the surface stays a lamp."""
+    lamp = tmp_path / "lamp.glb"
+    write_glb(lamp, room_meshes(), emissive=True)
+    sc = import_scene(lamp)
+    assert [li.kind for li in sc.lights] == ["area"] and not any("baked" in w for w in sc.source["warnings"])
+
+    baked = tmp_path / "baked.glb"
+    meshes = room_meshes()
+    sc_file = trimesh.Scene()
+    to_file = np.array([[1, 0, 0, 0], [0, 0, 1, 0], [0, -1, 0, 0], [0, 0, 0, 1]], dtype=np.float64)
+    for name, m in meshes.items():
+        m = m.copy()
+        m.apply_transform(to_file)
+        m.visual = trimesh.visual.TextureVisuals(material=trimesh.visual.material.PBRMaterial(
+            name=f"{name}_baked", baseColorFactor=[200, 200, 200, 255], emissiveFactor=[0.6, 0.6, 0.6]))
+        sc_file.add_geometry(m, node_name=name, geom_name=name)
+    baked.write_bytes(sc_file.export(file_type="glb"))
+    sc = import_scene(baked)
+    assert sc.lights == ()
+    assert any("baked lighting" in w and "100%" in w for w in sc.source["warnings"]), sc.source["warnings"]
+    assert all(max(o.material.emission) == 0 for o in sc.objects)

@@ -49,7 +49,7 @@ from .obj import read_obj
 from .orient import UNITS, orient
 from .ply import read_ply
 from .room_layout import build_rooms, layout_rooms
-from .sanity import scene_warnings
+from .sanity import drop_baked_lighting, scene_warnings
 
 IMPORTER_VERSION = 2
 READERS = {"gltf": "trimesh", "obj": "tinyobjloader", "ply": "open3d"}
@@ -105,6 +105,7 @@ def import_scene(
         for part in res.parts:
             part.vertices = o.to_scene(part.vertices)
         orientations.append(o)
+    baked = [f"{r.path.name}: {w}" for r in results for w in [drop_baked_lighting(r.parts)] if w]
     mode = rooms or ("per-file" if len(results) > 1 else "extras" if results[0].ours else "floor-split")
     parts = [(fi, p) for fi, res in enumerate(results) for p in res.parts]
     bank = MaterialBank()
@@ -114,7 +115,7 @@ def import_scene(
     lights = [_area_light(o) for o in objects if o.material.is_emissive]
     lights += [_oriented(li, o) for res, o in zip(results, orientations) for li in res.lights]
     scene_rooms = tuple(build_rooms(geoms, objects))
-    warns = [f"{r.path.name}: {w}" for r in results for w in r.warnings] + room_warnings
+    warns = [f"{r.path.name}: {w}" for r in results for w in r.warnings] + baked + room_warnings
     warns += scene_warnings(files, [[p for f, p in parts if f == fi] for fi in range(len(files))], mode,
                             bool(lights) or default_lights, scene_rooms)
 

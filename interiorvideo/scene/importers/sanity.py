@@ -17,6 +17,7 @@ import open3d as o3d
 from ..model import Room
 from .common import RawPart
 
+BAKED_SHARE = 0.25  # emissive surfaces covering more of a model than this are baked lighting, not lamps
 STACKED_IOU = 0.25  # bounding-box overlap of two files above which they look modelled at one origin
 FLOOR_MIN_COVER = 0.3  # a room's floor height must carry upward-facing surfaces over this much of it
 FLOOR_BAND = 0.08  # m
@@ -85,3 +86,30 @@ def floor_cover(parts: Sequence[RawPart], room: Room, cell: float = 0.1) -> floa
     flat = np.abs(ans["primitive_normals"].numpy()[:, 2]) > 0.9
     at_floor = np.abs(start - t - room.floor_z) <= FLOOR_BAND
     return float(np.mean(flat & at_floor))
+
+
+def drop_baked_lighting(parts: Sequence[RawPart]) -> str | None:
+    """Turn off emission that is baked lighting, and say so.
+
+    Exporters of game and web assets (Sketchfab, three.js examples) often put a light map in
+    the emissive channel: walls, bed and floor then "glow" with the light that was baked into
+    them, and as area lights they would light the room uniformly, twice. Real lamps cover a small
+    share of a model's surface; above :data:`BAKED_SHARE` the emission is dropped (our own files,
+    whose exact materials come from their extras, are left alone)."""
+    def area(p: RawPart) -> float:
+        tri = p.vertices.astype(np.float64)[p.triangles]
+        return float(0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1).sum())
+
+    emissive = [p for p in parts if p.material.exact is None and max(p.material.emission) > 0]
+    if not emissive:
+        return None
+    total = sum(area(p) for p in parts)
+    share = sum(area(p) for p in emissive) / max(total, 1e-30)
+    if share <= BAKED_SHARE:
+        return None
+    names = sorted({p.material.name or "?" for p in emissive})
+    for p in emissive:
+        p.material.emission = (0.0, 0.0, 0.0)
+    return (f"emissive materials cover {share:.0%} of the surface ({', '.join(names[:4])}"
+            f"{', …' if len(names) > 4 else ''}): that is baked lighting, not lamps; their emission is ignored "
+            f"(pass --default-lights for a light rig)")
