@@ -10,6 +10,9 @@ PIP=(python -m pip --disable-pip-version-check)
 # libusb-1.0-0: open3d needs it at import time.
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libusb-1.0-0 >/dev/null
+# libllvm19: Mitsuba 3's LLVM variant (llvm_ad_rgb, the reference renderer) needs libLLVM >= 16;
+# Debian's default LLVM 15 aborts ("Cannot select: fminimum"). interiorvideo.render.mitsuba_ref finds it.
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libllvm19 >/dev/null
 # chromium: headless browser the leaderboard tests open the generated page in (tests/test_leaderboard.py).
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 "${PIP[@]}" install -q -e ".[test]"

@@ -1,0 +1,78 @@
+"""Reference scenes for checking light transport against Mitsuba 3 (issue 16): small closed rooms
+whose every surface has a known material, with a camera to look at them.
+
+``cornell_room`` is a Lambertian Cornell-style box: a 3 m closed cube (white floor, ceiling,
+front and back walls, red left wall, green right wall), a white diffuse block on the floor and a
+square white area light just under the ceiling, facing down. ``Lambertian`` here means metallic 0
+and specular factor 0, the case the project's renderer is exact for (rgb = albedo · irradiance).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..trajectory.camera import Trajectory, intrinsics, look_at
+from .mesh import Mesh, box_between
+from .model import Light, Material, Room, Scene, SceneObject, Sky
+
+SIZE = 3.0  # metres: the rooms are cubes
+WHITE = (0.7, 0.7, 0.7)
+RED = (0.63, 0.065, 0.05)
+GREEN = (0.14, 0.45, 0.09)
+# Instance ids, so tests and reports can name regions.
+FLOOR, CEILING, LEFT_WALL, RIGHT_WALL, FRONT_WALL, BACK_WALL, BLOCK, LAMP = range(1, 9)
+REGIONS = {"floor": FLOOR, "left wall": LEFT_WALL, "right wall": RIGHT_WALL, "back wall": BACK_WALL,
+           "block": BLOCK}
+
+
+def quad(p0, e1, e2) -> Mesh:
+    """A one-sided rectangle; its normal is e1 × e2."""
+    p0, e1, e2 = (np.asarray(v, np.float64) for v in (p0, e1, e2))
+    return Mesh(np.stack([p0, p0 + e1, p0 + e1 + e2, p0 + e2]), np.array([[0, 1, 2], [0, 2, 3]]))
+
+
+def _inward(mesh: Mesh) -> Mesh:
+    n = mesh.triangle_normals()[0]
+    if n @ (np.full(3, SIZE / 2) - mesh.vertices[0]) < 0:
+        return Mesh(mesh.vertices, mesh.triangles[:, ::-1])
+    return mesh
+
+
+def lambertian(name: str, color, emission=(0.0, 0.0, 0.0)) -> Material:
+    return Material(name, "paint", tuple(float(c) for c in color), 1.0, 0.0, emission=tuple(emission), specular=0.0)
+
+
+def cornell_room(light_radiance: float = 8.0, colors: dict[str, tuple] | None = None, block: bool = True,
+                 extra_lights: tuple[Light, ...] = (), sky: Sky | None = None) -> Scene:
+    """The Lambertian Cornell-style room; ``colors`` overrides surface colours by name (floor,
+    ceiling, left_wall, right_wall, front_wall, back_wall, block); ``light_radiance`` 0 leaves the
+    ceiling lamp out."""
+    s = SIZE
+    c = {"floor": WHITE, "ceiling": WHITE, "left_wall": RED, "right_wall": GREEN, "front_wall": WHITE,
+         "back_wall": WHITE, "block": WHITE, **(colors or {})}
+    faces = [
+        ("floor", quad((0, 0, 0), (0, s, 0), (s, 0, 0))), ("ceiling", quad((0, 0, s), (s, 0, 0), (0, s, 0))),
+        ("left_wall", quad((0, 0, 0), (0, 0, s), (0, s, 0))), ("right_wall", quad((s, 0, 0), (0, s, 0), (0, 0, s))),
+        ("front_wall", quad((0, 0, 0), (s, 0, 0), (0, 0, s))), ("back_wall", quad((0, s, 0), (0, 0, s), (s, 0, 0))),
+    ]
+    objs = [SceneObject(i, name, "wall", 0, _inward(mesh), lambertian(f"m_{name}", c[name]), structural=True)
+            for i, (name, mesh) in enumerate(faces, start=FLOOR)]
+    if block:
+        objs.append(SceneObject(BLOCK, "block", "box", 0, box_between((1.5, 1.5, 0.0), (2.3, 2.3, 1.1)),
+                                lambertian("m_block", c["block"])))
+    lights = list(extra_lights)
+    if light_radiance > 0:
+        # 0.8 m square, 1 cm under the ceiling, facing down (e1 × e2 = −z).
+        lamp = quad((1.1, 1.1, s - 0.01), (0.0, 0.8, 0.0), (0.8, 0.0, 0.0))
+        objs.append(SceneObject(LAMP, "lamp", "light", 0, lamp,
+                                lambertian("m_lamp", WHITE, emission=(light_radiance,) * 3)))
+        lights.append(Light("lamp", "area", (1.0, 1.0, 1.0), light_radiance, object_id=LAMP, room_id=0))
+    room = Room(0, "cornell room", ((0, 0), (s, 0), (s, s), (0, s)), 0.0, s, prompt="a Cornell box")
+    return Scene("cornell", tuple(objs), tuple(lights), (room,), sky=sky or Sky())
+
+
+def cornell_camera(width: int = 64, height: int = 48, hfov: float = 70.0) -> Trajectory:
+    """One frame from near the front wall, looking at the back wall a little downwards: floor,
+    both side walls, back wall and block in view, lamp and ceiling not."""
+    poses = look_at(np.array([[1.5, 0.25, 1.5]]), np.array([[1.5, 3.0, 1.2]]))
+    return Trajectory(intrinsics(width, height, hfov), poses, 24.0, width, height, "cornell", 0, 0)
