@@ -257,8 +257,11 @@ def test_rooms_without_known_doors_sample_every_light():
 
 
 def test_baked_lighting_in_the_emissive_channel_is_not_a_lamp(tmp_path):
-    """Web/game exports put light maps in the emissive channel: a model whose walls glow is not
-    lit by its walls. A ceiling panel covering 2 % of the surface stays a lamp."""
+    """Web/game exports put light maps in the emissive channel: a model whose walls glow with an
+    emissive texture is not lit by its walls. A ceiling panel covering 2 % of the surface stays a
+    lamp (and so would an emissive factor over a whole lamp file)."""
+    from PIL import Image
+
     lamp = tmp_path / "lamp.glb"
     write_glb(lamp, room_meshes(), emissive=True)
     sc = import_scene(lamp)
@@ -271,8 +274,11 @@ def test_baked_lighting_in_the_emissive_channel_is_not_a_lamp(tmp_path):
     for name, m in meshes.items():
         m = m.copy()
         m.apply_transform(to_file)
-        m.visual = trimesh.visual.TextureVisuals(material=trimesh.visual.material.PBRMaterial(
-            name=f"{name}_baked", baseColorFactor=[200, 200, 200, 255], emissiveFactor=[0.6, 0.6, 0.6]))
+        light_map = Image.fromarray(np.full((8, 8, 3), 150, np.uint8))  # what a baker writes
+        m.visual = trimesh.visual.TextureVisuals(
+            uv=np.zeros((len(m.vertices), 2)), material=trimesh.visual.material.PBRMaterial(
+                name=f"{name}_baked", baseColorFactor=[200, 200, 200, 255], emissiveFactor=[1.0, 1.0, 1.0],
+                emissiveTexture=light_map))
         sc_file.add_geometry(m, node_name=name, geom_name=name)
     baked.write_bytes(sc_file.export(file_type="glb"))
     sc = import_scene(baked)

@@ -109,10 +109,10 @@ def import_scene(
     mode = rooms or ("per-file" if len(results) > 1 else "extras" if results[0].ours else "floor-split")
     parts = [(fi, p) for fi, res in enumerate(results) for p in res.parts]
     bank = MaterialBank()
-    objects = _objects(results, parts, label_from, bank)
+    objects = scene_objects(results, parts, label_from, bank)
     mode, geoms, room_of, room_warnings = layout_rooms(mode, parts, [o.label for o in objects], len(results))
     objects = [replace(o, room_id=int(rid)) for o, rid in zip(objects, room_of)]
-    lights = [_area_light(o) for o in objects if o.material.is_emissive]
+    lights = [area_light(o) for o in objects if o.material.is_emissive]
     lights += [_oriented(li, o) for res, o in zip(results, orientations) for li in res.lights]
     scene_rooms = tuple(build_rooms(geoms, objects))
     warns = [f"{r.path.name}: {w}" for r in results for w in r.warnings] + baked + room_warnings
@@ -174,9 +174,10 @@ def _read(path: Path, axis: str) -> FileResult:
     return res
 
 
-def _objects(results: list[FileResult], parts: list[tuple[int, RawPart]], label_from: LabelFrom,
-             bank: MaterialBank) -> list[SceneObject]:
-    """Scene objects (room -1 for now) with instance ids 1..N, unique names, labels and materials."""
+def scene_objects(results: list[FileResult], parts: list[tuple[int, RawPart]], label_from: LabelFrom,
+                  bank: MaterialBank) -> list[SceneObject]:
+    """Scene objects (room -1 for now) with instance ids 1..N, unique names, labels and materials;
+    shared with :mod:`.front3d`, so every format names, labels and prompts objects alike."""
     taken: set[str] = set()
     objects = []
     for iid, (fi, p) in enumerate(parts, start=1):
@@ -212,7 +213,8 @@ def _oriented(light: Light, o) -> Light:
     return replace(light, position=pos, direction=None if d is None else tuple(float(x) for x in d))
 
 
-def _area_light(o: SceneObject) -> Light:
+def area_light(o: SceneObject) -> Light:
+    """The area light of an emissive object (colour × intensity = its emission)."""
     peak = max(o.material.emission)
     return Light(f"{o.name}_light", "area", tuple(float(e / peak) for e in o.material.emission), float(peak),
                  object_id=o.instance_id, room_id=o.room_id if o.room_id >= 0 else None)

@@ -45,6 +45,7 @@ class RawMaterial:
     # when set it replaces the values above, which went through 8-bit glTF factors.
     exact: Material | None = None
     specular: float = 1.0  # dielectric specular factor (Material.specular); MTL Ks sets it
+    emission_map: bool = False  # the emission came from an emissive texture (often a baked light map)
 
 
 @dataclass

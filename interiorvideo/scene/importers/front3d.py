@@ -79,7 +79,7 @@ from shapely.geometry.polygon import orient
 from ...colour import srgb_to_linear
 from ..model import Room, Scene
 from ..prompts import room_prompt
-from .assemble import _area_light, _objects
+from .assemble import area_light, scene_objects
 from .bank import MaterialBank
 from .common import (
     DEFAULT_BASE_COLOR,
@@ -194,7 +194,7 @@ def import_front3d(json_path: str | Path, future_dir: str | Path, *, texture_dir
         warnings.warn(f"{path}: {w}", stacklevel=2)
     parts = [(0, p) for p in res.file.parts]
     bank = MaterialBank()
-    objects = _objects([res.file], parts, "auto", bank)
+    objects = scene_objects([res.file], parts, "auto", bank)
     objects = [replace(o, room_id=p.extras.room_id) for o, (_, p) in zip(objects, parts)]
     rooms = [Room(room_id=r.room_id, kind=r.kind, polygon=r.polygon, floor_z=r.floor_z, ceiling_z=r.ceiling_z,
                   prompt=room_prompt(r.kind, [o for o in objects if o.room_id == r.room_id], (), 0))
@@ -208,7 +208,7 @@ def import_front3d(json_path: str | Path, future_dir: str | Path, *, texture_dir
         "assumptions": list(res.assumptions), "warnings": list(res.file.warnings),
     }
     return Scene(name=name or path.stem, objects=tuple(objects),
-                 lights=tuple(_area_light(o) for o in objects if o.material.is_emissive),
+                 lights=tuple(area_light(o) for o in objects if o.material.is_emissive),
                  rooms=tuple(rooms), textures=dict(bank.textures), source=source)
 
 

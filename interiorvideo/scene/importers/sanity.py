@@ -94,13 +94,16 @@ def drop_baked_lighting(parts: Sequence[RawPart]) -> str | None:
     Exporters of game and web assets (Sketchfab, three.js examples) often put a light map in
     the emissive channel: walls, bed and floor then "glow" with the light that was baked into
     them, and as area lights they would light the room uniformly, twice. Real lamps cover a small
-    share of a model's surface; above :data:`BAKED_SHARE` the emission is dropped (our own files,
-    whose exact materials come from their extras, are left alone)."""
+    share of a model's surface, and their emission is a factor, not a texture: emission read
+    from emissive textures covering more than :data:`BAKED_SHARE` of the surface is dropped (our
+    own files, whose exact materials come from their extras, are left alone; so is an emissive
+    factor, which a lamp file on its own may well cover most of)."""
     def area(p: RawPart) -> float:
         tri = p.vertices.astype(np.float64)[p.triangles]
         return float(0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1).sum())
 
-    emissive = [p for p in parts if p.material.exact is None and max(p.material.emission) > 0]
+    emissive = [p for p in parts if p.material.exact is None and p.material.emission_map
+                and max(p.material.emission) > 0]
     if not emissive:
         return None
     total = sum(area(p) for p in parts)
