@@ -4,7 +4,12 @@ whose every surface has a known material, with a camera to look at them.
 ``cornell_room`` is a Lambertian Cornell-style box: a 3 m closed cube (white floor, ceiling,
 front and back walls, red left wall, green right wall), a white diffuse block on the floor and a
 square white area light just under the ceiling, facing down. ``Lambertian`` here means metallic 0
-and specular factor 0, the case the project's renderer is exact for (rgb = albedo · irradiance).
+and specular factor 0, the case where rgb = albedo · irradiance exactly.
+
+``glossy_room`` is the same room with the block replaced by a rough copper block (metallic 1,
+roughness 0.3) and a turned silver mirror block (metallic 1, roughness 0.05), and optionally
+glossy dielectric side and back walls (roughness 0.3, specular 1): the scenes that check glossy
+and metal transport — reflections at every depth, emitters seen through specular bounces.
 """
 
 from __future__ import annotations
@@ -20,9 +25,14 @@ WHITE = (0.7, 0.7, 0.7)
 RED = (0.63, 0.065, 0.05)
 GREEN = (0.14, 0.45, 0.09)
 # Instance ids, so tests and reports can name regions.
-FLOOR, CEILING, LEFT_WALL, RIGHT_WALL, FRONT_WALL, BACK_WALL, BLOCK, LAMP = range(1, 9)
+FLOOR, CEILING, LEFT_WALL, RIGHT_WALL, FRONT_WALL, BACK_WALL, BLOCK, LAMP, MIRROR = range(1, 10)
 REGIONS = {"floor": FLOOR, "left wall": LEFT_WALL, "right wall": RIGHT_WALL, "back wall": BACK_WALL,
            "block": BLOCK}
+GLOSSY_REGIONS = {"floor": FLOOR, "left wall": LEFT_WALL, "right wall": RIGHT_WALL, "back wall": BACK_WALL,
+                  "metal block": BLOCK, "mirror block": MIRROR}
+COPPER = (0.95, 0.64, 0.54)  # F0 of copper (linear RGB)
+SILVER = (0.95, 0.93, 0.88)
+GLOSSY_WALLS = ("left_wall", "right_wall", "back_wall")
 
 
 def quad(p0, e1, e2) -> Mesh:
@@ -42,11 +52,21 @@ def lambertian(name: str, color, emission=(0.0, 0.0, 0.0)) -> Material:
     return Material(name, "paint", tuple(float(c) for c in color), 1.0, 0.0, emission=tuple(emission), specular=0.0)
 
 
+def metal(name: str, color, roughness: float) -> Material:
+    return Material(name, "metal", tuple(float(c) for c in color), float(roughness), 1.0)
+
+
+def glossy(name: str, color, roughness: float = 0.3) -> Material:
+    """A glossy dielectric: Lambertian base under a GGX coat with F0 = 0.04 (specular factor 1)."""
+    return Material(name, "paint", tuple(float(c) for c in color), float(roughness), 0.0, specular=1.0)
+
+
 def cornell_room(light_radiance: float = 8.0, colors: dict[str, tuple] | None = None, block: bool = True,
-                 extra_lights: tuple[Light, ...] = (), sky: Sky | None = None) -> Scene:
+                 extra_lights: tuple[Light, ...] = (), sky: Sky | None = None,
+                 materials: dict[str, Material] | None = None) -> Scene:
     """The Lambertian Cornell-style room; ``colors`` overrides surface colours by name (floor,
-    ceiling, left_wall, right_wall, front_wall, back_wall, block); ``light_radiance`` 0 leaves the
-    ceiling lamp out."""
+    ceiling, left_wall, right_wall, front_wall, back_wall, block); ``materials`` overrides whole
+    materials by the same names; ``light_radiance`` 0 leaves the ceiling lamp out."""
     s = SIZE
     c = {"floor": WHITE, "ceiling": WHITE, "left_wall": RED, "right_wall": GREEN, "front_wall": WHITE,
          "back_wall": WHITE, "block": WHITE, **(colors or {})}
@@ -55,11 +75,12 @@ def cornell_room(light_radiance: float = 8.0, colors: dict[str, tuple] | None = 
         ("left_wall", quad((0, 0, 0), (0, 0, s), (0, s, 0))), ("right_wall", quad((s, 0, 0), (0, s, 0), (0, 0, s))),
         ("front_wall", quad((0, 0, 0), (s, 0, 0), (0, 0, s))), ("back_wall", quad((0, s, 0), (0, 0, s), (s, 0, 0))),
     ]
-    objs = [SceneObject(i, name, "wall", 0, _inward(mesh), lambertian(f"m_{name}", c[name]), structural=True)
+    mats = {name: lambertian(f"m_{name}", col) for name, col in c.items()} | (materials or {})
+    objs = [SceneObject(i, name, "wall", 0, _inward(mesh), mats[name], structural=True)
             for i, (name, mesh) in enumerate(faces, start=FLOOR)]
     if block:
         objs.append(SceneObject(BLOCK, "block", "box", 0, box_between((1.5, 1.5, 0.0), (2.3, 2.3, 1.1)),
-                                lambertian("m_block", c["block"])))
+                                mats["block"]))
     lights = list(extra_lights)
     if light_radiance > 0:
         # 0.8 m square, 1 cm under the ceiling, facing down (e1 × e2 = −z).
@@ -71,8 +92,29 @@ def cornell_room(light_radiance: float = 8.0, colors: dict[str, tuple] | None = 
     return Scene("cornell", tuple(objs), tuple(lights), (room,), sky=sky or Sky())
 
 
+def glossy_room(glossy_walls: bool = False, light_radiance: float = 8.0) -> Scene:
+    """The Cornell room with a rough copper block (metallic 1, roughness 0.3) where the white block
+    was and a silver mirror block (metallic 1, roughness 0.05) turned 30° in the left half;
+    ``glossy_walls`` makes the side and back walls glossy dielectrics (roughness 0.3, specular 1)."""
+    mats = {"block": metal("m_copper", COPPER, 0.3)}
+    if glossy_walls:
+        cols = {"left_wall": RED, "right_wall": GREEN, "back_wall": WHITE}
+        mats |= {name: glossy(f"m_{name}", cols[name]) for name in GLOSSY_WALLS}
+    room = cornell_room(light_radiance, materials=mats)
+    mirror = box_between((-0.3, -0.3, 0.0), (0.3, 0.3, 0.8)).transformed(30.0, (0.85, 1.9, 0.0))
+    obj = SceneObject(MIRROR, "mirror", "box", 0, mirror, metal("m_mirror", SILVER, 0.05))
+    return Scene("cornell_glossy", room.objects + (obj,), room.lights, room.rooms, sky=room.sky)
+
+
 def cornell_camera(width: int = 64, height: int = 48, hfov: float = 70.0) -> Trajectory:
     """One frame from near the front wall, looking at the back wall a little downwards: floor,
     both side walls, back wall and block in view, lamp and ceiling not."""
     poses = look_at(np.array([[1.5, 0.25, 1.5]]), np.array([[1.5, 3.0, 1.2]]))
     return Trajectory(intrinsics(width, height, hfov), poses, 24.0, width, height, "cornell", 0, 0)
+
+
+def glossy_camera(width: int = 64, height: int = 48, hfov: float = 70.0) -> Trajectory:
+    """One frame from above the front of the room, looking down at both blocks: floor, side and
+    back walls and the blocks' tops and fronts in view, lamp and ceiling not."""
+    poses = look_at(np.array([[1.5, 0.3, 2.0]]), np.array([[1.5, 2.6, 0.5]]))
+    return Trajectory(intrinsics(width, height, hfov), poses, 24.0, width, height, "cornell_glossy", 0, 0)
