@@ -1,5 +1,7 @@
 """Reflectance models: a Lambertian lobe and a GGX (Trowbridge–Reitz) microfacet lobe with
-Smith height-correlated masking and Schlick's Fresnel — the glTF metallic-roughness model."""
+Smith height-correlated masking and Schlick's Fresnel — the glTF metallic-roughness model.
+These are the model's reference in numpy; the path tracer evaluates and samples the same model
+per ray in :mod:`kernels` (``_lobes``, ``_bsdf``, ``_vndf_dir``)."""
 
 from __future__ import annotations
 
@@ -41,16 +43,3 @@ def smith_visibility(n_dot_l: np.ndarray, n_dot_v: np.ndarray, alpha: np.ndarray
 def alpha_from_roughness(roughness: np.ndarray) -> np.ndarray:
     """Perceptual roughness squared, floored so a 'perfect' mirror stays numerically sane."""
     return np.maximum(roughness * roughness, 2e-3)
-
-
-def sample_ggx_reflection(n: np.ndarray, v: np.ndarray, roughness: np.ndarray, u1: np.ndarray,
-                          u2: np.ndarray) -> np.ndarray:
-    """Reflect ``v`` about a GGX-distributed microfacet normal (Walter et al. 2007)."""
-    alpha = alpha_from_roughness(roughness)
-    phi = 2.0 * np.pi * u1
-    cos_t = np.sqrt((1.0 - u2) / (1.0 + (alpha * alpha - 1.0) * u2))
-    sin_t = np.sqrt(np.maximum(0.0, 1.0 - cos_t * cos_t))
-    t, b = orthonormal_basis(n)
-    h = t * (sin_t * np.cos(phi))[:, None] + b * (sin_t * np.sin(phi))[:, None] + n * cos_t[:, None]
-    r = 2.0 * np.einsum("ij,ij->i", v, h)[:, None] * h - v
-    return (r / np.maximum(np.linalg.norm(r, axis=1, keepdims=True), 1e-12)).astype(np.float32)

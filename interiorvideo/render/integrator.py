@@ -1,11 +1,22 @@
-"""Monte-Carlo light transport on open3d/Embree ray casts.
+"""Monte-Carlo light transport on open3d/Embree ray casts: a path tracer of the contract's
+material model with multiple importance sampling.
 
 irradiance(x) — the contract's diffuse irradiance E/π, so a Lambertian surface shows
-albedo · irradiance — is next-event estimation (one light chosen per sample by its unshadowed
-contribution, one shadow ray) plus cosine-sampled diffuse paths with NEE at every vertex, at
-least ``rr_start`` bounces before Russian roulette. Emitters hit by a path are not counted (NEE
-has them); the sky is gathered by paths that leave through windows. Per-ray work happens in
-:mod:`kernels`; this module batches rays for Embree.
+albedo · irradiance — treats the first vertex as a white Lambertian: a light sample (one light
+chosen per sample by its unshadowed contribution, one shadow ray) and a cosine-sampled path
+ray. specular_paths(x) is the specular lobe at the camera's hits: the same light samples
+reweighted, and VNDF-sampled path rays. After that first vertex every path is physical: at each
+vertex a light sample and a direction from the diffuse or the GGX lobe, Russian roulette from
+``rr_start`` on. Light samples and BSDF-sampled rays that land on an emitter are combined with
+the power heuristic (each vertex keeps the state the next hit needs to recompute the light
+pdf), so nothing is counted twice; point, spot and sun lights are light-sampled only, the sky is
+gathered by paths only. Per-ray work happens in :mod:`kernels`; this module batches rays for
+Embree.
+
+Sample streams (dimensions of a point's Sobol row, see :func:`stream_dims`): irradiance paths
+use dims 0..5 at the first vertex (light pick, 3 light dims, 2 cosine dims) and 8 per bounce
+(light pick, 3 light dims, lobe pick, 2 direction dims, Russian roulette); the specular paths
+follow them with 2 VNDF dims at the first vertex and 8 per bounce.
 """
 
 from __future__ import annotations
@@ -19,9 +30,17 @@ from . import kernels
 from .lights import SHADOW_OFFSET, LightSet
 from .scenedata import SceneData
 
-DIMS_FIRST = 6  # light pick + 3 light dims + 2 direction dims at the shading point
-DIMS_BOUNCE = 7  # the same plus Russian roulette at each further vertex
+DIMS_FIRST = 6  # irradiance's first vertex: light pick + 3 light dims, 2 cosine-direction dims
+DIMS_BOUNCE = 8  # each further vertex: light pick + 3 light dims, lobe pick, 2 direction dims, Russian roulette
+DIMS_SPECULAR_FIRST = 2  # the specular lobe at the camera's hit: 2 VNDF dims (its light samples are irradiance's)
 SHADOW_TFAR = 0.999
+
+
+def stream_dims(max_bounces: int) -> tuple[int, int]:
+    """Dimensions of a shading point's two sample streams, laid out one after the other in its
+    Sobol table row: the irradiance paths (DIMS_FIRST + DIMS_BOUNCE per bounce) and the specular
+    lobe's paths (DIMS_SPECULAR_FIRST + DIMS_BOUNCE per bounce)."""
+    return DIMS_FIRST + DIMS_BOUNCE * max_bounces, DIMS_SPECULAR_FIRST + DIMS_BOUNCE * max_bounces
 
 
 @dataclass
@@ -62,17 +81,15 @@ def trace(data: SceneData, origins: np.ndarray, directions: np.ndarray, counter:
     return Hits(np.isfinite(t), t, *attrs)
 
 
-def diffuse_reflectance(h: Hits) -> np.ndarray:
-    return (1.0 - h.metallic)[:, None] * h.albedo
-
-
 @dataclass
 class DirectSamples:
-    """Visible light samples at the shading points: E/p·V per sample and the light direction,
-    kept so the specular lobe can reuse them."""
+    """The irradiance's light samples at the shading points, visibility applied: E/p·V, unit
+    light direction and solid-angle pdf (0: delta light), kept so the specular lobe can reuse
+    them."""
 
     irradiance: np.ndarray  # (N, S, 3)
     direction: np.ndarray  # (N, S, 3)
+    pdf: np.ndarray  # (N, S)
 
 
 class Workspace:
@@ -87,77 +104,137 @@ class Workspace:
             self.rows = rows
             f = np.float32
             self.e, self.ldir, self.contrib = (np.empty((rows, 3), f) for _ in range(3))
+            self.lpdf = np.empty(rows, f)
             self.beta = [np.empty((rows, 3), f), np.empty((rows, 3), f)]
             self.rays = [np.empty((rows, 6), f), np.empty((rows, 6), f)]
+            self.prev = [np.empty((rows, 6), f), np.empty((rows, 6), f)]
+            self.prev_inst = [np.empty(rows, np.int64), np.empty(rows, np.int64)]
             self.shadow = np.empty((rows, 6), f)
             self.idx = [np.empty(rows, np.int64), np.empty(rows, np.int64)]
             self.alive = np.empty(rows, np.bool_)
         return self
 
 
-def irradiance(data: SceneData, lights: LightSet, x: np.ndarray, n: np.ndarray, inst: np.ndarray,
-               table: np.ndarray, rot: np.ndarray, max_bounces: int, rr_start: int, counter: RayCounter,
-               clamp: float | None = None, keep_direct: int = 0,
-               ws: Workspace | None = None) -> tuple[np.ndarray, DirectSamples | None]:
-    """Irradiance (E/π, (N, 3)) at points ``x`` (instances ``inst``) with unit normals ``n``; the
-    number of samples (rows of ``table``) must be a power of two. Sample s of point i uses
-    ``table[s] + rot[i]`` (mod 1). ``clamp`` caps the luminance an indirect path sample adds
-    (suppresses fireflies from small bright lamp shades; None = unbiased)."""
-    N, S = len(x), table.shape[0]
+def _check_table(table: np.ndarray, rot: np.ndarray, n: int, dims: int) -> int:
+    S = table.shape[0]
     shift = int(S).bit_length() - 1
     if S != 1 << shift:
         raise ValueError(f"samples per point must be a power of two, got {S}")
-    if table.shape[1] < DIMS_FIRST + DIMS_BOUNCE * max_bounces or rot.shape[1] < table.shape[1] or len(rot) != N:
-        raise ValueError(f"sample table {table.shape} / rotations {rot.shape} too small for {N} points and "
-                         f"{max_bounces} bounces ({DIMS_FIRST + DIMS_BOUNCE * max_bounces} dimensions)")
+    if table.shape[1] < dims or rot.shape[1] < dims or len(rot) != n:
+        raise ValueError(f"sample table {table.shape} / rotations {rot.shape} too small for {n} points "
+                         f"({dims} dimensions)")
+    return shift
+
+
+def irradiance(data: SceneData, lights: LightSet, x: np.ndarray, n: np.ndarray, inst: np.ndarray,
+               table: np.ndarray, rot: np.ndarray, max_bounces: int, rr_start: int, counter: RayCounter,
+               clamp: float | None = None, keep_direct: bool = False,
+               ws: Workspace | None = None) -> tuple[np.ndarray, DirectSamples | None]:
+    """Irradiance (E/π, (N, 3)) at points ``x`` (instances ``inst``) with unit normals ``n``; the
+    number of samples (rows of ``table``) must be a power of two. Sample s of point i uses
+    ``table[s] + rot[i]`` (mod 1), dims 0 .. stream_dims(max_bounces)[0]. ``clamp`` caps the
+    luminance each indirect contribution adds (suppresses fireflies from small bright lamp
+    shades; None = unbiased); light reaching the first vertex directly is never capped."""
+    N, S = len(x), table.shape[0]
+    shift = _check_table(table, rot, N, stream_dims(max_bounces)[0])
     M = N * S
     ws = (ws or Workspace()).ensure(M)
-    limit = np.float32(np.inf if clamp is None else clamp)
     off = np.float32(SHADOW_OFFSET)
     x = np.ascontiguousarray(x, np.float32)
     n = np.ascontiguousarray(n, np.float32)
-    e, shadow, ldir, rays = ws.e[:M], ws.shadow[:M], ws.ldir[:M], ws.rays[0][:M]
+    e, shadow, ldir, lpdf, contrib = ws.e[:M], ws.shadow[:M], ws.ldir[:M], ws.lpdf[:M], ws.contrib[:M]
     kernels.first_vertex(x, n, np.asarray(inst, np.int64), lights.inst_room, lights.room_mask, table, rot, S, 0, off,
-                         *lights.arrays, e, shadow, ldir, rays)
-    e *= ~_occluded_rays(data, shadow, counter)[:, None]
-    total = e / np.float32(np.pi)
-    # Keep the first ``keep_direct`` visible light samples (the specular lobe reuses them).
-    k = min(int(keep_direct), S)
-    direct = DirectSamples(e.reshape(N, S, 3)[:, :k].copy(), ldir.reshape(N, S, 3)[:, :k].copy()) if k else None
-
-    cur = 0
+                         *lights.arrays, contrib, e, ldir, lpdf, shadow, ws.rays[0][:M], ws.prev[0][:M],
+                         ws.prev_inst[0][:M])
+    visible = ~_occluded_rays(data, shadow, counter)
+    total = contrib * visible[:, None]
+    direct = None
+    if keep_direct:
+        direct = DirectSamples((e * visible[:, None]).reshape(N, S, 3), ldir.reshape(N, S, 3).copy(),
+                               lpdf.reshape(N, S).copy())
     idx = ws.idx[0][:M]
     idx[:] = np.arange(M)
-    beta = ws.beta[0][:M]
-    beta[:] = 1.0
-    m = M
+    ws.beta[0][:M] = 1.0
+    trace_paths(data, lights, table, rot, shift, DIMS_FIRST, M, max_bounces, rr_start, total, clamp, counter, ws)
+    return total.reshape(N, S, 3).mean(axis=1), direct
+
+
+def specular_paths(data: SceneData, lights: LightSet, x: np.ndarray, n: np.ndarray, view: np.ndarray,
+                   inst: np.ndarray, rough: np.ndarray, f0: np.ndarray, strength: np.ndarray, counts: np.ndarray,
+                   direct: DirectSamples, table: np.ndarray, rot: np.ndarray, dim: int, max_bounces: int,
+                   rr_start: int, counter: RayCounter, clamp: float | None = None,
+                   ws: Workspace | None = None) -> np.ndarray:
+    """Radiance (N, 3) the GGX specular lobe reflects towards ``view`` at the camera's hits: the
+    irradiance's light samples (``direct``) reweighted by MIS, plus ``counts[i]`` (≤ rows of
+    ``table``) VNDF-sampled paths per point, traced like the irradiance's after their first
+    vertex; their stream starts at dimension ``dim``."""
+    N, S = len(x), table.shape[0]
+    shift = _check_table(table, rot, N, dim + stream_dims(max_bounces)[1])
+    if counts.max(initial=0) > S:
+        raise ValueError(f"at most {S} specular paths per point, got {counts.max()}")
+    M = N * S
+    ws = (ws or Workspace()).ensure(M)
+    out = np.empty((N, 3), np.float32)
+    c = 1  # rows are written to buffer 1 (p·S + r), then the real paths are packed into buffer 0
+    kernels.specular_first_vertex(
+        np.ascontiguousarray(x, np.float32), np.ascontiguousarray(n, np.float32),
+        np.ascontiguousarray(view, np.float32), np.asarray(inst, np.int64), np.asarray(rough, np.float32),
+        np.ascontiguousarray(f0, np.float32), np.asarray(strength, np.float32), np.asarray(counts, np.int64), S,
+        direct.irradiance.shape[1], direct.irradiance, direct.direction, direct.pdf, table, rot, dim,
+        np.float32(SHADOW_OFFSET), lights.inst_room, lights.room_mask, lights.area_center, lights.area_total,
+        lights.area_lum, lights.pt_pos, lights.pt_lum, lights.pt_dir, lights.pt_cos, lights.sun_dir, lights.sun_lum,
+        out, ws.rays[c][:M], ws.beta[c][:M], ws.prev[c][:M], ws.prev_inst[c][:M], ws.alive[:M])
+    ws.idx[c][:M] = np.arange(M)
+    m = kernels.compact(ws.alive[:M], ws.rays[c][:M], ws.beta[c][:M], ws.prev[c][:M], ws.prev_inst[c][:M],
+                        ws.idx[c][:M], ws.rays[0], ws.beta[0], ws.prev[0], ws.prev_inst[0], ws.idx[0])
+    total = np.zeros((M, 3), np.float32)
+    if m:
+        trace_paths(data, lights, table, rot, shift, dim + DIMS_SPECULAR_FIRST, m, max_bounces, rr_start, total,
+                    clamp, counter, ws)
+    paths = total.reshape(N, S, 3).sum(axis=1) / np.maximum(counts, 1)[:, None]
+    return out + paths
+
+
+def trace_paths(data: SceneData, lights: LightSet, table: np.ndarray, rot: np.ndarray, shift: int, dim: int, m: int,
+                max_bounces: int, rr_start: int, total: np.ndarray, clamp: float | None, counter: RayCounter,
+                ws: Workspace) -> None:
+    """Follow the ``m`` path rays in the workspace's buffer 0 (rays, β, idx, MIS state) for up to
+    ``max_bounces`` vertices, adding each sample's radiance to ``total[idx]``; bounce b reads
+    dims dim + DIMS_BOUNCE·(b − 1) onwards."""
+    limit = np.float32(np.inf if clamp is None else clamp)
+    off = np.float32(SHADOW_OFFSET)
     sky = data.sky
     zenith, horizon = np.asarray(sky.zenith, np.float32), np.asarray(sky.horizon, np.float32)
+    cur = 0
     for bounce in range(1, max_bounces + 1):
         rays, beta, idx = ws.rays[cur][:m], ws.beta[cur][:m], ws.idx[cur][:m]
         counter.rays += m
         ans = data.rc.scene.cast_rays(o3d.core.Tensor.from_numpy(rays), nthreads=data.threads)
-        dim = DIMS_FIRST + DIMS_BOUNCE * (bounce - 1)
         nxt = 1 - cur
-        contrib, shadow = ws.contrib[:m], ws.shadow[:m]
-        # Row-aligned survivors go to the other buffers' tails first, then get packed in place.
-        tmp_rays, tmp_beta, alive = ws.rays[nxt][:m], ws.beta[nxt][:m], ws.alive[:m]
+        contrib, shadow, alive = ws.contrib[:m], ws.shadow[:m], ws.alive[:m]
+        # Row-aligned survivors go to the other buffers first, then get packed in place.
+        tmp_rays, tmp_beta, tmp_prev, tmp_inst = ws.rays[nxt][:m], ws.beta[nxt][:m], ws.prev[nxt][:m], \
+            ws.prev_inst[nxt][:m]
+        last = bounce == max_bounces
         kernels.path_vertex(
             rays, ans["t_hit"].numpy(), ans["geometry_ids"].numpy(), ans["primitive_ids"].numpy(),
-            ans["primitive_uvs"].numpy(), ans["primitive_normals"].numpy(), beta, idx, shift, lights.inst_room,
-            lights.room_mask, table, rot,
-            dim, bounce >= rr_start, total, limit, off, zenith, horizon, np.float32(sky.intensity),
-            data.rc.geometry_to_instance, data.base_color, data.metallic, data.texture_index, data.tex_offset,
-            data.tex_shape, data.tex_pixels, data.tri_offset, data.tri_uvs, *lights.arrays,
-            contrib, shadow, tmp_rays, tmp_beta, alive)
+            ans["primitive_uvs"].numpy(), ans["primitive_normals"].numpy(), beta, idx, ws.prev[cur][:m],
+            ws.prev_inst[cur][:m], shift, lights.inst_room, lights.room_mask, lights.inst_light, table, rot,
+            dim + DIMS_BOUNCE * (bounce - 1), bounce >= rr_start, last, np.float32(np.inf) if bounce == 1 else limit,
+            total, limit, off, zenith, horizon, np.float32(sky.intensity), data.rc.geometry_to_instance,
+            data.base_color, data.roughness, data.metallic, data.specular, data.emission, data.texture_index,
+            data.tex_offset, data.tex_shape, data.tex_pixels, data.tri_offset, data.tri_uvs, *lights.arrays,
+            contrib, shadow, tmp_rays, tmp_beta, tmp_prev, tmp_inst, alive)
         kernels.accumulate(total, idx, contrib, _occluded_rays(data, shadow, counter), limit)
-        if bounce == max_bounces:
+        if last:
             break
-        m = kernels.compact(alive, tmp_rays, tmp_beta, idx, ws.rays[nxt], ws.beta[nxt], ws.idx[nxt])
+        # Pack in place: the survivors' rows move to the front of buffer ``nxt``.
+        m = kernels.compact(alive, tmp_rays, tmp_beta, tmp_prev, tmp_inst, idx, ws.rays[nxt], ws.beta[nxt],
+                            ws.prev[nxt], ws.prev_inst[nxt], ws.idx[nxt])
         cur = nxt
         if m == 0:
             break
-    return total.reshape(N, S, 3).mean(axis=1), direct
+    return None
 
 
 def _occluded_rays(data: SceneData, rays: np.ndarray, counter: RayCounter) -> np.ndarray:

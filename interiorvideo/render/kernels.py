@@ -6,7 +6,14 @@ drawing the next direction, accumulating — runs here in parallel loops, so the
 its time casting rays rather than in Python. Kernels are plain functions of arrays.
 
 Sample values: row r uses sample ``sample[r]`` of point ``point[r]``'s stream, i.e.
-``frac(table[sample, dim] + rot[point, dim])`` (see :mod:`sampling`).
+``frac(table[sample, dim] + rot[point, dim])`` (see :mod:`sampling`; the dimensions each
+kernel reads are listed in :mod:`integrator`).
+
+Every path vertex uses the contract's material model (:mod:`brdf`): (1 − m)(1 − F(n·v))·Lambert
+plus GGX·Schlick with F0 = lerp(0.04·specular, base, m), α = roughness². Directions come from
+one of the two lobes (cosine or GGX visible normals), chosen per vertex; light samples and
+BSDF-sampled rays that hit an emitter are combined by multiple importance sampling (power
+heuristic); delta lights (point, spot, sun) and the sky have one technique each.
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ import math
 import numba
 import numpy as np
 from numba import njit, prange
+
+from .brdf import DIELECTRIC_F0
 
 # OpenMP first: the TBB on some machines is too old for numba and only produces a warning.
 numba.config.THREADING_LAYER_PRIORITY = ["omp", "workqueue", "tbb"]
@@ -107,7 +116,8 @@ def _light_weights(px, py, pz, nx, ny, nz, w, mask, area_center, area_total, are
                    pt_cos, sun_dir, sun_lum):
     """Unshadowed-contribution estimates of the lights at a point, scaled by ``mask`` (0 leaves a
     light out, the sun gets its room's visible fraction), into ``w``; returns their sum with a
-    small floor per allowed light so each stays possible."""
+    small floor per allowed light so each stays possible, and that floor (so a light's pick
+    probability can be recomputed later from its own weight, see :func:`_area_pick`)."""
     n_area, n_pt, n_sun = area_center.shape[0], pt_pos.shape[0], sun_dir.shape[0]
     n_all = n_area + n_pt + n_sun
     total = 0.0
@@ -148,7 +158,19 @@ def _light_weights(px, py, pz, nx, ny, nz, w, mask, area_center, area_total, are
     for k in range(n_all):
         if mask[k] != 0.0:
             w[k] += floor
-    return total + floor * n_on
+    return total + floor * n_on, floor
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _area_pick(k, px, py, pz, nx, ny, nz, mask, area_center, area_total, area_lum, total, floor):
+    """Probability that :func:`_light_sample` picks area light ``k`` at a point, given the point's
+    weight sum and floor from :func:`_light_weights` (the same weight, for one light)."""
+    if mask[k] == 0.0:
+        return 0.0
+    dx, dy, dz = area_center[k, 0] - px, area_center[k, 1] - py, area_center[k, 2] - pz
+    d2 = dx * dx + dy * dy + dz * dz
+    facing = 1.0 if nx * dx + ny * dy + nz * dz > 0 else 0.05
+    return (mask[k] * area_lum[k] * facing / max(d2, area_total[k]) + floor) / total
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -156,11 +178,12 @@ def _light_sample(px, py, pz, nx, ny, nz, u0, u1, u2, u3, w, total, area_center,
                   area_tri_start, tri_cdf, tri_v0, tri_e1, tri_e2, tri_normal, pt_pos, pt_int, pt_dir, pt_cos,
                   sun_dir, sun_irr):
     """One NEE sample given the weights ``w`` (summing to ``total``): choose a light, sample a
-    point on it. Returns E/p (before 1/π) and the vector to the light."""
+    point on it. Returns E/p (before 1/π; L·cos/pdf for area lights), the vector to the light and
+    the sample's solid-angle pdf for MIS (0 for delta lights: point, spot, sun)."""
     n_area, n_pt, n_sun = area_center.shape[0], pt_pos.shape[0], sun_dir.shape[0]
     n_all = n_area + n_pt + n_sun
     if n_all == 0:
-        return 0.0, 0.0, 0.0, 0.0, 0.0, 1.0
+        return 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0
     target = u0 * total
     pick = n_all - 1
     acc = 0.0
@@ -170,7 +193,7 @@ def _light_sample(px, py, pz, nx, ny, nz, u0, u1, u2, u3, w, total, area_center,
             pick = k
             break
     if w[pick] <= 0.0:  # rounding ran past the last allowed light: no sample
-        return 0.0, 0.0, 0.0, 0.0, 0.0, 1.0
+        return 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0
     p = w[pick] / total
     if pick < n_area:
         k = pick
@@ -189,8 +212,11 @@ def _light_sample(px, py, pz, nx, ny, nz, u0, u1, u2, u3, w, total, area_center,
         inv = 1.0 / math.sqrt(d2)
         cos_x = max((nx * dx + ny * dy + nz * dz) * inv, 0.0)
         cos_y = max(-(tri_normal[t, 0] * dx + tri_normal[t, 1] * dy + tri_normal[t, 2] * dz) * inv, 0.0)
+        if cos_y <= 0.0:  # the back of the emitter: no light
+            return 0.0, 0.0, 0.0, dx, dy, dz, 0.0
         g = cos_x * cos_y * area_total[k] / d2 / p
-        return area_radiance[k, 0] * g, area_radiance[k, 1] * g, area_radiance[k, 2] * g, dx, dy, dz
+        pdf = p * d2 / (cos_y * area_total[k])
+        return area_radiance[k, 0] * g, area_radiance[k, 1] * g, area_radiance[k, 2] * g, dx, dy, dz, pdf
     if pick < n_area + n_pt:
         k = pick - n_area
         dx, dy, dz = pt_pos[k, 0] - px, pt_pos[k, 1] - py, pt_pos[k, 2] - pz
@@ -200,11 +226,11 @@ def _light_sample(px, py, pz, nx, ny, nz, u0, u1, u2, u3, w, total, area_center,
         cs = -(pt_dir[k, 0] * dx + pt_dir[k, 1] * dy + pt_dir[k, 2] * dz) * inv
         tt = min(max((cs - pt_cos[k, 1]) / (pt_cos[k, 0] - pt_cos[k, 1]), 0.0), 1.0)
         g = cos * tt * tt * (3 - 2 * tt) / d2 / p
-        return pt_int[k, 0] * g, pt_int[k, 1] * g, pt_int[k, 2] * g, dx, dy, dz
+        return pt_int[k, 0] * g, pt_int[k, 1] * g, pt_int[k, 2] * g, dx, dy, dz, 0.0
     k = pick - n_area - n_pt
     cos = max(nx * sun_dir[k, 0] + ny * sun_dir[k, 1] + nz * sun_dir[k, 2], 0.0) / p
     return (sun_irr[k, 0] * cos, sun_irr[k, 1] * cos, sun_irr[k, 2] * cos,
-            sun_dir[k, 0] * 1000.0, sun_dir[k, 1] * 1000.0, sun_dir[k, 2] * 1000.0)
+            sun_dir[k, 0] * 1000.0, sun_dir[k, 1] * 1000.0, sun_dir[k, 2] * 1000.0, 0.0)
 
 
 @njit(parallel=True, cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -241,13 +267,108 @@ def hit_attributes(origins, dirs, t_hit, geom, prim, bary, normals, geom_to_inst
     return point, nrm, inst, albedo, rough, metal, spec, emis
 
 
+# -- the material model at a vertex (brdf.py's model, per ray) ---------------------------------------
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _lobes(ar, ag, ab, rough, metal, spec, n_v):
+    """The contract's material at a vertex seen from a direction with cosine ``n_v``: diffuse
+    colour (1 − m)(1 − F(n·v))·albedo, F0, lobe strength, α and the probability of sampling the
+    specular lobe (its Fresnel luminance against the diffuse colour's, kept in [0.1, 0.9] when
+    both lobes exist so neither is starved)."""
+    kd = 1.0 - metal
+    strength = kd * spec + metal
+    f0r = kd * DIELECTRIC_F0 * spec + metal * ar
+    f0g = kd * DIELECTRIC_F0 * spec + metal * ag
+    f0b = kd * DIELECTRIC_F0 * spec + metal * ab
+    c5 = (1.0 - n_v) ** 5
+    fr, fg, fb = (f0r + (1.0 - f0r) * c5) * strength, (f0g + (1.0 - f0g) * c5) * strength, \
+        (f0b + (1.0 - f0b) * c5) * strength
+    cdr, cdg, cdb = kd * (1.0 - fr) * ar, kd * (1.0 - fg) * ag, kd * (1.0 - fb) * ab
+    lum_d = LUMA_R * cdr + LUMA_G * cdg + LUMA_B * cdb
+    lum_s = LUMA_R * fr + LUMA_G * fg + LUMA_B * fb
+    if strength <= 0.0:
+        p_s = 0.0
+    elif lum_d <= 0.0:
+        p_s = 1.0
+    else:
+        p_s = min(max(lum_s / (lum_s + lum_d), 0.1), 0.9)
+    alpha = max(rough * rough, 2e-3)
+    return cdr, cdg, cdb, f0r, f0g, f0b, strength, alpha * alpha, p_s
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _bsdf(nx, ny, nz, vx, vy, vz, lx, ly, lz, n_v, cdr, cdg, cdb, f0r, f0g, f0b, strength, a2, p_s):
+    """f(v, l) (without the cosine) of Lambert cd/π + GGX·Schlick (height-correlated Smith), and
+    the pdf (solid angle) with which :func:`_sample_dir` draws ``l``: (1 − p_s)·cos/π + p_s·VNDF."""
+    n_l = nx * lx + ny * ly + nz * lz
+    if n_l <= 0.0:
+        return 0.0, 0.0, 0.0, 0.0
+    fr, fg, fb = cdr * INV_PI, cdg * INV_PI, cdb * INV_PI
+    pdf = (1.0 - p_s) * n_l * INV_PI
+    if strength > 0.0:
+        hx, hy, hz = vx + lx, vy + ly, vz + lz
+        hn = math.sqrt(hx * hx + hy * hy + hz * hz)
+        if hn > 1e-12:
+            n_h = min((nx * hx + ny * hy + nz * hz) / hn, 1.0)
+            v_h = min(max((vx * hx + vy * hy + vz * hz) / hn, 0.0), 1.0)
+            d = n_h * n_h * (a2 - 1.0) + 1.0
+            D = a2 / (math.pi * d * d)
+            vis = 0.5 / (n_l * math.sqrt(n_v * n_v * (1.0 - a2) + a2) + n_v * math.sqrt(n_l * n_l * (1.0 - a2) + a2))
+            c5 = (1.0 - v_h) ** 5
+            k = D * vis * strength
+            fr += (f0r + (1.0 - f0r) * c5) * k
+            fg += (f0g + (1.0 - f0g) * c5) * k
+            fb += (f0b + (1.0 - f0b) * c5) * k
+            g1v = 2.0 * n_v / (n_v + math.sqrt(a2 + (1.0 - a2) * n_v * n_v))
+            pdf += p_s * D * g1v / (4.0 * n_v)
+    return fr, fg, fb, pdf
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _vndf_dir(nx, ny, nz, vx, vy, vz, a2, u1, u2):
+    """Reflect ``v`` about a microfacet normal drawn from GGX's distribution of visible normals
+    (Dupuy & Benyoub 2023, spherical caps; isotropic α = √a2)."""
+    tx, ty, tz, bx, by, bz = _basis(nx, ny, nz)
+    alpha = math.sqrt(a2)
+    wx, wy, wz = alpha * (vx * tx + vy * ty + vz * tz), alpha * (vx * bx + vy * by + vz * bz), vx * nx + vy * ny + vz * nz
+    wn = math.sqrt(wx * wx + wy * wy + wz * wz)
+    wx, wy, wz = wx / wn, wy / wn, wz / wn
+    phi = 2.0 * math.pi * u1
+    z = (1.0 - u2) * (1.0 + wz) - wz
+    st = math.sqrt(min(max(1.0 - z * z, 0.0), 1.0))
+    hx, hy, hz = alpha * (st * math.cos(phi) + wx), alpha * (st * math.sin(phi) + wy), z + wz
+    hn = math.sqrt(hx * hx + hy * hy + hz * hz)
+    hx, hy, hz = hx / hn, hy / hn, hz / hn
+    mx, my, mz = tx * hx + bx * hy + nx * hz, ty * hx + by * hy + ny * hz, tz * hx + bz * hy + nz * hz
+    vm = 2.0 * (vx * mx + vy * my + vz * mz)
+    return vm * mx - vx, vm * my - vy, vm * mz - vz
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _sample_dir(nx, ny, nz, vx, vy, vz, a2, p_s, u_lobe, u1, u2):
+    """The next direction: the specular lobe (VNDF) with probability ``p_s``, else cosine."""
+    if u_lobe < p_s:
+        return _vndf_dir(nx, ny, nz, vx, vy, vz, a2, u1, u2)
+    return _cosine_dir(nx, ny, nz, u1, u2)
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _power(p_this, p_other):
+    """Power-heuristic MIS weight of the technique with pdf ``p_this``."""
+    a, b = p_this * p_this, p_other * p_other
+    return a / (a + b) if a + b > 0.0 else 0.0
+
+
+# -- path vertices ----------------------------------------------------------------------------------
 @njit(parallel=True, cache=True, error_model="numpy", fastmath=FASTMATH)
 def first_vertex(x, n, inst, inst_room, room_mask, table, rot, samples, dim, offset, area_center, area_total,
-                 area_lum, area_radiance, area_tri_start, tri_cdf, tri_v0, tri_e1, tri_e2, tri_normal, pt_pos, pt_int, pt_lum, pt_dir, pt_cos,
-                 sun_dir, sun_irr, sun_lum, e, shadow, ldir, ray):
-    """At N shading points, S samples each (rows i*S + s): a light sample (E/p, shadow ray,
-    unit light direction) in dims dim..dim+3 and a cosine direction for the first indirect ray in
-    dims dim+4, dim+5."""
+                 area_lum, area_radiance, area_tri_start, tri_cdf, tri_v0, tri_e1, tri_e2, tri_normal, pt_pos, pt_int,
+                 pt_lum, pt_dir, pt_cos, sun_dir, sun_irr, sun_lum, contrib, e, ldir, lpdf, shadow, ray, prev, prev_inst):
+    """The irradiance pass's first vertex (a white Lambertian) at N points, S samples each (rows
+    i*S + s): a light sample in dims dim..dim+3 — E/p, its unit direction and solid-angle pdf
+    (kept for the specular lobe), its shadow ray and its MIS-weighted irradiance contribution
+    (E/π·w against cosine sampling) — and a cosine direction for the first path ray in dims
+    dim+4, dim+5, with the vertex state MIS needs where that ray lands (``prev``: normal,
+    direction pdf, light weight sum and floor; ``prev_inst``: instance)."""
     N = x.shape[0]
     S = samples
     n_lights = area_center.shape[0] + pt_pos.shape[0] + sun_dir.shape[0]
@@ -255,37 +376,131 @@ def first_vertex(x, n, inst, inst_room, room_mask, table, rot, samples, dim, off
         w = np.empty(n_lights + 1)
         px, py, pz, nx, ny, nz = x[p, 0], x[p, 1], x[p, 2], n[p, 0], n[p, 1], n[p, 2]
         ox, oy, oz = px + offset * nx, py + offset * ny, pz + offset * nz
-        total = _light_weights(px, py, pz, nx, ny, nz, w, room_mask[inst_room[inst[p]]], area_center, area_total,
-                               area_lum, pt_pos, pt_lum, pt_dir, pt_cos, sun_dir, sun_lum)
+        total, floor = _light_weights(px, py, pz, nx, ny, nz, w, room_mask[inst_room[inst[p]]], area_center,
+                                      area_total, area_lum, pt_pos, pt_lum, pt_dir, pt_cos, sun_dir, sun_lum)
         for s in range(S):
             i = p * S + s
-            er, eg, eb, dx, dy, dz = _light_sample(
+            er, eg, eb, dx, dy, dz, lp = _light_sample(
                 px, py, pz, nx, ny, nz, _u(table, rot, s, p, dim), _u(table, rot, s, p, dim + 1),
                 _u(table, rot, s, p, dim + 2), _u(table, rot, s, p, dim + 3), w, total, area_center, area_total,
                 area_radiance, area_tri_start, tri_cdf, tri_v0, tri_e1, tri_e2, tri_normal, pt_pos, pt_int, pt_dir,
                 pt_cos, sun_dir, sun_irr)
             e[i, 0], e[i, 1], e[i, 2] = er, eg, eb
             norm = math.sqrt(dx * dx + dy * dy + dz * dz)
-            ldir[i, 0], ldir[i, 1], ldir[i, 2] = dx / norm, dy / norm, dz / norm
+            lx, ly, lz = dx / norm, dy / norm, dz / norm
+            ldir[i, 0], ldir[i, 1], ldir[i, 2] = lx, ly, lz
+            lpdf[i] = lp
+            wl = 1.0 if lp <= 0.0 else _power(lp, max(nx * lx + ny * ly + nz * lz, 0.0) * INV_PI)
+            contrib[i, 0], contrib[i, 1], contrib[i, 2] = er * wl * INV_PI, eg * wl * INV_PI, eb * wl * INV_PI
             shadow[i, 0], shadow[i, 1], shadow[i, 2] = ox, oy, oz
             shadow[i, 3], shadow[i, 4], shadow[i, 5] = dx - offset * nx, dy - offset * ny, dz - offset * nz
-            cx, cy, cz = _cosine_dir(nx, ny, nz, _u(table, rot, s, p, dim + 4), _u(table, rot, s, p, dim + 5))
+            u1 = _u(table, rot, s, p, dim + 4)
+            cx, cy, cz = _cosine_dir(nx, ny, nz, u1, _u(table, rot, s, p, dim + 5))
             ray[i, 0], ray[i, 1], ray[i, 2] = ox, oy, oz
             ray[i, 3], ray[i, 4], ray[i, 5] = cx, cy, cz
+            prev[i, 0], prev[i, 1], prev[i, 2] = nx, ny, nz
+            prev[i, 3], prev[i, 4], prev[i, 5] = math.sqrt(max(0.0, 1.0 - u1)) * INV_PI, total, floor
+            prev_inst[i] = inst[p]
 
 
 @njit(parallel=True, cache=True, error_model="numpy", fastmath=FASTMATH)
-def path_vertex(rays, t_hit, geom, prim, bary, normals, beta, idx, shift, inst_room, room_mask, table, rot, dim, rr,
-                total,
-                clamp, offset, zenith, horizon, sky_intensity, geom_to_inst, base_color, metallic, tex_index,
+def specular_first_vertex(x, n, v, inst, rough, f0, strength, counts, samples, nee_samples, e, ldir, lpdf, table,
+                          rot, dim, offset, inst_room, room_mask, area_center, area_total, area_lum, pt_pos, pt_lum,
+                          pt_dir, pt_cos, sun_dir, sun_lum, out, ray, beta, prev, prev_inst, alive):
+    """The specular lobe at the camera's hits: its light term from the irradiance's visible light
+    samples (E/p, direction, pdf: ``nee_samples`` per point, MIS-weighted against VNDF sampling)
+    into ``out``, and ``counts[p]`` VNDF-sampled path rays per point (rows p*S + r, dims dim,
+    dim+1) with throughput F·G2/G1 and the state MIS needs where they land; the power heuristic
+    uses the sample counts of both techniques."""
+    N = x.shape[0]
+    S = samples
+    n_lights = area_center.shape[0] + pt_pos.shape[0] + sun_dir.shape[0]
+    for p in prange(N):
+        for r in range(S):
+            alive[p * S + r] = False
+        out[p, 0], out[p, 1], out[p, 2] = 0.0, 0.0, 0.0
+        R = counts[p]
+        if R == 0:
+            continue
+        w = np.empty(n_lights + 1)
+        px, py, pz, nx, ny, nz = x[p, 0], x[p, 1], x[p, 2], n[p, 0], n[p, 1], n[p, 2]
+        vx, vy, vz = v[p, 0], v[p, 1], v[p, 2]
+        n_v = max(nx * vx + ny * vy + nz * vz, 1e-4)
+        alpha = max(rough[p] * rough[p], 2e-3)
+        a2 = alpha * alpha
+        f0r, f0g, f0b, st = f0[p, 0], f0[p, 1], f0[p, 2], strength[p]
+        acc_r, acc_g, acc_b = 0.0, 0.0, 0.0
+        for q in range(nee_samples):
+            lp = lpdf[p, q]
+            fr, fg, fb, pg = _bsdf(nx, ny, nz, vx, vy, vz, ldir[p, q, 0], ldir[p, q, 1], ldir[p, q, 2], n_v,
+                                   0.0, 0.0, 0.0, f0r, f0g, f0b, st, a2, 1.0)
+            wl = 1.0 if lp <= 0.0 else _power(nee_samples * lp, R * pg)
+            acc_r += fr * e[p, q, 0] * wl
+            acc_g += fg * e[p, q, 1] * wl
+            acc_b += fb * e[p, q, 2] * wl
+        out[p, 0], out[p, 1], out[p, 2] = acc_r / nee_samples, acc_g / nee_samples, acc_b / nee_samples
+        total, floor = _light_weights(px, py, pz, nx, ny, nz, w, room_mask[inst_room[inst[p]]], area_center,
+                                      area_total, area_lum, pt_pos, pt_lum, pt_dir, pt_cos, sun_dir, sun_lum)
+        ox, oy, oz = px + offset * nx, py + offset * ny, pz + offset * nz
+        for r in range(R):
+            i = p * S + r
+            lx, ly, lz = _vndf_dir(nx, ny, nz, vx, vy, vz, a2, _u(table, rot, r, p, dim), _u(table, rot, r, p, dim + 1))
+            fr, fg, fb, pg = _bsdf(nx, ny, nz, vx, vy, vz, lx, ly, lz, n_v, 0.0, 0.0, 0.0, f0r, f0g, f0b, st, a2, 1.0)
+            n_l = nx * lx + ny * ly + nz * lz
+            if pg <= 0.0 or n_l <= 0.0:
+                continue
+            ray[i, 0], ray[i, 1], ray[i, 2] = ox, oy, oz
+            ray[i, 3], ray[i, 4], ray[i, 5] = lx, ly, lz
+            beta[i, 0], beta[i, 1], beta[i, 2] = fr * n_l / pg, fg * n_l / pg, fb * n_l / pg
+            prev[i, 0], prev[i, 1], prev[i, 2] = nx, ny, nz
+            # Scaled so the landing vertex's power heuristic weighs R VNDF against nee_samples light samples.
+            prev[i, 3], prev[i, 4], prev[i, 5] = pg * R / nee_samples, total, floor
+            prev_inst[i] = inst[p]
+            alive[i] = True
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _emitter_hit(i, hx, hy, hz, dx, dy, dz, gx, gy, gz, k, rays, prev, prev_inst, offset, inst_room, room_mask,
+                 inst_light, emission, area_center, area_total, area_lum, area_radiance):
+    """Radiance a path ray (row ``i``, direction d, hitting instance ``k`` at h with geometric
+    normal g) brings back from an emitter: the front side only, as next-event estimation lights;
+    MIS-weighted (power heuristic) against the light sample its previous vertex could have drawn
+    there — weight 1 for emitters next-event estimation leaves out (no light, or masked)."""
+    cos_y = -(gx * dx + gy * dy + gz * dz)
+    if cos_y <= 0.0:
+        return 0.0, 0.0, 0.0
+    li = inst_light[k]
+    if li < 0:
+        return emission[k, 0], emission[k, 1], emission[k, 2]
+    mask = room_mask[inst_room[prev_inst[i]]]
+    wgt = 1.0
+    if mask[li] != 0.0:
+        nx, ny, nz = prev[i, 0], prev[i, 1], prev[i, 2]
+        # The previous vertex: the ray's origin less its offset along the normal.
+        px, py, pz = rays[i, 0] - offset * nx, rays[i, 1] - offset * ny, rays[i, 2] - offset * nz
+        pick = _area_pick(li, px, py, pz, nx, ny, nz, mask, area_center, area_total, area_lum, prev[i, 4], prev[i, 5])
+        d2 = (hx - px) ** 2 + (hy - py) ** 2 + (hz - pz) ** 2
+        wgt = _power(prev[i, 3], pick * d2 / (cos_y * area_total[li]))
+    return area_radiance[li, 0] * wgt, area_radiance[li, 1] * wgt, area_radiance[li, 2] * wgt
+
+
+@njit(parallel=True, cache=True, error_model="numpy", fastmath=FASTMATH)
+def path_vertex(rays, t_hit, geom, prim, bary, normals, beta, idx, prev, prev_inst, shift, inst_room, room_mask,
+                inst_light, table, rot, dim, rr, last, direct_clamp, total, clamp, offset, zenith, horizon,
+                sky_intensity, geom_to_inst, base_color, roughness, metallic, specular, emission, tex_index,
                 tex_offset, tex_shape, tex_pixels, tri_offset, tri_uvs, area_center, area_total, area_lum,
                 area_radiance, area_tri_start, tri_cdf, tri_v0, tri_e1, tri_e2, tri_normal, pt_pos, pt_int, pt_lum,
-                pt_dir, pt_cos, sun_dir, sun_irr, sun_lum, contrib, shadow, nxt, beta_out, alive):
-    """One bounce of the first ``len(t_hit)`` live paths: a miss adds β·sky to its sample's total
-    and ends; a hit multiplies β by the diffuse reflectance, samples a light (NEE contribution
-    β·E/(pπ), added once the shadow ray is tested), applies Russian roulette when ``rr`` and draws
-    the next ray. Path row i belongs to total row ``idx[i]`` = point · 2^shift + sample. Results go
-    to the preallocated outputs (row-aligned; :func:`compact` packs the survivors)."""
+                pt_dir, pt_cos, sun_dir, sun_irr, sun_lum, contrib, shadow, nxt, beta_out, prev_out, prev_inst_out,
+                alive):
+    """One bounce of the first ``len(t_hit)`` live paths with the full material model. A miss adds
+    β·sky and ends. A hit adds the emitter's MIS-weighted radiance (:func:`_emitter_hit`;
+    luminance-capped at ``direct_clamp``), then at the new vertex: a light sample (dims
+    dim..dim+3; β·f·E/p·w, w the power heuristic against BSDF sampling — 1 at the ``last`` vertex,
+    which samples no direction — added once the shadow ray is tested), the next direction from
+    the diffuse or the GGX lobe (dim+4 picks, dim+5, dim+6 draw), β ← β·f·cos/pdf(mixture) and
+    Russian roulette when ``rr`` (dim+7). Path row i belongs to total row ``idx[i]`` =
+    point · 2^shift + sample. Results go to the preallocated outputs (row-aligned; :func:`compact`
+    packs the survivors)."""
     m = t_hit.shape[0]
     n_lights = area_center.shape[0] + pt_pos.shape[0] + sun_dir.shape[0]
     n_chunks = (m + CHUNK - 1) // CHUNK
@@ -302,55 +517,76 @@ def path_vertex(rays, t_hit, geom, prim, bary, normals, beta, idx, shift, inst_r
             t = t_hit[i]
             if not math.isfinite(t):
                 sr, sg, sb = _sky(dx, dy, dz, zenith, horizon, sky_intensity)
-                _add_clamped(total, idx[i], beta[i, 0] * sr, beta[i, 1] * sg, beta[i, 2] * sb, clamp)
+                _add_clamped(total, idx[i], beta[i, 0] * sr, beta[i, 1] * sg, beta[i, 2] * sb, direct_clamp)
                 continue
             k = geom_to_inst[geom[i]]
-            nx, ny, nz = normals[i, 0], normals[i, 1], normals[i, 2]
+            gx, gy, gz = normals[i, 0], normals[i, 1], normals[i, 2]
+            px, py, pz = rays[i, 0] + t * dx, rays[i, 1] + t * dy, rays[i, 2] + t * dz
+            if inst_light[k] >= 0 or emission[k, 0] > 0.0 or emission[k, 1] > 0.0 or emission[k, 2] > 0.0:
+                lr, lg, lb = _emitter_hit(i, px, py, pz, dx, dy, dz, gx, gy, gz, k, rays, prev, prev_inst, offset,
+                                          inst_room, room_mask, inst_light, emission, area_center, area_total,
+                                          area_lum, area_radiance)
+                _add_clamped(total, idx[i], beta[i, 0] * lr, beta[i, 1] * lg, beta[i, 2] * lb, direct_clamp)
+            nx, ny, nz = gx, gy, gz
             if nx * dx + ny * dy + nz * dz > 0:
                 nx, ny, nz = -nx, -ny, -nz
-            px, py, pz = rays[i, 0] + t * dx, rays[i, 1] + t * dy, rays[i, 2] + t * dz
+            vx, vy, vz = -dx, -dy, -dz
+            n_v = max(nx * vx + ny * vy + nz * vz, 1e-4)
             ar, ag, ab = _albedo(k, prim[i], bary[i, 0], bary[i, 1], base_color, tex_index, tex_offset, tex_shape,
                                  tex_pixels, tri_offset, tri_uvs)
-            kd = 1.0 - metallic[k]
-            br, bg, bb = beta[i, 0] * ar * kd, beta[i, 1] * ag * kd, beta[i, 2] * ab * kd
+            cdr, cdg, cdb, f0r, f0g, f0b, st, a2, p_s = _lobes(ar, ag, ab, roughness[k], metallic[k], specular[k], n_v)
             s, p = idx[i] & ((1 << shift) - 1), idx[i] >> shift
-            total_w = _light_weights(px, py, pz, nx, ny, nz, w, room_mask[inst_room[k]], area_center, area_total,
-                                     area_lum, pt_pos, pt_lum, pt_dir, pt_cos, sun_dir, sun_lum)
-            er, eg, eb, lx, ly, lz = _light_sample(
+            total_w, floor = _light_weights(px, py, pz, nx, ny, nz, w, room_mask[inst_room[k]], area_center,
+                                            area_total, area_lum, pt_pos, pt_lum, pt_dir, pt_cos, sun_dir, sun_lum)
+            er, eg, eb, lx, ly, lz, lp = _light_sample(
                 px, py, pz, nx, ny, nz, _u(table, rot, s, p, dim), _u(table, rot, s, p, dim + 1),
                 _u(table, rot, s, p, dim + 2), _u(table, rot, s, p, dim + 3), w, total_w, area_center, area_total,
                 area_radiance, area_tri_start, tri_cdf, tri_v0, tri_e1, tri_e2, tri_normal, pt_pos, pt_int, pt_dir,
                 pt_cos, sun_dir, sun_irr)
-            contrib[i, 0], contrib[i, 1], contrib[i, 2] = br * er * INV_PI, bg * eg * INV_PI, bb * eb * INV_PI
+            ln = math.sqrt(lx * lx + ly * ly + lz * lz)
+            fr, fg, fb, pb = _bsdf(nx, ny, nz, vx, vy, vz, lx / ln, ly / ln, lz / ln, n_v, cdr, cdg, cdb, f0r, f0g,
+                                   f0b, st, a2, p_s)
+            wl = 1.0 if (lp <= 0.0 or last) else _power(lp, pb)
+            br, bg, bb = beta[i, 0], beta[i, 1], beta[i, 2]
+            contrib[i, 0], contrib[i, 1], contrib[i, 2] = br * fr * er * wl, bg * fg * eg * wl, bb * fb * eb * wl
             ox, oy, oz = px + offset * nx, py + offset * ny, pz + offset * nz
             shadow[i, 0], shadow[i, 1], shadow[i, 2] = ox, oy, oz
             shadow[i, 3], shadow[i, 4], shadow[i, 5] = lx - offset * nx, ly - offset * ny, lz - offset * nz
-            live = True
+            if last:
+                continue
+            cx, cy, cz = _sample_dir(nx, ny, nz, vx, vy, vz, a2, p_s, _u(table, rot, s, p, dim + 4),
+                                     _u(table, rot, s, p, dim + 5), _u(table, rot, s, p, dim + 6))
+            fr, fg, fb, pb = _bsdf(nx, ny, nz, vx, vy, vz, cx, cy, cz, n_v, cdr, cdg, cdb, f0r, f0g, f0b, st, a2, p_s)
+            if pb <= 0.0:
+                continue
+            n_l = nx * cx + ny * cy + nz * cz
+            br, bg, bb = br * fr * n_l / pb, bg * fg * n_l / pb, bb * fb * n_l / pb
             if rr:
                 q = min(max(max(br, max(bg, bb)), 0.05), 1.0)
-                if _u(table, rot, s, p, dim + 6) >= q:
-                    live = False
-                else:
-                    br, bg, bb = br / q, bg / q, bb / q
-            if live:
-                cx, cy, cz = _cosine_dir(nx, ny, nz, _u(table, rot, s, p, dim + 4), _u(table, rot, s, p, dim + 5))
-                nxt[i, 0], nxt[i, 1], nxt[i, 2] = ox, oy, oz
-                nxt[i, 3], nxt[i, 4], nxt[i, 5] = cx, cy, cz
-                beta_out[i, 0], beta_out[i, 1], beta_out[i, 2] = br, bg, bb
-                alive[i] = True
-    return contrib, shadow, nxt, beta_out, alive
+                if _u(table, rot, s, p, dim + 7) >= q:
+                    continue
+                br, bg, bb = br / q, bg / q, bb / q
+            nxt[i, 0], nxt[i, 1], nxt[i, 2] = ox, oy, oz
+            nxt[i, 3], nxt[i, 4], nxt[i, 5] = cx, cy, cz
+            beta_out[i, 0], beta_out[i, 1], beta_out[i, 2] = br, bg, bb
+            prev_out[i, 0], prev_out[i, 1], prev_out[i, 2] = nx, ny, nz
+            prev_out[i, 3], prev_out[i, 4], prev_out[i, 5] = pb, total_w, floor
+            prev_inst_out[i] = k
+            alive[i] = True
 
 
 @njit(cache=True, error_model="numpy")
-def compact(alive, rays, beta, idx, rays_out, beta_out, idx_out):
+def compact(alive, rays, beta, prev, prev_inst, idx, rays_out, beta_out, prev_out, prev_inst_out, idx_out):
     """Pack the surviving rows to the front of the output buffers; returns how many survived."""
     k = 0
     for i in range(alive.shape[0]):
         if alive[i]:
             for c in range(6):
                 rays_out[k, c] = rays[i, c]
+                prev_out[k, c] = prev[i, c]
             for c in range(3):
                 beta_out[k, c] = beta[i, c]
+            prev_inst_out[k] = prev_inst[i]
             idx_out[k] = idx[i]
             k += 1
     return k
@@ -364,46 +600,3 @@ def accumulate(total, idx, contrib, occluded, clamp):
         if occluded[i]:
             continue
         _add_clamped(total, idx[i], contrib[i, 0], contrib[i, 1], contrib[i, 2], clamp)
-
-
-@njit(parallel=True, cache=True, error_model="numpy", fastmath=FASTMATH)
-def specular_from_lights(n, v, roughness, f0, strength, e, ldir, samples, min_roughness):
-    """GGX highlight of the lights, reusing the irradiance's visible light samples: the mean over
-    the first ``samples`` of f_s(l, v)·E/p (E already carries cos θ_l). Points smoother than
-    ``min_roughness`` get nothing here (their traced reflection sees the lights instead)."""
-    N = n.shape[0]
-    out = np.zeros((N, 3), np.float32)
-    for i in prange(N):
-        a = roughness[i]
-        if strength[i] <= 0.0 or a < min_roughness:
-            continue
-        alpha = max(a * a, 2e-3)
-        a2 = alpha * alpha
-        nx, ny, nz = n[i, 0], n[i, 1], n[i, 2]
-        vx, vy, vz = v[i, 0], v[i, 1], v[i, 2]
-        n_v = max(nx * vx + ny * vy + nz * vz, 1e-4)
-        acc_r, acc_g, acc_b = 0.0, 0.0, 0.0
-        for s in range(samples):
-            lx, ly, lz = ldir[i, s, 0], ldir[i, s, 1], ldir[i, s, 2]
-            n_l = nx * lx + ny * ly + nz * lz
-            if n_l <= 0.0:
-                continue
-            hx, hy, hz = vx + lx, vy + ly, vz + lz
-            hn = math.sqrt(hx * hx + hy * hy + hz * hz)
-            if hn < 1e-12:
-                continue
-            hx, hy, hz = hx / hn, hy / hn, hz / hn
-            n_h = max(min(nx * hx + ny * hy + nz * hz, 1.0), 0.0)
-            v_h = max(min(vx * hx + vy * hy + vz * hz, 1.0), 0.0)
-            d = n_h * n_h * (a2 - 1.0) + 1.0
-            D = a2 / (math.pi * d * d + 1e-12)
-            gv = n_l * math.sqrt(n_v * n_v * (1.0 - a2) + a2)
-            gl = n_v * math.sqrt(n_l * n_l * (1.0 - a2) + a2)
-            vis = 0.5 / max(gv + gl, 1e-12)
-            c5 = (1.0 - v_h) ** 5
-            k = D * vis * strength[i]
-            acc_r += (f0[i, 0] + (1.0 - f0[i, 0]) * c5) * k * e[i, s, 0]
-            acc_g += (f0[i, 1] + (1.0 - f0[i, 1]) * c5) * k * e[i, s, 1]
-            acc_b += (f0[i, 2] + (1.0 - f0[i, 2]) * c5) * k * e[i, s, 2]
-        out[i, 0], out[i, 1], out[i, 2] = acc_r / samples, acc_g / samples, acc_b / samples
-    return out

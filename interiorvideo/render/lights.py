@@ -25,6 +25,10 @@ class LightSet:
         v0, e1, e2, tri_n, cdf, start = [], [], [], [], [], [0]
         centers, totals, radiance = [], [], []
         rooms_of: list[int | None] = []  # each light's room, in kernel order (area, point/spot, sun)
+        n_inst = max((o.instance_id for o in scene.objects), default=0) + 1
+        # Instance → index of its area light (-1: none), so a path hitting an emitter finds the
+        # light pdf next-event estimation had there (MIS).
+        self.inst_light = np.full(n_inst, -1, np.int64)
         for light in (li for li in scene.lights if li.kind == "area"):
             obj = scene.object(light.object_id)
             v = obj.mesh.vertices.astype(np.float64)[obj.mesh.triangles]
@@ -45,6 +49,7 @@ class LightSet:
             totals.append(area.sum())
             radiance.append(np.asarray(light.color) * light.intensity)
             rooms_of.append(light.room_id)
+            self.inst_light[light.object_id] = len(totals) - 1
         self.area_center = _f32(centers)
         self.area_total = _f32(totals, None)
         self.area_radiance = _f32(radiance)

@@ -26,9 +26,9 @@ Mappings (ours → Mitsuba) and where they are approximate:
 - **Emission.** An object named by an ``area`` light gets an ``area`` emitter of radiance
   colour × intensity; an emissive object without a light gets radiance = its emission. Mitsuba's
   area emitters radiate from the front (the side the triangle winding's normal points to), as
-  our next-event estimation does; our camera also sees the back of an emitter glow and Mitsuba
-  does not. An emissive object without an area light glows in our renderer but lights nothing;
-  in Mitsuba it lights the scene.
+  our next-event estimation and path hits do; our camera also sees the back of an emitter glow
+  and Mitsuba does not. An emissive object without an area light lights the scene in ours only
+  through paths that hit it (no next-event estimation of it); the expectation is the same.
 - **Point/spot/sun.** ``point`` with intensity = our radiant intensity (W/sr); ``spot`` likewise
   with ``beam_width`` = inner and ``cutoff_angle`` = outer half-angle — Mitsuba's falloff is linear
   in angle between them, ours is a smoothstep in cosine, so they agree inside the inner cone and
@@ -37,10 +37,12 @@ Mappings (ours → Mitsuba) and where they are approximate:
 - **Sky.** Our gradient sky (``scenedata.sky_radiance``, zenith↔horizon by √up, 0.3·horizon below
   the horizon) is tabulated into an equirectangular ``envmap`` (``sky_resolution`` texels wide);
   bilinear lookups smooth the step at the horizon over one texel row. Our renderer sees the sky
-  only through camera rays and diffuse paths (no next-event estimation of it); the expectation is
-  the same.
-- **Integrator.** ``path`` with ``max_depth = max_bounces + 2`` (our renderer adds next-event
-  estimation at the primary hit and at each of ``max_bounces`` diffuse bounces); the intrinsic
+  only through camera rays and paths (no next-event estimation of it); the expectation is the
+  same, except that a path's last vertex (``max_bounces``) samples no further direction, so sky
+  light at depth ``max_depth`` is missing on our side (closed rooms are unaffected).
+- **Integrator.** ``path`` with ``max_depth = max_bounces + 2`` (our renderer has next-event
+  estimation at the primary hit and at each of ``max_bounces`` path vertices, and counts
+  emitters hit by its paths with MIS, as Mitsuba's ``path`` does); the intrinsic
   channels come from an ``aov`` integrator around it (depth is Mitsuba's ray distance, converted
   here to our z-depth). Our ``indirect_clamp`` (default 8) is a bias Mitsuba does not have:
   compare with ``indirect_clamp=None``.

@@ -2,9 +2,10 @@
 
 Per frame: primary rays give the intrinsic passes (albedo through UV textures, roughness,
 metallic, camera-space normal, z-depth, instance id); the integrator gives irradiance; rgb is
-(1 − metallic)(1 − F)·albedo·irradiance + GGX specular from the lights (rough surfaces) or a
-traced reflection (smooth and metallic ones) + emission — energy conserving, and exactly
-albedo·irradiance on a Lambertian surface (specular factor 0, metallic 0).
+(1 − metallic)(1 − F)·albedo·irradiance + the GGX specular lobe's reflected radiance (light
+samples and VNDF-sampled paths combined by MIS, traced to full depth) + emission — the
+diffuse lobe is Lambertian, so its share of rgb is exactly the irradiance pass times its
+colour, and rgb = albedo·irradiance on a Lambertian surface (specular factor 0, metallic 0).
 """
 
 from __future__ import annotations
@@ -17,42 +18,23 @@ import numpy as np
 
 from ..scene.model import Scene
 from ..trajectory.camera import Trajectory, scale_intrinsics
-from . import kernels
-from .brdf import (
-    alpha_from_roughness,
-    f0,
-    fresnel_schlick,
-    sample_ggx_reflection,
-    smith_visibility,
-)
-from .integrator import (
-    DIMS_BOUNCE,
-    DIMS_FIRST,
-    Hits,
-    RayCounter,
-    Workspace,
-    diffuse_reflectance,
-    irradiance,
-    trace,
-)
+from .brdf import f0, fresnel_schlick
+from .integrator import Hits, RayCounter, Workspace, irradiance, specular_paths, stream_dims, trace
 from .lights import LightSet
 from .sampling import point_hash, rotations, sobol_table
 from .scenedata import SceneData, sky_radiance
 
-RENDERER_VERSION = 1
-REFLECTION_BOUNCES = 2  # diffuse bounces behind a traced reflection (it is seen blurred and small)
+RENDERER_VERSION = 2  # 2: full path tracing of the material model with MIS (issue 16)
 
 
 @dataclass(frozen=True)
 class RenderSettings:
     samples: int = 32  # irradiance samples per pixel (a power of two keeps Sobol balanced)
-    max_bounces: int = 8  # diffuse bounces; Russian roulette from rr_start on
+    max_bounces: int = 8  # path vertices after the camera's hit; Russian roulette from rr_start on
     rr_start: int = 2
-    specular_samples: int = 8  # of the irradiance's light samples, how many also shade highlights
-    reflection_samples: int = 4  # traced reflection rays per glossy pixel
-    reflection_irradiance_samples: int = 4  # irradiance samples where a reflection ray lands
-    glossy_roughness: float = 0.5  # below this (or for metals) reflections are traced
-    mirror_roughness: float = 0.2  # below this, lights are seen in reflections rather than by NEE
+    # VNDF-sampled paths per pixel for the specular lobe where there is a diffuse lobe too
+    # (metallic < 0.5); metals get ``samples`` of them. A power of two; ``samples`` caps it.
+    specular_samples: int = 8
     seed: int = 0
     hash_cell: float = 0.01  # metres: sample streams are constant over 1 cm of surface
     chunk: int = 8192  # shading points per batch (memory ≈ chunk × samples × 200 B)
@@ -60,7 +42,7 @@ class RenderSettings:
     threads: int = 0  # CPU threads for ray casting and shading (0: all); one per core a worker owns
 
     def __post_init__(self) -> None:
-        for name in ("samples", "reflection_irradiance_samples"):
+        for name in ("samples", "specular_samples"):
             v = getattr(self, name)
             if v < 1 or v & (v - 1):
                 raise ValueError(f"{name} must be a power of two (Sobol balance), got {v}")
@@ -81,11 +63,10 @@ class Renderer:
         self.lights = LightSet(scene, self.data.rc)
         self.counter = RayCounter()
         self.workspace = Workspace()
-        self.dims_irr = DIMS_FIRST + DIMS_BOUNCE * s.max_bounces
-        self.dims = self.dims_irr + 2 * s.reflection_samples
+        # One Sobol row per sample: the irradiance stream, then the specular stream (stream_dims).
+        self.dims_irr, dims_spec = stream_dims(s.max_bounces)
+        self.dims = self.dims_irr + dims_spec
         self.table = sobol_table(s.samples, self.dims, s.seed)
-        self.refl_table = sobol_table(s.reflection_irradiance_samples, DIMS_FIRST + DIMS_BOUNCE * REFLECTION_BOUNCES,
-                                      s.seed + 1)
 
     # -- one frame ----------------------------------------------------------------------------
     def render_frame(self, K: np.ndarray, pose: np.ndarray, width: int, height: int) -> dict[str, np.ndarray]:
@@ -126,71 +107,24 @@ class Renderer:
 
     def _shade(self, h: Hits, sel: np.ndarray, view: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         s = self.settings
-        x, n = h.point[sel], h.normal[sel].astype(np.float64)
+        x, n = h.point[sel], h.normal[sel].astype(np.float32)
         albedo, rough, metal, spec = h.albedo[sel], h.roughness[sel], h.metallic[sel], h.specular[sel]
         rot = self._rotations(x, h.instance[sel], self.dims, 0)
-        irr, direct = irradiance(self.data, self.lights, x, n.astype(np.float32), h.instance[sel], self.table, rot,
-                                 s.max_bounces,
-                                 s.rr_start, self.counter, s.indirect_clamp, keep_direct=s.specular_samples,
-                                 ws=self.workspace)
         strength = (1.0 - metal) * spec + metal
+        lobe = strength > 0
+        irr, direct = irradiance(self.data, self.lights, x, n, h.instance[sel], self.table, rot, s.max_bounces,
+                                 s.rr_start, self.counter, s.indirect_clamp, keep_direct=bool(lobe.any()),
+                                 ws=self.workspace)
         spec_f0 = f0(albedo, metal, spec)
         n_v = np.clip(np.einsum("ij,ij->i", n, view), 1e-4, 1.0)
         f_view = fresnel_schlick(spec_f0, n_v, strength)
         rgb = (1.0 - metal)[:, None] * (1.0 - f_view) * albedo * irr + h.emission[sel]
-
-        # Highlights of the lights on rough lobes: reuse (some of) the irradiance's light samples.
         if direct is not None:
-            rgb += kernels.specular_from_lights(
-                n.astype(np.float32), view.astype(np.float32), rough, spec_f0.astype(np.float32),
-                strength.astype(np.float32), direct.irradiance, direct.direction,
-                direct.irradiance.shape[1], np.float32(s.mirror_roughness))
-
-        # Traced reflections on glossy and metallic surfaces.
-        glossy = np.nonzero((strength > 0) & ((rough < s.glossy_roughness) | (metal > 0.5)))[0]
-        if len(glossy) and s.reflection_samples:
-            rgb[glossy] += self._reflection(x[glossy], n[glossy], view[glossy], rough[glossy], spec_f0[glossy],
-                                            strength[glossy], rot[glossy])
-        return rgb.astype(np.float32), irr
-
-    def _reflection(self, x, n, view, rough, spec_f0, strength, rot: np.ndarray) -> np.ndarray:
-        s = self.settings
-        R = s.reflection_samples
-        k = len(x)
-        rep = np.repeat(np.arange(k), R)
-        d0 = self.dims_irr
-        # Sample r of the Sobol table in the point's dimensions beyond the irradiance's.
-        u1 = (self.table[0, d0:d0 + 2 * R:2][None, :] + rot[:, d0:d0 + 2 * R:2]).reshape(-1).astype(np.float64)
-        u2 = (self.table[0, d0 + 1:d0 + 2 * R:2][None, :] + rot[:, d0 + 1:d0 + 2 * R:2]).reshape(-1).astype(np.float64)
-        u1, u2 = u1 - np.floor(u1), u2 - np.floor(u2)
-        nr, vr, rr = n[rep], view[rep], rough[rep]
-        ldir = sample_ggx_reflection(nr, vr, rr, u1, u2).astype(np.float64)
-        half = vr + ldir
-        half /= np.maximum(np.linalg.norm(half, axis=1, keepdims=True), 1e-12)
-        n_l = np.einsum("ij,ij->i", nr, ldir)
-        n_v = np.clip(np.einsum("ij,ij->i", nr, vr), 1e-4, 1.0)
-        n_h = np.clip(np.einsum("ij,ij->i", nr, half), 1e-4, 1.0)
-        v_h = np.clip(np.einsum("ij,ij->i", vr, half), 0.0, 1.0)
-        alpha = alpha_from_roughness(rr)
-        weight = fresnel_schlick(spec_f0[rep], v_h, strength[rep]) * (
-            4.0 * smith_visibility(np.maximum(n_l, 0.0), n_v, alpha) * np.maximum(n_l, 0.0) * v_h / n_h)[:, None]
-        ok = n_l > 0
-        radiance = np.zeros((len(rep), 3))
-        origin = x[rep].astype(np.float64) + 2e-3 * nr
-        hh = trace(self.data, origin, ldir, self.counter)
-        miss = ~hh.valid & ok
-        radiance[miss] = sky_radiance(self.data.sky, ldir[miss].astype(np.float32))
-        land = np.nonzero(hh.valid & ok)[0]
-        if len(land):
-            y, ny = hh.point[land], hh.normal[land].astype(np.float64)
-            rot_y = self._rotations(y, hh.instance[land], self.refl_table.shape[1], 1)
-            irr_y, _ = irradiance(self.data, self.lights, y, ny.astype(np.float32), hh.instance[land],
-                                  self.refl_table, rot_y, REFLECTION_BOUNCES, REFLECTION_BOUNCES,
+            counts = np.where(lobe, np.where(metal >= 0.5, s.samples, min(s.specular_samples, s.samples)), 0)
+            rgb += specular_paths(self.data, self.lights, x, n, view, h.instance[sel], rough, spec_f0, strength,
+                                  counts, direct, self.table, rot, self.dims_irr, s.max_bounces, s.rr_start,
                                   self.counter, s.indirect_clamp, ws=self.workspace)
-            radiance[land] = diffuse_reflectance(hh)[land] * irr_y
-            smooth = rr[land] < s.mirror_roughness
-            radiance[land[smooth]] += hh.emission[land[smooth]]
-        return (weight * radiance).reshape(k, R, 3).mean(axis=1)
+        return rgb.astype(np.float32), irr
 
     # -- a clip -------------------------------------------------------------------------------
     def render_clip(self, traj: Trajectory, width: int, height: int,
