@@ -30,8 +30,7 @@ import pytest
 from numba import njit
 from scipy.ndimage import binary_erosion
 
-from interiorvideo.render import Renderer, RenderSettings
-from interiorvideo.render import kernels
+from interiorvideo.render import Renderer, RenderSettings, kernels
 from interiorvideo.render.mitsuba_ref import region_ratio, render_mitsuba
 from interiorvideo.scene import reference as ref
 

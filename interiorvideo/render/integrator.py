@@ -234,7 +234,6 @@ def trace_paths(data: SceneData, lights: LightSet, table: np.ndarray, rot: np.nd
         cur = nxt
         if m == 0:
             break
-    return None
 
 
 def _occluded_rays(data: SceneData, rays: np.ndarray, counter: RayCounter) -> np.ndarray:

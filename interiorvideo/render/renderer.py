@@ -19,7 +19,15 @@ import numpy as np
 from ..scene.model import Scene
 from ..trajectory.camera import Trajectory, scale_intrinsics
 from .brdf import f0, fresnel_schlick
-from .integrator import Hits, RayCounter, Workspace, irradiance, specular_paths, stream_dims, trace
+from .integrator import (
+    Hits,
+    RayCounter,
+    Workspace,
+    irradiance,
+    specular_paths,
+    stream_dims,
+    trace,
+)
 from .lights import LightSet
 from .sampling import point_hash, rotations, sobol_table
 from .scenedata import SceneData, sky_radiance
