@@ -45,7 +45,7 @@ class RenderSettings:
     specular_samples: int = 8
     seed: int = 0
     hash_cell: float = 0.01  # metres: sample streams are constant over 1 cm of surface
-    chunk: int = 8192  # shading points per batch (memory ≈ chunk × samples × 200 B)
+    chunk: int = 8192  # shading points per batch (memory ≈ chunk × samples × 300 B)
     indirect_clamp: float | None = 8.0  # luminance cap per indirect path sample (None: unbiased)
     threads: int = 0  # CPU threads for ray casting and shading (0: all); one per core a worker owns
 
