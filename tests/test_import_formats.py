@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import trimesh
 from PIL import Image
+from test_importers import _glb  # the GLB container writer the importer tests share
 
 from interiorvideo.scene.importers import SceneImportError, export_obj, import_scene
 from interiorvideo.scene.io import y_up_to_z_up
@@ -173,15 +174,6 @@ def test_mtl_specular_survives_export_and_import(tmp_path):
 def _glb_parts(data: bytes) -> tuple[dict, bytes]:
     n = struct.unpack_from("<I", data, 12)[0]
     return json.loads(data[20:20 + n]), data[20 + n + 8:]
-
-
-def _glb(doc: dict, binary: bytes) -> bytes:
-    js = json.dumps(doc).encode()
-    js += b" " * (-len(js) % 4)
-    binary += b"\0" * (-len(binary) % 4)
-    total = 12 + 8 + len(js) + 8 + len(binary)
-    return (struct.pack("<4sII", b"glTF", 2, total) + struct.pack("<II", len(js), 0x4E4F534A) + js
-            + struct.pack("<II", len(binary), 0x004E4942) + binary)
 
 
 def _draco_crate(path):

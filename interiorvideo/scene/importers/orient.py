@@ -67,8 +67,9 @@ class Orientation:
 
     def direction_to_scene(self, d: np.ndarray) -> np.ndarray:
         """A direction (no scaling) in file coordinates → scene coordinates."""
-        d = np.asarray(d, dtype=np.float64).reshape(-1, 3)
-        return (y_up_to_z_up(d).astype(np.float64) if self.up == "y" else d).reshape(np.shape(d))
+        d = np.asarray(d, dtype=np.float64)
+        rows = d.reshape(-1, 3)
+        return (y_up_to_z_up(rows).astype(np.float64) if self.up == "y" else rows).reshape(d.shape)
 
     def to_dict(self) -> dict:
         return {"up": self.up, "scale": self.scale, "units": self.units, "notes": list(self.notes),
