@@ -19,12 +19,19 @@ heuristic); delta lights (point, spot, sun) and the sky have one technique each.
 from __future__ import annotations
 
 import math
+import os
 
-import numba
-import numpy as np
-from numba import njit, prange
+# Idle OpenMP threads sleep instead of spinning. Embree (TBB, through open3d) and these kernels
+# (OpenMP) take turns on the same cores many times per frame; spinning OpenMP workers held a core
+# through every ray cast, and 2 threads gave 1.25-1.55x of one instead of ~1.9x (issue 16,
+# docs/performance.md). libgomp reads this when it loads, which is at the first parallel kernel.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from .brdf import DIELECTRIC_F0
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+from numba import njit, prange  # noqa: E402
+
+from .brdf import DIELECTRIC_F0  # noqa: E402
 
 # OpenMP first: the TBB on some machines is too old for numba and only produces a warning.
 numba.config.THREADING_LAYER_PRIORITY = ["omp", "workqueue", "tbb"]
