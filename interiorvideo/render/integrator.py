@@ -73,12 +73,18 @@ def trace(data: SceneData, origins: np.ndarray, directions: np.ndarray, counter:
     ans = data.rc.scene.cast_rays(o3d.core.Tensor(np.concatenate([origins, directions], axis=1)),
                                   nthreads=data.threads)
     t = ans["t_hit"].numpy()
+    normals = ans["primitive_normals"].numpy()
     attrs = kernels.hit_attributes(
         origins, directions, t, ans["geometry_ids"].numpy(), ans["primitive_ids"].numpy(),
-        ans["primitive_uvs"].numpy(), ans["primitive_normals"].numpy(), data.rc.geometry_to_instance,
+        ans["primitive_uvs"].numpy(), normals, data.rc.geometry_to_instance,
         data.base_color, data.roughness, data.metallic, data.specular, data.emission, data.texture_index,
         data.tex_offset, data.tex_shape, data.tex_pixels, data.tri_offset, data.tri_uvs)
-    return Hits(np.isfinite(t), t, *attrs)
+    hits = Hits(np.isfinite(t), t, *attrs)
+    if hits.emission.any():
+        # One-sided emitters glow only where they radiate: seen from behind they are dark.
+        back = np.einsum("ij,ij->i", normals, directions) > 0
+        hits.emission[back & ~data.two_sided[hits.instance]] = 0.0
+    return hits
 
 
 @dataclass
@@ -222,8 +228,9 @@ def trace_paths(data: SceneData, lights: LightSet, table: np.ndarray, rot: np.nd
             ws.prev_inst[cur][:m], shift, lights.inst_room, lights.room_mask, lights.inst_light, table, rot,
             dim + DIMS_BOUNCE * (bounce - 1), bounce >= rr_start, last, np.float32(np.inf) if bounce == 1 else limit,
             total, limit, off, zenith, horizon, np.float32(sky.intensity), data.rc.geometry_to_instance,
-            data.base_color, data.roughness, data.metallic, data.specular, data.emission, data.texture_index,
-            data.tex_offset, data.tex_shape, data.tex_pixels, data.tri_offset, data.tri_uvs, *lights.arrays,
+            data.base_color, data.roughness, data.metallic, data.specular, data.emission, data.two_sided,
+            data.texture_index, data.tex_offset, data.tex_shape, data.tex_pixels, data.tri_offset, data.tri_uvs,
+            *lights.arrays,
             contrib, shadow, tmp_rays, tmp_beta, tmp_prev, tmp_inst, alive)
         kernels.accumulate(total, idx, contrib, _occluded_rays(data, shadow, counter), limit)
         if last:

@@ -27,11 +27,11 @@ import os
 # docs/performance.md). libgomp reads this when it loads, which is at the first parallel kernel.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import numba  # noqa: E402
-import numpy as np  # noqa: E402
-from numba import njit, prange  # noqa: E402
+import numba
+import numpy as np
+from numba import njit, prange
 
-from .brdf import DIELECTRIC_F0  # noqa: E402
+from .brdf import DIELECTRIC_F0
 
 # OpenMP first: the TBB on some machines is too old for numba and only produces a warning.
 numba.config.THREADING_LAYER_PRIORITY = ["omp", "workqueue", "tbb"]
@@ -475,14 +475,17 @@ def specular_first_vertex(x, n, v, inst, rough, f0, strength, counts, samples, n
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
 def _emitter_hit(i, hx, hy, hz, dx, dy, dz, gx, gy, gz, k, rays, prev, prev_inst, offset, inst_room, room_mask,
-                 inst_light, emission, area_center, area_total, area_lum, area_radiance):
+                 inst_light, emission, two_sided, area_center, area_total, area_lum, area_radiance):
     """Radiance a path ray (row ``i``, direction d, hitting instance ``k`` at h with geometric
-    normal g) brings back from an emitter: the front side only, as next-event estimation lights;
+    normal g) brings back from an emitter: the front side only unless the emitter is two-sided
+    (whose light set holds each triangle twice, facing both ways), as next-event estimation lights;
     MIS-weighted (power heuristic) against the light sample its previous vertex could have drawn
     there — weight 1 for emitters next-event estimation leaves out (no light, or masked)."""
     cos_y = -(gx * dx + gy * dy + gz * dz)
     if cos_y <= 0.0:
-        return 0.0, 0.0, 0.0
+        if not two_sided[k]:
+            return 0.0, 0.0, 0.0
+        cos_y = -cos_y
     li = inst_light[k]
     if li < 0:
         return emission[k, 0], emission[k, 1], emission[k, 2]
@@ -501,7 +504,7 @@ def _emitter_hit(i, hx, hy, hz, dx, dy, dz, gx, gy, gz, k, rays, prev, prev_inst
 @njit(parallel=True, cache=True, error_model="numpy", fastmath=FASTMATH)
 def path_vertex(rays, t_hit, geom, prim, bary, normals, beta, idx, prev, prev_inst, shift, inst_room, room_mask,
                 inst_light, table, rot, dim, rr, last, direct_clamp, total, clamp, offset, zenith, horizon,
-                sky_intensity, geom_to_inst, base_color, roughness, metallic, specular, emission, tex_index,
+                sky_intensity, geom_to_inst, base_color, roughness, metallic, specular, emission, two_sided, tex_index,
                 tex_offset, tex_shape, tex_pixels, tri_offset, tri_uvs, area_center, area_total, area_lum,
                 area_radiance, area_tri_start, tri_cdf, tri_v0, tri_e1, tri_e2, tri_normal, pt_pos, pt_int, pt_lum,
                 pt_dir, pt_cos, sun_dir, sun_irr, sun_lum, contrib, shadow, nxt, beta_out, prev_out, prev_inst_out,
@@ -538,7 +541,8 @@ def path_vertex(rays, t_hit, geom, prim, bary, normals, beta, idx, prev, prev_in
             px, py, pz = rays[i, 0] + t * dx, rays[i, 1] + t * dy, rays[i, 2] + t * dz
             if inst_light[k] >= 0 or emission[k, 0] > 0.0 or emission[k, 1] > 0.0 or emission[k, 2] > 0.0:
                 lr, lg, lb = _emitter_hit(i, px, py, pz, dx, dy, dz, gx, gy, gz, k, rays, prev, prev_inst, offset,
-                                          inst_room, room_mask, inst_light, emission, area_center, area_total,
+                                          inst_room, room_mask, inst_light, emission, two_sided, area_center,
+                                          area_total,
                                           area_lum, area_radiance)
                 _add_clamped(total, idx[i], beta[i, 0] * lr, beta[i, 1] * lg, beta[i, 2] * lb, direct_clamp)
             nx, ny, nz = gx, gy, gz

@@ -39,6 +39,11 @@ class LightSet:
             v, a, b, cross, area = v[keep], a[keep], b[keep], cross[keep], area[keep]
             if len(area) == 0:
                 continue
+            if obj.material.emission_two_sided:
+                # Each triangle twice, the copy facing the other way (edges swapped): sampling by
+                # area then picks either side, and the side facing away from a point gives 0.
+                v, a, b, cross, area = (np.concatenate([v, v]), np.concatenate([a, b]), np.concatenate([b, a]),
+                                        np.concatenate([cross, -cross]), np.concatenate([area, area]))
             v0.append(v[:, 0])
             e1.append(a)
             e2.append(b)
@@ -80,46 +85,65 @@ class LightSet:
         self._room_masks(scene, rooms_of)
 
     def _room_masks(self, scene: Scene, rooms_of: list[int | None]) -> None:
-        """Which lights a shading point in each room samples: its room's, those of rooms a door
-        leads to, and lights without a room (the sun). Light from rooms two doors away is left
-        out of next-event estimation — a small, documented bias that halves the cost per sample.
-        Row ``len(rooms)`` (objects outside every room) allows every light, and so does a room
-        whose doors are unknown (no openings recorded: every imported room), since its light
-        may come from anywhere."""
+        """How strongly a shading point in each room samples each light. Its own room's lights,
+        those of rooms a door leads to, and every light of a room whose doors are unknown (no
+        openings recorded: every imported room) get weight 1. Any other light — two doors away,
+        or the sun — is weighted by the fraction of probe points in the room that see it
+        (:meth:`_visibility`), so lights seen through a row of doors keep being sampled and
+        lights behind walls cost nothing. Row ``len(rooms)`` (objects outside every room)
+        allows every light."""
         index = {r.room_id: i for i, r in enumerate(scene.rooms)}
-        mask = np.zeros((len(scene.rooms) + 1, max(len(rooms_of), 1)), np.bool_)
-        mask[len(scene.rooms), :len(rooms_of)] = True
+        mask = np.ones((len(scene.rooms) + 1, max(len(rooms_of), 1)), np.float32)
+        first_sun = len(self.area_total) + len(self.pt_pos)
         for i, room in enumerate(scene.rooms):
             near = {room.room_id} | {o.to_room for o in room.openings if o.kind == "door" and o.to_room is not None}
-            for k, rid in enumerate(rooms_of):
-                mask[i, k] = rid is None or rid in near or rid not in index or not room.openings
-        self.room_mask = mask.astype(np.float32) * self._sun_visibility(scene, rooms_of)
+            far = [k for k, rid in enumerate(rooms_of)
+                   if k >= first_sun or (room.openings and rid is not None and rid in index and rid not in near)]
+            if far:
+                mask[i, far] = self._visibility(scene, room, far)
+        self.room_mask = mask
         n = max((o.instance_id for o in scene.objects), default=0) + 1
         self.inst_room = np.full(n, len(scene.rooms), np.int64)
         for o in scene.objects:
             self.inst_room[o.instance_id] = index.get(o.room_id, len(scene.rooms))
 
-    def _sun_visibility(self, scene: Scene, rooms_of: list[int | None], probes: int = 512) -> np.ndarray:
-        """Per room, the fraction of probe points inside it that see the sun (floored at 2%).
-        Choosing the sun by its unshadowed irradiance would spend most samples on shadow rays
-        that hit a wall; scaling its weight by this fraction keeps samples for the lamps."""
-
-        scale = np.ones((len(scene.rooms) + 1, max(len(rooms_of), 1)), np.float32)
-        suns = [k for k, rid in enumerate(rooms_of) if rid is None and k >= len(self.area_total) + len(self.pt_pos)]
-        if not suns or not scene.rooms:
-            return scale
+    def _visibility(self, scene: Scene, room, lights: list[int], probes: int = 512) -> np.ndarray:
+        """For each light index in ``lights``, the fraction of ``probes`` random points in
+        ``room`` with an unblocked ray to it: to the sun's direction (floored at 2 %, so a sunlit
+        sliver stays possible), to a point or spot light's position, or to any of up to 8 points
+        on an area light (0 when none is seen: that light's direct light there can only arrive
+        through paths that hit it, which count it with full weight)."""
         rc = self._rc or build_raycast_scene(scene)
-        rng = np.random.default_rng(0)
-        for i, room in enumerate(scene.rooms):
-            x0, y0, x1, y1 = room.bounds
-            pts = np.stack([rng.uniform(x0, x1, probes), rng.uniform(y0, y1, probes),
-                            rng.uniform(room.floor_z + 0.05, room.ceiling_z - 0.05, probes)], axis=1)
-            for k in suns:
-                d = self.sun_dir[k - len(self.area_total) - len(self.pt_pos)]
-                rays = np.concatenate([pts, np.broadcast_to(d * 1000.0, pts.shape)], axis=1).astype(np.float32)
-                hit = rc.scene.test_occlusions(o3d.core.Tensor(rays), tnear=0.0, tfar=1.0).numpy()
-                scale[i, k] = max(1.0 - hit.mean(), 0.02)
-        return scale
+        self._rc = rc
+        rng = np.random.default_rng(room.room_id)
+        x0, y0, x1, y1 = room.bounds
+        pts = np.stack([rng.uniform(x0, x1, probes), rng.uniform(y0, y1, probes),
+                        rng.uniform(room.floor_z + 0.05, room.ceiling_z - 0.05, probes)], axis=1)
+        n_area, n_pt = len(self.area_total), len(self.pt_pos)
+        out = np.zeros(len(lights), np.float32)
+        for j, k in enumerate(lights):
+            if k >= n_area + n_pt:  # the sun: rays towards it, long enough to leave the scene
+                d = np.broadcast_to(self.sun_dir[k - n_area - n_pt] * 1000.0, pts.shape)
+                out[j] = max(1.0 - self._blocked(rc, pts, d, 1.0).mean(), 0.02)
+                continue
+            if k >= n_area:
+                targets = self.pt_pos[k - n_area][None]
+            else:
+                lo, hi = self.area_tri_start[k], self.area_tri_start[k + 1]
+                tris = np.linspace(lo, hi - 1, min(8, hi - lo)).round().astype(np.int64)
+                # Triangle centroids, pulled 1 cm off the emitter so its own surface doesn't block.
+                targets = (self.tri_v0[tris] + (self.tri_e1[tris] + self.tri_e2[tris]) / 3
+                           + 0.01 * self.tri_normal[tris])
+            seen = np.zeros(probes, bool)
+            for tgt in targets:
+                seen |= ~self._blocked(rc, pts, tgt - pts, 0.999)
+            out[j] = seen.mean()
+        return out
+
+    @staticmethod
+    def _blocked(rc: RaycastScene, origins: np.ndarray, vectors: np.ndarray, tfar: float) -> np.ndarray:
+        rays = np.concatenate([origins, vectors], axis=1).astype(np.float32)
+        return rc.scene.test_occlusions(o3d.core.Tensor(rays), tnear=0.0, tfar=tfar).numpy()
 
     @property
     def count(self) -> int:

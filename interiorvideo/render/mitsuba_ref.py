@@ -26,9 +26,11 @@ Mappings (ours → Mitsuba) and where they are approximate:
 - **Emission.** An object named by an ``area`` light gets an ``area`` emitter of radiance
   colour × intensity; an emissive object without a light gets radiance = its emission. Mitsuba's
   area emitters radiate from the front (the side the triangle winding's normal points to), as
-  our next-event estimation and path hits do; our camera also sees the back of an emitter glow
-  and Mitsuba does not. An emissive object without an area light lights the scene in ours only
-  through paths that hit it (no next-event estimation of it); the expectation is the same.
+  our next-event estimation, path hits and camera do. A two-sided emitter
+  (``Material.emission_two_sided``) also gets a reversed copy of its triangles 1 mm behind it
+  with a ``null`` BSDF and the same emitter (:func:`back_emitter`). An emissive object without
+  an area light lights the scene in ours only through paths that hit it (no next-event
+  estimation of it); the expectation is the same.
 - **Point/spot/sun.** ``point`` with intensity = our radiant intensity (W/sr); ``spot`` likewise
   with ``beam_width`` = inner and ``cutoff_angle`` = outer half-angle — Mitsuba's falloff is linear
   in angle between them, ours is a smoothstep in cosine, so they agree inside the inner cone and
@@ -170,6 +172,31 @@ def mesh_object(scene: Scene, obj: SceneObject, emitter: dict | None):
     return out
 
 
+def back_emitter(obj: SceneObject, emitter: dict, lift: float = 1e-3):
+    """The back side of a two-sided emitter: Mitsuba's area emitters radiate from the front only,
+    so the object's triangles are repeated with the winding reversed, ``lift`` metres behind the
+    surface, with a ``null`` BSDF (rays pass through it to the real surface) and the same emitter.
+    At 0.1 mm the ray leaving the null copy started beyond the real surface and the panel leaked
+    light (its back side 4 % too bright); at 1 mm and 5 mm the regions agree alike."""
+    mi = mitsuba()
+    mesh = obj.mesh
+    v = mesh.vertices.astype(np.float64)[mesh.triangles]
+    n = np.cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0])
+    n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+    verts = (v - lift * n[:, None, :]).reshape(-1, 3)  # unshared vertices: each face moves along its own normal
+    faces = np.arange(len(verts)).reshape(-1, 3)[:, ::-1]
+    props = mi.Properties()
+    props["bsdf"] = mi.load_dict({"type": "null"})
+    props["emitter"] = mi.load_dict(emitter)
+    out = mi.Mesh(f"{obj.instance_id:05d}_{obj.name}_back", len(verts), len(faces), props, has_vertex_normals=False,
+                  has_vertex_texcoords=False)
+    params = mi.traverse(out)
+    params["vertex_positions"] = mi.Float(np.ascontiguousarray(verts, np.float32).ravel())
+    params["faces"] = mi.UInt32(np.ascontiguousarray(faces, np.uint32).ravel())
+    params.update()
+    return out
+
+
 def sky_envmap(scene: Scene, resolution: int = 512) -> dict | None:
     """Our gradient sky tabulated as an equirectangular ``envmap`` (None when it is black)."""
     sky = scene.sky
@@ -229,6 +256,8 @@ def scene_to_mitsuba(scene: Scene, camera_K: np.ndarray, pose: np.ndarray, width
         elif obj.material.is_emissive:
             emitter = {"type": "area", "radiance": _rgb(obj.material.emission)}
         d[f"obj_{obj.instance_id}"] = mesh_object(scene, obj, emitter)
+        if emitter is not None and obj.material.emission_two_sided:
+            d[f"obj_{obj.instance_id}_back"] = back_emitter(obj, emitter)
     for i, li in enumerate(scene.lights):
         ld = light_dict(li)
         if ld is not None:

@@ -21,6 +21,7 @@ class SceneData:
     metallic: np.ndarray  # (I+1,)
     specular: np.ndarray  # (I+1,)
     emission: np.ndarray  # (I+1, 3)
+    two_sided: np.ndarray  # (I+1,) bool: the emitter radiates from both sides of its triangles
     texture_index: np.ndarray  # (I+1,) int32, -1 = untextured
     tex_offset: np.ndarray  # (textures,) first row of each texture in tex_pixels
     tex_shape: np.ndarray  # (textures, 2) height, width
@@ -38,6 +39,7 @@ class SceneData:
         metal = np.zeros(n, np.float32)
         spec = np.zeros(n, np.float32)
         emis = np.zeros((n, 3), np.float32)
+        two_sided = np.zeros(n, np.bool_)
         tex_idx = np.full(n, -1, np.int32)
         tex_names = sorted(scene.textures)
         textures = [srgb_to_linear(scene.textures[k].astype(np.float64) / 255.0).astype(np.float32) for k in tex_names]
@@ -46,6 +48,7 @@ class SceneData:
         for o in scene.objects:
             i, m = o.instance_id, o.material
             base[i], rough[i], metal[i], spec[i], emis[i] = m.base_color, m.roughness, m.metallic, m.specular, m.emission
+            two_sided[i] = m.emission_two_sided
             offsets[i] = cursor
             cursor += o.mesh.num_triangles
             if m.texture is not None:
@@ -57,7 +60,7 @@ class SceneData:
         shapes = np.array([t.shape[:2] for t in textures], np.int64).reshape(-1, 2)
         tex_offset = np.concatenate([[0], np.cumsum(shapes[:, 0] * shapes[:, 1])[:-1]]).astype(np.int64)
         pixels = np.concatenate([t.reshape(-1, 3) for t in textures]) if textures else np.zeros((1, 3), np.float32)
-        return cls(build_raycast_scene(scene), base, rough, metal, spec, emis, tex_idx, tex_offset, shapes,
+        return cls(build_raycast_scene(scene), base, rough, metal, spec, emis, two_sided, tex_idx, tex_offset, shapes,
                    pixels.astype(np.float32), offsets, tri_uvs.astype(np.float32), scene.sky)
 
 

@@ -81,7 +81,7 @@ def material_to_dict(m: Material) -> dict:
         "name": m.name, "kind": m.kind, "base_color": [float(c) for c in m.base_color],
         "roughness": float(m.roughness), "metallic": float(m.metallic),
         "emission": [float(c) for c in m.emission], "texture": m.texture, "color_name": m.color_name,
-        "specular": float(m.specular),
+        "specular": float(m.specular), "emission_two_sided": bool(m.emission_two_sided),
     }
 
 
@@ -90,6 +90,7 @@ def material_from_dict(d: dict) -> Material:
         name=d["name"], kind=d["kind"], base_color=tuple(d["base_color"]), roughness=d["roughness"],
         metallic=d["metallic"], emission=tuple(d.get("emission", (0.0, 0.0, 0.0))), texture=d.get("texture"),
         color_name=d.get("color_name", ""), specular=d.get("specular", 1.0),
+        emission_two_sided=bool(d.get("emission_two_sided", False)),
     )
 
 

@@ -35,6 +35,10 @@ class Material:
     roughness: float
     metallic: float
     emission: RGB = (0.0, 0.0, 0.0)
+    # An emitter radiates from the front of its triangles (the winding's normal side) only, as
+    # Mitsuba's area emitters and glTF do; True makes it radiate (and glow) on both sides, as
+    # Blender's emission shader does — for lamps whose winding an exporter did not keep.
+    emission_two_sided: bool = False
     texture: str | None = None
     color_name: str = ""
     # Strength of a dielectric's specular lobe (glTF KHR_materials_specular's factor): 1 gives the

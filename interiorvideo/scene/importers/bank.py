@@ -44,7 +44,8 @@ class MaterialBank:
             return self._mats[key]
         name = raw.name or f"{obj_name}_material"
         key = (name, tuple(round(c, 6) for c in raw.base_color), round(raw.roughness, 6), round(raw.metallic, 6),
-               tuple(round(float(e), 6) for e in raw.emission), tex, round(raw.specular, 6))
+               tuple(round(float(e), 6) for e in raw.emission), tex, round(raw.specular, 6),
+               raw.emission_two_sided and max(raw.emission) > 0)
         if key not in self._mats:
             kind = guess_kind(f"{name} {obj_name}", raw.metallic, raw.emission)
             effective = np.asarray(raw.base_color)
@@ -56,5 +57,6 @@ class MaterialBank:
                 emission=tuple(float(e) for e in raw.emission), texture=tex,
                 color_name=color_name(np.clip(effective, 0.0, 1.0), raw.metallic >= 0.5),
                 specular=float(raw.specular),
+                emission_two_sided=bool(raw.emission_two_sided and max(raw.emission) > 0),
             )
         return self._mats[key]

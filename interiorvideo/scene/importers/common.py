@@ -46,6 +46,7 @@ class RawMaterial:
     exact: Material | None = None
     specular: float = 1.0  # dielectric specular factor (Material.specular); MTL Ks sets it
     emission_map: bool = False  # the emission came from an emissive texture (often a baked light map)
+    emission_two_sided: bool = False  # glTF doubleSided; OBJ/MTL has no sidedness (Blender emits both ways)
 
 
 @dataclass

@@ -85,7 +85,8 @@ def _from_pbr(mat, emissive_strength: dict[str, float]) -> RawMaterial:
         emission = emission * mean_linear(em_tex)
     emission = emission * emissive_strength.get(mat.name or "", 1.0)
     return RawMaterial(mat.name, tuple(base), roughness, metallic, tuple(np.maximum(emission, 0.0)),
-                       image_array(mat.baseColorTexture), emission_map=em_tex is not None)
+                       image_array(mat.baseColorTexture), emission_map=em_tex is not None,
+                       emission_two_sided=bool(getattr(mat, "doubleSided", False)))
 
 
 def material_from_visual(visual, *, vertex_colors_linear: bool, emissive_strength: dict[str, float],
