@@ -352,3 +352,25 @@ def test_cornell_box_glb_point_light():
     np.testing.assert_allclose(point.position, np.array([0.0, 0.0, 0.30]) * o["scale"], atol=1e-3)
     assert point.kind == "point" and point.intensity == pytest.approx(543.51 / LIGHT_EFFICACY, rel=1e-4)
     assert point.intensity == pytest.approx(10.0 / (4 * np.pi), rel=1e-3)  # Blender's 10 W, per steradian
+
+
+@pytest.mark.parametrize("double_sided", [False, True])
+def test_gltf_double_sided_emitters_radiate_both_ways(tmp_path, double_sided):
+    """glTF's doubleSided on an emissive material makes the imported emitter two-sided
+    (Material.emission_two_sided); a single-sided one keeps radiating from its front only."""
+    from trimesh.visual.material import PBRMaterial
+    from trimesh.visual.texture import TextureVisuals
+
+    scene = trimesh.Scene()
+    scene.add_geometry(trimesh.creation.box(extents=(4.0, 0.1, 4.0)), node_name="Floor", geom_name="FloorMesh")
+    panel = trimesh.creation.box(extents=(0.5, 0.02, 0.5))
+    panel.apply_translation((0.0, 2.0, 0.0))
+    panel.visual = TextureVisuals(material=PBRMaterial(name="glow", emissiveFactor=[1.0, 0.9, 0.8],
+                                                      baseColorFactor=[1.0, 1.0, 1.0, 1.0],
+                                                      doubleSided=double_sided))
+    scene.add_geometry(panel, node_name="Panel", geom_name="PanelMesh")
+    (tmp_path / "glow.glb").write_bytes(scene.export(file_type="glb"))
+    out = import_scene(tmp_path / "glow.glb", rooms="single")
+    emitters = [o for o in out.objects if o.material.is_emissive]
+    assert len(emitters) == 1 and emitters[0].material.emission_two_sided is double_sided
+    assert not any(o.material.emission_two_sided for o in out.objects if not o.material.is_emissive)

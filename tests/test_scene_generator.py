@@ -190,8 +190,10 @@ def test_lamp_shades_glow_as_area_lights(scenes):
     for shade in shades:
         assert shade.material.is_emissive and shade.instance_id in area
         assert area[shade.instance_id].room_id == shade.room_id
+        assert shade.material.emission_two_sided  # fabric glows inside and out
     panels = [o for o in sc.objects if o.label == "ceiling light"]
     assert all(np.allclose(p.mesh.triangle_normals(), [0, 0, -1]) for p in panels)  # lit face down
+    assert panels and not any(p.material.emission_two_sided for p in panels)  # and only down
 
 
 def test_save_load_round_trip_is_exact(tmp_path, scenes):

@@ -9,7 +9,7 @@ room's recipe changes.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -120,7 +120,9 @@ class _RoomFurnisher:
                 # rare, very bright paths (fireflies at any affordable sample count).
                 radiance = float(self.rng.uniform(*self.settings.lamp_radiance))
                 emission = tuple(round(c * radiance, 4) for c in WARM_WHITE)
-            self.materials[key] = sample_material(kind, self.rng, name, color=color, emission=emission)
+            mat = sample_material(kind, self.rng, name, color=color, emission=emission)
+            # Fabric glows on both faces: inside the shade too (seen through its open top).
+            self.materials[key] = replace(mat, emission_two_sided=True) if role == "lampshade" else mat
         return self.materials[key]
 
     def commit(self, p: Placed | None) -> Placed | None:
