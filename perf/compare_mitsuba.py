@@ -47,7 +47,8 @@ def main() -> None:
     K, pose = traj.K, traj.poses[0]
     ours, theirs, t_ours, t_mi, t_path = [], [], 0.0, 0.0, 0.0
     for seed in (0, 1):
-        r = Renderer(scene, RenderSettings(samples=args.spp, max_bounces=args.bounces, seed=seed, indirect_clamp=None))
+        r = Renderer(scene, RenderSettings(samples=args.spp, max_bounces=args.bounces, seed=seed, indirect_clamp=None,
+                                           pixel_samples=1))
         t = time.perf_counter()
         ours.append(r.render_frame(K, pose, w, h))
         t_ours = time.perf_counter() - t

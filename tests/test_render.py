@@ -90,7 +90,9 @@ def test_rgb_is_albedo_times_irradiance_on_lambertian_scenes():
                                                                           "metallic": 0.0})})
         for o in scene.objects))
     traj = plan_trajectory(lambert, 0, 2, 24.0, 0)
-    r = Renderer(lambert, RenderSettings(samples=8))
+    # Pixel-centre shading: the identity then holds per pixel with emission and sky included
+    # (the pixel filter's form of it is tests/test_render_pixels.py's).
+    r = Renderer(lambert, RenderSettings(samples=8, pixel_samples=1))
     from interiorvideo.trajectory.camera import scale_intrinsics
     K = scale_intrinsics(traj.K, (traj.width, traj.height), (40, 30))
     f = r.render_frame(K, traj.poses[0], 40, 30)

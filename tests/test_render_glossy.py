@@ -86,7 +86,8 @@ def test_sampled_throughput_and_pdf_agree_with_the_brdf(roughness, nv, metal, sp
 
 # -- against Mitsuba ------------------------------------------------------------------------------------
 def ours(scene, traj, seed, samples=SPP, bounces=BOUNCES):
-    r = Renderer(scene, RenderSettings(samples=samples, max_bounces=bounces, seed=seed, indirect_clamp=None))
+    r = Renderer(scene, RenderSettings(samples=samples, max_bounces=bounces, seed=seed, indirect_clamp=None,
+                                       pixel_samples=1))
     return r.render_frame(traj.K, traj.poses[0], traj.width, traj.height)
 
 

@@ -5,9 +5,10 @@ from the measured Monte-Carlo noise.
 Tolerance: each side is rendered with two seeds; the seed-to-seed difference gives each region
 mean's standard error (``mitsuba_ref.region_ratio``), and a ratio must lie within
 K_SIGMA·σ + BIAS of 1. BIAS (0.5 %) budgets what is not noise: float32 geometry and shadow-ray
-offsets, and the envmap tabulation of the sky. Mitsuba's camera rays go through pixel centres,
-as ours do (``render_mitsuba(pixel="centre")``); regions are still eroded by a pixel so that a
-region's pixels are all its own.
+offsets, and the envmap tabulation of the sky. Camera rays go through pixel centres on both
+sides (ours ``pixel_samples=1``, ``render_mitsuba(pixel="centre")``), so the comparison is of
+light transport alone (the pixel filter is tests/test_render_pixels.py's); regions are still
+eroded by a pixel so that a region's pixels are all its own.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ BOUNCES = 6  # ours: NEE at the primary hit + 6 diffuse bounces = Mitsuba max_de
 
 
 def ours(scene, traj, seed, samples=SPP, bounces=BOUNCES):
-    r = Renderer(scene, RenderSettings(samples=samples, max_bounces=bounces, seed=seed, indirect_clamp=None))
+    r = Renderer(scene, RenderSettings(samples=samples, max_bounces=bounces, seed=seed, indirect_clamp=None,
+                                       pixel_samples=1))
     return r.render_frame(traj.K, traj.poses[0], traj.width, traj.height)
 
 

@@ -6,6 +6,16 @@ metallic, camera-space normal, z-depth, instance id); the integrator gives irrad
 samples and VNDF-sampled paths combined by MIS, traced to full depth) + emission — the
 diffuse lobe is Lambertian, so its share of rgb is exactly the irradiance pass times its
 colour, and rgb = albedo·irradiance on a Lambertian surface (specular factor 0, metallic 0).
+
+Pixel filter (``RenderSettings.pixel_samples`` = P): each pixel is shaded at P positions
+(a Hammersley n-rooks pattern; P = 1 is the pixel centre), each with samples/P of the pixel's
+Sobol rows, so the samples of a pixel still form one balanced set. rgb and irradiance are
+their box-filtered means. The intrinsic passes (albedo, normal, roughness, metallic, depth,
+instance) are pixel-centre samples, as the contract's camera convention states: a depth must
+be one surface's, an id cannot be averaged, and an edit or a local prompt masked by instance
+must change exactly the pixels of that instance's material. So rgb = albedo·irradiance holds
+exactly where a pixel sees one Lambertian colour (inside surfaces, not across their edges or
+a texture's texels); ``pixel_samples=1`` makes it exact everywhere.
 """
 
 from __future__ import annotations
@@ -32,7 +42,16 @@ from .lights import LightSet
 from .sampling import point_hash, rotations, sobol_table
 from .scenedata import SceneData, sky_radiance
 
-RENDERER_VERSION = 2  # 2: full path tracing of the material model with MIS (issue 16)
+RENDERER_VERSION = 3  # 2: full path tracing with MIS; 3: pixel filter, two-sided emitters, far lights (issue 16)
+
+
+def pixel_offsets(count: int) -> np.ndarray:
+    """``count`` positions in the unit pixel: the Hammersley set ((i + ½)/n, radical inverse of
+    i + 1/(2n)), an n-rooks pattern (one per row and column of an n × n grid); 1 → the centre."""
+    i = np.arange(count)
+    bits = max(count.bit_length() - 1, 0)
+    radical = np.array([int(format(j, f"0{bits}b")[::-1], 2) if bits else 0 for j in i]) / max(count, 1)
+    return np.stack([(i + 0.5) / count, radical + 0.5 / count], axis=1)
 
 
 @dataclass(frozen=True)
@@ -43,6 +62,9 @@ class RenderSettings:
     # VNDF-sampled paths per pixel for the specular lobe where there is a diffuse lobe too
     # (metallic < 0.5); metals get ``samples`` of them. A power of two; ``samples`` caps it.
     specular_samples: int = 8
+    # Shading positions per pixel (anti-aliasing of rgb and irradiance; see the module doc);
+    # a power of two, capped at ``samples``; 1: every ray through the pixel centre (version ≤ 2).
+    pixel_samples: int = 4
     seed: int = 0
     hash_cell: float = 0.01  # metres: sample streams are constant over 1 cm of surface
     chunk: int = 8192  # shading points per batch (memory ≈ chunk × samples × 300 B)
@@ -50,12 +72,17 @@ class RenderSettings:
     threads: int = 0  # CPU threads for ray casting and shading (0: all); one per core a worker owns
 
     def __post_init__(self) -> None:
-        for name in ("samples", "specular_samples"):
+        for name in ("samples", "specular_samples", "pixel_samples"):
             v = getattr(self, name)
             if v < 1 or v & (v - 1):
                 raise ValueError(f"{name} must be a power of two (Sobol balance), got {v}")
         if self.max_bounces < 2:
             raise ValueError(f"max_bounces must be at least 2, got {self.max_bounces}")
+
+    @property
+    def pixel_positions(self) -> int:
+        """Shading positions per pixel: ``pixel_samples``, at most one per sample."""
+        return min(self.pixel_samples, self.samples)
 
 
 class Renderer:
@@ -79,48 +106,71 @@ class Renderer:
     # -- one frame ----------------------------------------------------------------------------
     def render_frame(self, K: np.ndarray, pose: np.ndarray, width: int, height: int) -> dict[str, np.ndarray]:
         s = self.settings
-        u, v = np.meshgrid(np.arange(width) + 0.5, np.arange(height) + 0.5)
-        cam = np.stack([u, v, np.ones_like(u)], axis=-1).reshape(-1, 3) @ np.linalg.inv(K).T
-        cam /= np.linalg.norm(cam, axis=1, keepdims=True)
         R, origin = pose[:3, :3], pose[:3, 3]
-        dirs = cam @ R.T
-        h = trace(self.data, np.broadcast_to(origin, dirs.shape).astype(np.float64), dirs, self.counter)
         n_pix = width * height
+        centre_dirs, cam = self._camera_rays(K, R, width, height, (0.5, 0.5))
+        centre = trace(self.data, np.broadcast_to(origin, centre_dirs.shape).astype(np.float64), centre_dirs,
+                       self.counter)
+        P = s.pixel_positions
+        rows = s.samples // P
         rgb = np.zeros((n_pix, 3), np.float32)
         irr = np.zeros((n_pix, 3), np.float32)
-        miss = ~h.valid
-        rgb[miss] = sky_radiance(self.data.sky, dirs[miss].astype(np.float32))
-        hit = np.nonzero(h.valid)[0]
-        for start in range(0, len(hit), s.chunk):
-            sel = hit[start:start + s.chunk]
-            rgb[sel], irr[sel] = self._shade(h, sel, -dirs[sel])
-        valid = h.valid
-        normal_cam = np.where(valid[:, None], h.normal @ R, 0.0)
-        depth = np.where(valid, h.t * cam[:, 2], 0.0)
+        for k, offset in enumerate(pixel_offsets(P)):
+            if P == 1:
+                h, dirs = centre, centre_dirs
+            else:
+                dirs, _ = self._camera_rays(K, R, width, height, offset)
+                h = trace(self.data, np.broadcast_to(origin, dirs.shape).astype(np.float64), dirs, self.counter)
+            table = self.table[k * rows:(k + 1) * rows]
+            miss = ~h.valid
+            rgb[miss] += sky_radiance(self.data.sky, dirs[miss].astype(np.float32))
+            hit = np.nonzero(h.valid)[0]
+            chunk = s.chunk * P
+            for start in range(0, len(hit), chunk):
+                sel = hit[start:start + chunk]
+                c, e = self._shade(h, sel, -dirs[sel], table)
+                rgb[sel] += c
+                irr[sel] += e
+        rgb, irr = rgb / P, irr / P
+        valid = centre.valid
+        normal_cam = np.where(valid[:, None], centre.normal @ R, 0.0)
+        depth = np.where(valid, centre.t * cam[:, 2], 0.0)
         shape = (height, width)
         return {
             "rgb": rgb.reshape(*shape, 3),
-            "albedo": np.where(valid[:, None], h.albedo, 0.0).reshape(*shape, 3).astype(np.float32),
+            "albedo": np.where(valid[:, None], centre.albedo, 0.0).reshape(*shape, 3).astype(np.float32),
             "normal": normal_cam.reshape(*shape, 3).astype(np.float32),
-            "roughness": np.where(valid, h.roughness, 0.0).reshape(*shape, 1).astype(np.float32),
-            "metallic": np.where(valid, h.metallic, 0.0).reshape(*shape, 1).astype(np.float32),
+            "roughness": np.where(valid, centre.roughness, 0.0).reshape(*shape, 1).astype(np.float32),
+            "metallic": np.where(valid, centre.metallic, 0.0).reshape(*shape, 1).astype(np.float32),
             "irradiance": irr.reshape(*shape, 3),
             "depth": depth.reshape(*shape, 1).astype(np.float32),
-            "instance": np.where(valid, h.instance, 0).reshape(shape).astype(np.int32),
+            "instance": np.where(valid, centre.instance, 0).reshape(shape).astype(np.int32),
         }
+
+    @staticmethod
+    def _camera_rays(K: np.ndarray, R: np.ndarray, width: int, height: int,
+                     offset: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+        """World directions (unit) through pixel position (u + offset_x, v + offset_y), and the
+        unit camera-space rays (whose z turns ray length into z-depth)."""
+        u, v = np.meshgrid(np.arange(width) + offset[0], np.arange(height) + offset[1])
+        cam = np.stack([u, v, np.ones_like(u)], axis=-1).reshape(-1, 3) @ np.linalg.inv(K).T
+        cam /= np.linalg.norm(cam, axis=1, keepdims=True)
+        return cam @ R.T, cam
 
     def _rotations(self, x: np.ndarray, inst: np.ndarray, dims: int, salt: int) -> np.ndarray:
         hashes = point_hash(x, inst, self.settings.hash_cell, self.settings.seed * 7919 + salt)
         return rotations(hashes, dims)
 
-    def _shade(self, h: Hits, sel: np.ndarray, view: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _shade(self, h: Hits, sel: np.ndarray, view: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """rgb and irradiance at the hits ``sel`` with the Sobol rows ``table`` (one pixel position's share)."""
         s = self.settings
+        S = table.shape[0]
         x, n = h.point[sel], h.normal[sel].astype(np.float32)
         albedo, rough, metal, spec = h.albedo[sel], h.roughness[sel], h.metallic[sel], h.specular[sel]
         rot = self._rotations(x, h.instance[sel], self.dims, 0)
         strength = (1.0 - metal) * spec + metal
         lobe = strength > 0
-        irr, direct = irradiance(self.data, self.lights, x, n, h.instance[sel], self.table, rot, s.max_bounces,
+        irr, direct = irradiance(self.data, self.lights, x, n, h.instance[sel], table, rot, s.max_bounces,
                                  s.rr_start, self.counter, s.indirect_clamp, keep_direct=bool(lobe.any()),
                                  ws=self.workspace)
         spec_f0 = f0(albedo, metal, spec)
@@ -128,9 +178,10 @@ class Renderer:
         f_view = fresnel_schlick(spec_f0, n_v, strength)
         rgb = (1.0 - metal)[:, None] * (1.0 - f_view) * albedo * irr + h.emission[sel]
         if direct is not None:
-            counts = np.where(lobe, np.where(metal >= 0.5, s.samples, min(s.specular_samples, s.samples)), 0)
+            dielectric = max(1, min(s.specular_samples, s.samples) // s.pixel_positions)
+            counts = np.where(lobe, np.where(metal >= 0.5, S, min(dielectric, S)), 0)
             rgb += specular_paths(self.data, self.lights, x, n, view, h.instance[sel], rough, spec_f0, strength,
-                                  counts, direct, self.table, rot, self.dims_irr, s.max_bounces, s.rr_start,
+                                  counts, direct, table, rot, self.dims_irr, s.max_bounces, s.rr_start,
                                   self.counter, s.indirect_clamp, ws=self.workspace)
         return rgb.astype(np.float32), irr
 
