@@ -188,6 +188,9 @@ def render(
     size: str = typer.Option("256x256", help="Output size WxH (intrinsics are rescaled from the trajectory's)."),
     out: Path = typer.Option(..., help="Clip folder to write (<pass>.npy, camera.json, meta.json, preview.mp4)."),
     samples: int = typer.Option(32, help="Irradiance samples per pixel (a power of two)."),
+    pixel_samples: int = typer.Option(4, help="Positions per pixel that rgb and irradiance are averaged over "
+                                              "(anti-aliasing; a power of two; 1 = pixel centres). The "
+                                              "intrinsic passes are pixel-centre samples."),
     seed: int = typer.Option(0, help="Render seed (sample streams); the same seed gives identical bytes."),
     edits: Optional[Path] = typer.Option(None, help="JSON list of scene edits to apply first "
                                                     "(e.g. [{\"kind\": \"albedo\", \"instance_id\": 12, "
@@ -221,7 +224,7 @@ def render(
             if not isinstance(raw, list):
                 raise ValueError(f"{edits}: expected a JSON list of edits")
             sc = apply_scene_edits(sc, [scene_edit_from_dict(e) for e in raw])
-        renderer = Renderer(sc, RenderSettings(samples=samples, seed=seed))
+        renderer = Renderer(sc, RenderSettings(samples=samples, pixel_samples=pixel_samples, seed=seed))
     except (FileNotFoundError, KeyError, ValueError) as exc:
         fail(_message(exc))
     t0 = time.perf_counter()

@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +51,6 @@ from .common import (
 from .gltf_header import emissive_strengths, gltf_json, node_order
 from .gltf_lights import punctual_lights
 from .trimesh_parts import geometry_arrays, trimesh_load, uv_and_material
-
 
 DRACO = "KHR_draco_mesh_compression"
 
@@ -176,10 +176,10 @@ def _exact_material(d) -> Material | None:
         if len(m.base_color) != 3 or len(m.emission) != 3 or not isinstance(m.name, str) \
                 or not isinstance(m.kind, str) or not (m.texture is None or isinstance(m.texture, str)):
             return None
-        return Material(name=m.name, kind=m.kind, base_color=tuple(float(c) for c in m.base_color),
-                        roughness=float(m.roughness), metallic=float(m.metallic),
-                        emission=tuple(float(c) for c in m.emission), texture=m.texture,
-                        color_name=str(m.color_name), specular=float(m.specular))
+        # Every field as material_from_dict read it (new fields carry over), numbers as floats.
+        return replace(m, base_color=tuple(float(c) for c in m.base_color), roughness=float(m.roughness),
+                       metallic=float(m.metallic), emission=tuple(float(c) for c in m.emission),
+                       color_name=str(m.color_name), specular=float(m.specular))
     except (KeyError, TypeError, ValueError):
         return None
 
