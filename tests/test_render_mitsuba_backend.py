@@ -238,3 +238,57 @@ def test_unavailable_variants_say_what_to_install(monkeypatch):
         mitsuba_backend.start_variant("scalar_rgb")
     with pytest.raises(ValueError, match="backend"):
         mitsuba_backend.make_renderer(ref.cornell_room(), RenderSettings(), "optix")
+
+
+# -- the command line and the build ----------------------------------------------------------------------
+@pytest.mark.slow
+def test_render_cli_backend_mitsuba_writes_a_valid_clip(tmp_path):
+    """``interiorvideo render --backend mitsuba``: a valid clip with the CPU backend's intrinsics
+    and Mitsuba's meta; a variant that cannot start is one clear error and no output."""
+    from typer.testing import CliRunner
+
+    from interiorvideo.cli import app
+    from interiorvideo.render.clipio import read_clip
+    from interiorvideo.render.mitsuba_backend import cuda_available
+    from interiorvideo.schema import check_clip
+
+    runner = CliRunner()
+    runner.invoke(app, ["scene", "--seed", "3", "--out", str(tmp_path / "s")])
+    runner.invoke(app, ["trajectory", "--scene", str(tmp_path / "s"), "--room", "0", "--frames", "2",
+                        "--out", str(tmp_path / "t.json"), "--no-preview"])
+    common = ["render", "--scene", str(tmp_path / "s"), "--trajectory", str(tmp_path / "t.json"), "--size", "24x16",
+              "--samples", "4", "--no-preview"]
+    res = runner.invoke(app, [*common, "--backend", "mitsuba", "--mitsuba-variant", "llvm_ad_rgb",
+                              "--out", str(tmp_path / "m")])
+    assert res.exit_code == 0, res.output
+    assert runner.invoke(app, [*common, "--out", str(tmp_path / "c")]).exit_code == 0
+    m, c = read_clip(tmp_path / "m"), read_clip(tmp_path / "c")
+    assert check_clip(m) == [] and m["rgb"].shape == (2, 16, 24, 3)
+    assert m["meta"]["renderer"]["backend"] == "mitsuba" and m["meta"]["renderer"]["variant"] == "llvm_ad_rgb"
+    for name in INTRINSICS:
+        assert np.array_equal(m[name], c[name]), name
+    if not cuda_available():
+        bad = runner.invoke(app, [*common, "--backend", "mitsuba", "--mitsuba-variant", "cuda_ad_rgb",
+                                  "--out", str(tmp_path / "g")])
+        assert bad.exit_code != 0 and "NVIDIA driver" in bad.output and not (tmp_path / "g").exists()
+    bad = runner.invoke(app, [*common, "--backend", "optix", "--out", str(tmp_path / "x")])
+    assert bad.exit_code != 0 and "backend" in bad.output
+
+
+def test_build_config_backend_and_a_mitsuba_clip_job(tmp_path):
+    """BuildConfig: the backend fields are checked, left out of a cpu build's stored config (old
+    plans resume), kept for mitsuba; a clip job with backend mitsuba renders a valid clip."""
+    from pipelines.plan import BuildConfig, make_plan
+    from pipelines.worker import render_job
+
+    assert "backend" not in BuildConfig(generated=1).to_dict()
+    with pytest.raises(ValueError, match="backend"):
+        BuildConfig(generated=1, backend="optix")
+    with pytest.raises(ValueError, match="mitsuba_variant"):
+        BuildConfig(generated=1, mitsuba_variant="llvm_ad_rgb")
+    config = BuildConfig(generated=1, rooms_per_scene=1, frames=2, width=24, height=16, samples=4,
+                         backend="mitsuba", mitsuba_variant="llvm_ad_rgb")
+    assert BuildConfig.from_dict(config.to_dict()) == config
+    plan = make_plan(config, tmp_path)
+    result = render_job(plan.jobs[0], config)
+    assert result["meta"]["renderer"]["backend"] == "mitsuba" and result["sample"]

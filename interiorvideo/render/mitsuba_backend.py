@@ -96,10 +96,12 @@ class MitsubaRenderer(Renderer):
         self.max_depth = self.settings.max_bounces + 2
         self._scene_cache: tuple | None = None
 
-    def _mitsuba_scene(self, K: np.ndarray, pose: np.ndarray, width: int, height: int):
-        """The exported scene, loaded once (the sensor in it is unused: rays are ours)."""
+    def _mitsuba_scene(self, pose: np.ndarray, width: int, height: int):
+        """The exported scene, loaded once. Its sensor is never used (the rays are ours), so it is a
+        placeholder with square pixels, which Mitsuba's camera needs and our K need not have."""
         if self._scene_cache is None:
-            d = mitsuba_ref.scene_to_mitsuba(self.scene, K, pose, width, height, spp=1, max_depth=self.max_depth,
+            square = np.array([[width, 0.0, width / 2.0], [0.0, width, height / 2.0], [0.0, 0.0, 1.0]])
+            d = mitsuba_ref.scene_to_mitsuba(self.scene, square, pose, width, height, spp=1, max_depth=self.max_depth,
                                              aovs=False, bsdf="x2v",
                                              integrator={"type": "x2v_path", "max_depth": self.max_depth})
             self._scene_cache = (self.mi.load_dict(d),)
@@ -110,14 +112,14 @@ class MitsubaRenderer(Renderer):
         the same bytes whatever was rendered before."""
         return zlib.crc32(np.ascontiguousarray(pose, np.float64).tobytes(), int(self.settings.seed) & 0xFFFFFFFF)
 
-    def mitsuba_passes(self, origin: np.ndarray, dirs: np.ndarray, K: np.ndarray, pose: np.ndarray, width: int,
+    def mitsuba_passes(self, origin: np.ndarray, dirs: np.ndarray, pose: np.ndarray, width: int,
                        height: int) -> tuple[np.ndarray, np.ndarray]:
         """rgb and irradiance ((N, 3) float32) along the camera rays ``dirs`` from ``origin``:
         ``samples`` paths per ray, in passes of at most MAX_LANES paths."""
         mi = self.mi
         import drjit as dr
 
-        ms = self._mitsuba_scene(K, pose, width, height)
+        ms = self._mitsuba_scene(pose, width, height)
         integrator = ms.integrator()
         n_pix, spp = len(dirs), int(self.settings.samples)
         per_pass = max(1, min(spp, MAX_LANES // max(n_pix, 1)))
@@ -125,12 +127,14 @@ class MitsubaRenderer(Renderer):
             per_pass -= 1
         acc = np.zeros((n_pix, 6), np.float64)
         d = mi.Float(np.ascontiguousarray(dirs, np.float32).ravel())
-        o = mi.Point3f(*(float(c) for c in np.asarray(origin, np.float32)))
+        # Opaque (not literal) origin and seed: the traced kernel is the same for every frame, so
+        # Dr.Jit compiles it once per clip size instead of once per frame.
+        o = mi.Point3f(*(dr.opaque(mi.Float, float(c)) for c in np.asarray(origin, np.float32)))
         seed = self.frame_seed(pose)
         for k in range(spp // per_pass):
             n = n_pix * per_pass
             sampler = mi.load_dict({"type": "independent", "sample_count": per_pass})
-            sampler.seed((seed + k * 0x9E3779B9) & 0xFFFFFFFF, n)
+            sampler.seed(dr.opaque(mi.UInt32, (seed + k * 0x9E3779B9) & 0xFFFFFFFF), n)
             pix = dr.arange(mi.UInt32, n) // per_pass
             ray = mi.Ray3f(o, mi.Vector3f(dr.gather(mi.Float, d, 3 * pix), dr.gather(mi.Float, d, 3 * pix + 1),
                                           dr.gather(mi.Float, d, 3 * pix + 2)))
@@ -151,7 +155,7 @@ class MitsubaRenderer(Renderer):
         R, origin = pose[:3, :3], pose[:3, 3]
         dirs = cam @ R.T
         h = trace(self.data, np.broadcast_to(origin, dirs.shape).astype(np.float64), dirs, self.counter)
-        rgb, irr = self.mitsuba_passes(origin, dirs.astype(np.float32), K, pose, width, height)
+        rgb, irr = self.mitsuba_passes(origin, dirs.astype(np.float32), pose, width, height)
         valid = h.valid
         normal_cam = np.where(valid[:, None], h.normal @ R, 0.0)
         depth = np.where(valid, h.t * cam[:, 2], 0.0)

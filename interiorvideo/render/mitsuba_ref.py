@@ -170,12 +170,18 @@ def bsdf_dict(scene: Scene, m: Material, bsdf: str = "x2v") -> dict:
     return {"type": "twosided", "bsdf": inner}
 
 
-def mesh_object(scene: Scene, obj: SceneObject, emitter: dict | None, bsdf: str = "x2v"):
-    """One object as an in-memory ``mi.Mesh`` with its BSDF (and area emitter)."""
+def mesh_object(scene: Scene, obj: SceneObject, emitter: dict | None, bsdf: str = "x2v",
+                bsdfs: dict | None = None):
+    """One object as an in-memory ``mi.Mesh`` with its BSDF (and area emitter). ``bsdfs``: loaded
+    BSDFs by material, shared by the objects of one material (fewer BSDFs for Dr.Jit to trace
+    and compile into the render kernel)."""
     mi = mitsuba()
     mesh = obj.mesh
     props = mi.Properties()
-    props["bsdf"] = mi.load_dict(bsdf_dict(scene, obj.material, bsdf))
+    cache = {} if bsdfs is None else bsdfs
+    if obj.material not in cache:
+        cache[obj.material] = mi.load_dict(bsdf_dict(scene, obj.material, bsdf))
+    props["bsdf"] = cache[obj.material]
     props["face_normals"] = True  # our renderer shades with triangle normals
     if emitter is not None:
         props["emitter"] = mi.load_dict(emitter)
@@ -249,6 +255,7 @@ def scene_to_mitsuba(scene: Scene, camera_K: np.ndarray, pose: np.ndarray, width
     area = {li.object_id: li for li in scene.lights if li.kind == "area"}
     d: dict[str, Any] = {"type": "scene", "integrator": integrator or integrator_dict(max_depth, rr_depth, aovs),
                          "sensor": camera_dict(camera_K, pose, width, height, spp)}
+    bsdfs: dict = {}
     for obj in scene.objects:
         emitter = None
         if obj.instance_id in area:
@@ -256,7 +263,7 @@ def scene_to_mitsuba(scene: Scene, camera_K: np.ndarray, pose: np.ndarray, width
             emitter = {"type": "area", "radiance": _rgb([c * li.intensity for c in li.color])}
         elif obj.material.is_emissive:
             emitter = {"type": "area", "radiance": _rgb(obj.material.emission)}
-        d[f"obj_{obj.instance_id}"] = mesh_object(scene, obj, emitter, bsdf)
+        d[f"obj_{obj.instance_id}"] = mesh_object(scene, obj, emitter, bsdf, bsdfs)
     for i, li in enumerate(scene.lights):
         ld = light_dict(li)
         if ld is not None:
