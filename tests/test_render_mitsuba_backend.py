@@ -292,3 +292,11 @@ def test_build_config_backend_and_a_mitsuba_clip_job(tmp_path):
     plan = make_plan(config, tmp_path)
     result = render_job(plan.jobs[0], config)
     assert result["meta"]["renderer"]["backend"] == "mitsuba" and result["sample"]
+
+
+def test_export_rejects_unknown_bsdfs_and_integrators_without_aovs():
+    scene, traj = ref.cornell_room(), ref.cornell_camera(8, 6)
+    with pytest.raises(ValueError, match="bsdf"):
+        mitsuba_ref.scene_to_mitsuba(scene, traj.K, traj.poses[0], 8, 6, bsdf="disney")
+    with pytest.raises(ValueError, match="aovs=False"):
+        render_mitsuba(scene, traj.K, traj.poses[0], 8, 6, spp=1, integrator={"type": "x2v_path"})

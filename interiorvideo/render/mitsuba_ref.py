@@ -286,6 +286,8 @@ def render_mitsuba(scene: Scene, camera_K: np.ndarray, pose: np.ndarray, width: 
     does (its passes are pixel-centre samples): a wavefront of camera rays from
     ``sensor.sample_ray`` handed to ``integrator.sample``, Mitsuba's own render loop minus the
     pixel jitter. ``pixel="area"`` is plain ``mi.render`` (box-filtered pixel area)."""
+    if aovs and kwargs.get("integrator") is not None:
+        raise ValueError("render_mitsuba: a replacement integrator comes without the aov wrapper; pass aovs=False")
     mi = mitsuba()
     import drjit as dr
 
