@@ -196,6 +196,10 @@ def render(
                                                     "(e.g. [{\"kind\": \"albedo\", \"instance_id\": 12, "
                                                     "\"color\": [0.8, 0.1, 0.1]}])."),
     preview: bool = typer.Option(True, help="Write preview.mp4 with the passes side by side."),
+    backend: str = typer.Option("cpu", help="cpu (this project's path tracer) or mitsuba (rgb and irradiance by "
+                                            "Mitsuba 3 with the same material model; intrinsic passes as cpu)."),
+    mitsuba_variant: Optional[str] = typer.Option(None, help="--backend mitsuba: cuda_ad_rgb or llvm_ad_rgb "
+                                                             "(default: cuda_ad_rgb when a CUDA driver is present)."),
 ) -> None:
     """Render one clip: every pass of the clip contract, plus a tone-mapped preview video."""
     from rich.progress import (
@@ -209,8 +213,9 @@ def render(
     from .edits.scene import apply_scene_edits
     from .edits.serialise import scene_edit_from_dict
     from .fileio import read_json
-    from .render import Renderer, RenderSettings
+    from .render import RenderSettings
     from .render.clipio import write_clip
+    from .render.mitsuba_backend import MitsubaUnavailable, make_renderer
     from .render.preview import write_preview
     from .scene import load_scene
     from .trajectory import Trajectory
@@ -224,8 +229,9 @@ def render(
             if not isinstance(raw, list):
                 raise ValueError(f"{edits}: expected a JSON list of edits")
             sc = apply_scene_edits(sc, [scene_edit_from_dict(e) for e in raw])
-        renderer = Renderer(sc, RenderSettings(samples=samples, pixel_samples=pixel_samples, seed=seed))
-    except (FileNotFoundError, KeyError, ValueError) as exc:
+        renderer = make_renderer(sc, RenderSettings(samples=samples, pixel_samples=pixel_samples, seed=seed),
+                                 backend, mitsuba_variant)
+    except (FileNotFoundError, KeyError, ValueError, MitsubaUnavailable) as exc:
         fail(_message(exc))
     t0 = time.perf_counter()
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),

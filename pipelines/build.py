@@ -17,7 +17,7 @@ import fcntl
 import shutil
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -124,6 +124,9 @@ def _assemble_ready_shards(plan: Plan, paths: dict[str, Path]) -> int:
     return written
 
 
+GPU_SHARE = 0.125  # --backend mitsuba with cuda_ad_rgb: up to 8 clip tasks per GPU
+
+
 def _task_memory(config: BuildConfig) -> int:
     """A generous per-task memory request so a cluster packs tasks without swapping."""
     per_frame = config.width * config.height * 400
@@ -136,8 +139,17 @@ def build_dataset(out_dir: str | Path, config: BuildConfig, address: str | None 
     """Build (or resume) the dataset in ``out_dir``; ``progress(done, total, clips_per_s)``.
 
     A missing or unusable scene source raises a :class:`~.sources.SourceError` naming it before
-    anything is written."""
+    anything is written. With ``backend="mitsuba"`` an unset variant becomes this machine's
+    default (recorded in the plan), and on a local build a variant that cannot start raises
+    before anything is written."""
     check_sources(config.scenes)
+    if config.backend == "mitsuba":
+        from interiorvideo.render.mitsuba_backend import default_variant, start_variant
+
+        if config.mitsuba_variant is None:
+            config = replace(config, mitsuba_variant=default_variant())
+        if address is None:
+            start_variant(config.mitsuba_variant)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with _exclusive(out_dir):
@@ -165,8 +177,10 @@ def _build(out_dir: Path, config: BuildConfig, address: str | None, workers: int
         progress(report.clips_reused, report.clips_total, 0.0)
     if todo:
         with ray_session(address, workers, keep=keep_ray):
+            # Mitsuba's CUDA variant: tasks share the GPUs (a fraction each, so Ray lets them see one).
+            gpu = {"num_gpus": GPU_SHARE} if (config.mitsuba_variant or "").startswith("cuda") else {}
             task = ray.remote(num_cpus=1, memory=_task_memory(config), max_retries=max_retries,
-                              retry_exceptions=True)(render_job)
+                              retry_exceptions=True, **gpu)(render_job)
             # A user scene is loaded once from its frozen copy and shared through the object store.
             by_index = {s.index: s for s in plan.scenes}
             user = sorted({j.scene_index for j in todo if j.source_kind != "generated"})

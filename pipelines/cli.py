@@ -10,6 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from interiorvideo.cli import console, err, fail, info, parse_size
+from interiorvideo.render.mitsuba_backend import MitsubaUnavailable
 
 from .build import build_dataset
 from .plan import BuildConfig
@@ -39,6 +40,10 @@ def build(
     retries: int = typer.Option(2, help="Retries per clip task before the clip is reported as failed."),
     default_lights: bool = typer.Option(False, "--default-lights", help="Mesh files (--scenes) that bring no "
                                                                        "light get a grid of ceiling point lights."),
+    backend: str = typer.Option("cpu", help="cpu (this project's path tracer) or mitsuba (rgb and irradiance by "
+                                            "Mitsuba 3, e.g. on NVIDIA GPUs; the same clip contract)."),
+    mitsuba_variant: Optional[str] = typer.Option(None, help="--backend mitsuba: cuda_ad_rgb or llvm_ad_rgb "
+                                                             "(default: cuda_ad_rgb when a CUDA driver is present)."),
 ) -> None:
     """Build InteriorVideo from generated apartments and/or your own scenes (--scenes): plan scenes →
     rooms → trajectories, render each clip as a Ray task, write WebDataset shards per split, then
@@ -48,7 +53,8 @@ def build(
         config = BuildConfig(scenes=tuple(str(p) for p in scenes or ()), generated=generated,
                              rooms_per_scene=rooms_per_scene, clips_per_room=clips_per_room,
                              frames=frames, width=width, height=height, fps=fps, seed=seed, shard_size=shard_size,
-                             samples=samples, default_lights=default_lights)
+                             samples=samples, default_lights=default_lights, backend=backend,
+                             mitsuba_variant=mitsuba_variant)
         check_sources(config.scenes)  # every path, before any work
     except ValueError as exc:
         fail(str(exc))
@@ -64,7 +70,7 @@ def build(
         try:
             report = build_dataset(out, config, address=address, workers=workers, max_retries=retries,
                                    progress=update)
-        except (FileNotFoundError, ValueError, RayUnavailable) as exc:
+        except (FileNotFoundError, ValueError, RayUnavailable, MitsubaUnavailable) as exc:
             fail(str(exc))
     console.print(f"{report.clips_total} clips ({report.clips_rendered} rendered, {report.clips_reused} reused), "
                   f"{report.shards_written} shards written, {report.seconds:.1f} s → {out}")

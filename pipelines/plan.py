@@ -17,6 +17,7 @@ from typing import Iterator
 import numpy as np
 
 from interiorvideo.dataset import SPLITS
+from interiorvideo.render.mitsuba_backend import BACKENDS, VARIANTS
 from interiorvideo.scene import generate_scene
 from interiorvideo.scene.model import Scene
 from interiorvideo.scene.raycast import build_raycast_scene
@@ -51,6 +52,8 @@ class BuildConfig:
     samples: int = 32  # irradiance samples per pixel
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)  # train, val, test (by scene)
     default_lights: bool = False  # mesh-file scenes without a light get the default rig on import
+    backend: str = "cpu"  # cpu | mitsuba (rgb and irradiance by Mitsuba 3; interiorvideo.render.mitsuba_backend)
+    mitsuba_variant: str | None = None  # backend mitsuba: cuda_ad_rgb | llvm_ad_rgb (the build resolves None)
 
     def __post_init__(self) -> None:
         if isinstance(self.scenes, (int, np.integer)) and not isinstance(self.scenes, bool):
@@ -70,6 +73,11 @@ class BuildConfig:
                 raise ValueError(f"build config: {name} must be at least 1, got {getattr(self, name)}")
         if self.frames < 2:
             raise ValueError(f"build config: frames must be at least 2, got {self.frames}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"build config: backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
+        if self.mitsuba_variant is not None and (self.backend != "mitsuba" or self.mitsuba_variant not in VARIANTS):
+            raise ValueError(f"build config: mitsuba_variant is one of {', '.join(VARIANTS)} and only for backend "
+                             f"mitsuba, got {self.mitsuba_variant!r} with backend {self.backend!r}")
         if abs(sum(self.split_fractions) - 1.0) > 1e-6 or min(self.split_fractions) < 0:
             raise ValueError(f"build config: split fractions {self.split_fractions} must be >= 0 and sum to 1")
 
@@ -81,6 +89,8 @@ class BuildConfig:
         d = asdict(self)
         d["scenes"] = list(self.scenes)
         d["split_fractions"] = list(self.split_fractions)
+        if self.backend == "cpu":  # plans written before backends existed stay the same (and resumable)
+            del d["backend"], d["mitsuba_variant"]
         return d
 
     @classmethod

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from interiorvideo.render import Renderer, RenderSettings
+from interiorvideo.render import RenderSettings
+from interiorvideo.render.mitsuba_backend import make_renderer
 from interiorvideo.scene import generate_scene
 from interiorvideo.scene.model import Scene
 from interiorvideo.schema import validate
@@ -45,7 +46,8 @@ def render_job(job: ClipJob, config: BuildConfig, threads: int = 0, scene: Scene
         if job.source_kind != "generated" or job.scene_seed is None:
             raise ValueError(f"clip {job.key}: the scene of a {job.source_kind} source must be passed to render_job")
         scene = generate_scene(job.scene_seed)
-    renderer = Renderer(scene, RenderSettings(samples=config.samples, seed=job.trajectory_seed, threads=threads))
+    renderer = make_renderer(scene, RenderSettings(samples=config.samples, seed=job.trajectory_seed, threads=threads),
+                             config.backend, config.mitsuba_variant)
     settings = TrajectorySettings(width=config.width, height=config.height)
     traj = plan_trajectory(scene, job.room_id, config.frames, config.fps, job.trajectory_seed, settings,
                            rc=renderer.data.rc)

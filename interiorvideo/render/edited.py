@@ -46,7 +46,9 @@ def regenerate_scene(clip: Mapping[str, Any]) -> Scene:
 def render_settings(clip: Mapping[str, Any]) -> RenderSettings:
     """The renderer settings the clip was rendered with (``meta.renderer``)."""
     names = {f.name for f in dataclasses.fields(RenderSettings)}
-    return RenderSettings(**{k: v for k, v in clip["meta"].get("renderer", {}).items() if k in names})
+    meta = clip["meta"].get("renderer", {})
+    # Clips of renderer version ≤ 2 predate the pixel filter: every ray went through the centre.
+    return RenderSettings(**{"pixel_samples": 1, **{k: v for k, v in meta.items() if k in names}})
 
 
 def render_edited(clip: Mapping[str, Any], edits: Sequence[SceneEdit], cache: Path | None = None,

@@ -12,7 +12,11 @@ Mappings (ours → Mitsuba) and where they are approximate:
   the *left*). Square pixels only. Our renderer shoots every ray through the pixel centre, so
   :func:`render_mitsuba` does too by default (``pixel="centre"``); ``pixel="area"`` is Mitsuba's
   box-filtered pixel area (anti-aliased edges, which bias region means near edges).
-- **BSDF.** Every BSDF is wrapped in ``twosided`` (our surfaces shade from whichever side is hit).
+- **BSDF.** ``bsdf="x2v"`` (default): every material becomes the ``x2v`` plugin of
+  :mod:`mitsuba_bsdf` — exactly the contract's model (two-sided Lambert (1 − m)(1 − F)·base +
+  GGX·Schlick, our lobe-selection probability), so reference and ours differ only by noise.
+  ``bsdf="principled"`` keeps Mitsuba's own BSDFs for comparison, as follows. Every BSDF is
+  wrapped in ``twosided`` (our surfaces shade from whichever side is hit).
   A Lambertian material (metallic 0, specular 0) — the only case the project's transport is
   claimed exact for — becomes ``diffuse`` with reflectance base colour (× texture). Anything else
   becomes ``principled`` (GGX, α = roughness², as ours) with base_color, roughness, metallic and
@@ -55,6 +59,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+import sys
 from typing import Any
 
 import numpy as np
@@ -84,9 +89,14 @@ def find_libllvm() -> str | None:
     return best[1] if best else None
 
 
-def mitsuba(variant: str = VARIANT):
-    """Import Mitsuba with ``variant`` set. LLVM variants need ``DRJIT_LIBLLVM_PATH`` pointing at a
-    libLLVM ≥ 16; it is set here (only when unset) to the newest one found."""
+def mitsuba(variant: str | None = None):
+    """Import Mitsuba with ``variant`` set (None: keep the one already set, else :data:`VARIANT`),
+    with the project's plugins (``x2v`` BSDF, ``x2v_path`` integrator) registered. LLVM variants
+    need ``DRJIT_LIBLLVM_PATH`` pointing at a libLLVM ≥ 16; it is set here (only when unset) to
+    the newest one found."""
+    if variant is None:
+        loaded = sys.modules.get("mitsuba")
+        variant = (loaded.variant() if loaded is not None else None) or VARIANT
     if variant.startswith("llvm") and "DRJIT_LIBLLVM_PATH" not in os.environ:
         path = find_libllvm()
         if path is None:
@@ -100,6 +110,10 @@ def mitsuba(variant: str = VARIANT):
 
     if mi.variant() != variant:
         mi.set_variant(variant)
+    from . import mitsuba_bsdf, mitsuba_integrator
+
+    mitsuba_bsdf.register(mi)
+    mitsuba_integrator.register(mi)
     return mi
 
 
@@ -138,8 +152,17 @@ def _reflectance(scene: Scene, m: Material) -> dict:
             "wrap_mode": "repeat"}
 
 
-def bsdf_dict(scene: Scene, m: Material) -> dict:
-    """Our material as a Mitsuba BSDF (see the module docstring for the mapping)."""
+BSDFS = ("x2v", "principled")
+
+
+def bsdf_dict(scene: Scene, m: Material, bsdf: str = "x2v") -> dict:
+    """Our material as a Mitsuba BSDF: the ``x2v`` plugin (exact) or ``principled``/``diffuse``
+    (approximate; see the module docstring for the mapping)."""
+    if bsdf == "x2v":
+        return {"type": "x2v", "base_color": _reflectance(scene, m), "roughness": float(m.roughness),
+                "metallic": float(m.metallic), "specular": float(m.specular)}
+    if bsdf != "principled":
+        raise ValueError(f"bsdf must be one of {BSDFS}, got {bsdf!r}")
     if m.metallic == 0.0 and m.specular == 0.0:
         inner = {"type": "diffuse", "reflectance": _reflectance(scene, m)}
     else:
@@ -149,12 +172,18 @@ def bsdf_dict(scene: Scene, m: Material) -> dict:
     return {"type": "twosided", "bsdf": inner}
 
 
-def mesh_object(scene: Scene, obj: SceneObject, emitter: dict | None):
-    """One object as an in-memory ``mi.Mesh`` with its BSDF (and area emitter)."""
+def mesh_object(scene: Scene, obj: SceneObject, emitter: dict | None, bsdf: str = "x2v",
+                bsdfs: dict | None = None):
+    """One object as an in-memory ``mi.Mesh`` with its BSDF (and area emitter). ``bsdfs``: loaded
+    BSDFs by material, shared by the objects of one material (fewer BSDFs for Dr.Jit to trace
+    and compile into the render kernel)."""
     mi = mitsuba()
     mesh = obj.mesh
     props = mi.Properties()
-    props["bsdf"] = mi.load_dict(bsdf_dict(scene, obj.material))
+    cache = {} if bsdfs is None else bsdfs
+    if obj.material not in cache:
+        cache[obj.material] = mi.load_dict(bsdf_dict(scene, obj.material, bsdf))
+    props["bsdf"] = cache[obj.material]
     props["face_normals"] = True  # our renderer shades with triangle normals
     if emitter is not None:
         props["emitter"] = mi.load_dict(emitter)
@@ -243,11 +272,17 @@ def integrator_dict(max_depth: int, rr_depth: int = 5, aovs: bool = True) -> dic
 
 
 def scene_to_mitsuba(scene: Scene, camera_K: np.ndarray, pose: np.ndarray, width: int, height: int, spp: int = 64,
-                     max_depth: int = 10, rr_depth: int = 5, aovs: bool = True, sky_resolution: int = 512) -> dict:
-    """Our Scene, camera and settings as a Mitsuba scene dict (for ``mi.load_dict``)."""
+                     max_depth: int = 10, rr_depth: int = 5, aovs: bool = True, sky_resolution: int = 512,
+                     bsdf: str = "x2v", integrator: dict | None = None) -> dict:
+    """Our Scene, camera and settings as a Mitsuba scene dict (for ``mi.load_dict``). ``bsdf``:
+    "x2v" (our model exactly) or "principled"; ``integrator`` replaces the default ``path``
+    (+ ``aov``) integrator dict."""
+    if bsdf not in BSDFS:
+        raise ValueError(f"bsdf must be one of {BSDFS}, got {bsdf!r}")
     area = {li.object_id: li for li in scene.lights if li.kind == "area"}
-    d: dict[str, Any] = {"type": "scene", "integrator": integrator_dict(max_depth, rr_depth, aovs),
+    d: dict[str, Any] = {"type": "scene", "integrator": integrator or integrator_dict(max_depth, rr_depth, aovs),
                          "sensor": camera_dict(camera_K, pose, width, height, spp)}
+    bsdfs: dict = {}
     for obj in scene.objects:
         emitter = None
         if obj.instance_id in area:
@@ -255,7 +290,7 @@ def scene_to_mitsuba(scene: Scene, camera_K: np.ndarray, pose: np.ndarray, width
             emitter = {"type": "area", "radiance": _rgb([c * li.intensity for c in li.color])}
         elif obj.material.is_emissive:
             emitter = {"type": "area", "radiance": _rgb(obj.material.emission)}
-        d[f"obj_{obj.instance_id}"] = mesh_object(scene, obj, emitter)
+        d[f"obj_{obj.instance_id}"] = mesh_object(scene, obj, emitter, bsdf, bsdfs)
         if emitter is not None and obj.material.emission_two_sided:
             d[f"obj_{obj.instance_id}_back"] = back_emitter(obj, emitter)
     for i, li in enumerate(scene.lights):
@@ -280,6 +315,8 @@ def render_mitsuba(scene: Scene, camera_K: np.ndarray, pose: np.ndarray, width: 
     does (its passes are pixel-centre samples): a wavefront of camera rays from
     ``sensor.sample_ray`` handed to ``integrator.sample``, Mitsuba's own render loop minus the
     pixel jitter. ``pixel="area"`` is plain ``mi.render`` (box-filtered pixel area)."""
+    if aovs and kwargs.get("integrator") is not None:
+        raise ValueError("render_mitsuba: a replacement integrator comes without the aov wrapper; pass aovs=False")
     mi = mitsuba()
     import drjit as dr
 

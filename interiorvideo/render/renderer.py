@@ -105,16 +105,39 @@ class Renderer:
 
     # -- one frame ----------------------------------------------------------------------------
     def render_frame(self, K: np.ndarray, pose: np.ndarray, width: int, height: int) -> dict[str, np.ndarray]:
-        s = self.settings
+        """Every pass of one frame: the intrinsic passes from the pixel-centre hits, rgb and
+        irradiance from :meth:`radiance` (which a backend may replace)."""
         R, origin = pose[:3, :3], pose[:3, 3]
-        n_pix = width * height
         centre_dirs, cam = self._camera_rays(K, R, width, height, (0.5, 0.5))
         centre = trace(self.data, np.broadcast_to(origin, centre_dirs.shape).astype(np.float64), centre_dirs,
                        self.counter)
+        rgb, irr = self.radiance(K, pose, width, height, centre, centre_dirs)
+        valid = centre.valid
+        normal_cam = np.where(valid[:, None], centre.normal @ R, 0.0)
+        depth = np.where(valid, centre.t * cam[:, 2], 0.0)
+        shape = (height, width)
+        return {
+            "rgb": rgb.reshape(*shape, 3),
+            "albedo": np.where(valid[:, None], centre.albedo, 0.0).reshape(*shape, 3).astype(np.float32),
+            "normal": normal_cam.reshape(*shape, 3).astype(np.float32),
+            "roughness": np.where(valid, centre.roughness, 0.0).reshape(*shape, 1).astype(np.float32),
+            "metallic": np.where(valid, centre.metallic, 0.0).reshape(*shape, 1).astype(np.float32),
+            "irradiance": irr.reshape(*shape, 3),
+            "depth": depth.reshape(*shape, 1).astype(np.float32),
+            "instance": np.where(valid, centre.instance, 0).reshape(shape).astype(np.int32),
+        }
+
+    def radiance(self, K: np.ndarray, pose: np.ndarray, width: int, height: int, centre: Hits,
+                 centre_dirs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """rgb and irradiance ((W·H, 3) float32), averaged over the pixel positions; ``centre``
+        holds the pixel-centre hits along ``centre_dirs`` (reused as the first position when
+        there is only one)."""
+        s = self.settings
+        R, origin = pose[:3, :3], pose[:3, 3]
         P = s.pixel_positions
         rows = s.samples // P
-        rgb = np.zeros((n_pix, 3), np.float32)
-        irr = np.zeros((n_pix, 3), np.float32)
+        rgb = np.zeros((width * height, 3), np.float32)
+        irr = np.zeros((width * height, 3), np.float32)
         for k, offset in enumerate(pixel_offsets(P)):
             if P == 1:
                 h, dirs = centre, centre_dirs
@@ -132,20 +155,7 @@ class Renderer:
                 rgb[sel] += c
                 irr[sel] += e
         rgb, irr = rgb / P, irr / P
-        valid = centre.valid
-        normal_cam = np.where(valid[:, None], centre.normal @ R, 0.0)
-        depth = np.where(valid, centre.t * cam[:, 2], 0.0)
-        shape = (height, width)
-        return {
-            "rgb": rgb.reshape(*shape, 3),
-            "albedo": np.where(valid[:, None], centre.albedo, 0.0).reshape(*shape, 3).astype(np.float32),
-            "normal": normal_cam.reshape(*shape, 3).astype(np.float32),
-            "roughness": np.where(valid, centre.roughness, 0.0).reshape(*shape, 1).astype(np.float32),
-            "metallic": np.where(valid, centre.metallic, 0.0).reshape(*shape, 1).astype(np.float32),
-            "irradiance": irr.reshape(*shape, 3),
-            "depth": depth.reshape(*shape, 1).astype(np.float32),
-            "instance": np.where(valid, centre.instance, 0).reshape(shape).astype(np.int32),
-        }
+        return rgb, irr
 
     @staticmethod
     def _camera_rays(K: np.ndarray, R: np.ndarray, width: int, height: int,
