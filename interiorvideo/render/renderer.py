@@ -19,6 +19,7 @@ import numpy as np
 from ..scene.model import Scene
 from ..trajectory.camera import Trajectory, scale_intrinsics
 from .brdf import f0, fresnel_schlick
+from .environment import lookup
 from .integrator import (
     Hits,
     RayCounter,
@@ -30,7 +31,7 @@ from .integrator import (
 )
 from .lights import LightSet
 from .sampling import point_hash, rotations, sobol_table
-from .scenedata import SceneData, sky_radiance
+from .scenedata import SceneData
 
 RENDERER_VERSION = 2  # 2: full path tracing of the material model with MIS (issue 16)
 
@@ -89,7 +90,7 @@ class Renderer:
         rgb = np.zeros((n_pix, 3), np.float32)
         irr = np.zeros((n_pix, 3), np.float32)
         miss = ~h.valid
-        rgb[miss] = sky_radiance(self.data.sky, dirs[miss].astype(np.float32))
+        rgb[miss] = lookup(self.data.env, dirs[miss])
         hit = np.nonzero(h.valid)[0]
         for start in range(0, len(hit), s.chunk):
             sel = hit[start:start + s.chunk]
