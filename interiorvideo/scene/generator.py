@@ -26,9 +26,10 @@ from .floorplan import (
 )
 from .materials import TEXTURE_TILE_SIZE, make_texture, sample_material
 from .mesh import Mesh, with_box_uvs
-from .model import Light, Material, Room, Scene, SceneObject, Sky
+from .model import Light, Material, Room, Scene, SceneObject
 from .placement import Placed, Placer
 from .prompts import local_prompt, room_prompt
+from .sky import physical_sky
 
 GENERATOR_VERSION = 1
 ROOM_KINDS = ("living room", "bedroom", "kitchen", "dining room", "study")
@@ -382,7 +383,7 @@ def generate_scene(seed: int, settings: GeneratorSettings | None = None) -> Scen
     sun_color = (1.0, round(float(sun_rng.uniform(0.88, 0.95)), 4), round(float(sun_rng.uniform(0.75, 0.88)), 4))
     builder.lights.append(Light("sun", "sun", sun_color, round(float(sun_rng.uniform(*settings.sun_irradiance)), 4),
                                 direction=direction))
-    sky = Sky(intensity=round(float(sun_rng.uniform(*settings.sky_intensity)), 4))
+    sky = physical_sky(tuple(builder.lights), intensity=round(float(sun_rng.uniform(*settings.sky_intensity)), 4))
     return Scene(
         name=f"apartment_{seed:06d}", objects=tuple(builder.objects), lights=tuple(builder.lights),
         rooms=tuple(rooms), sky=sky, textures=builder.textures, seed=seed,

@@ -149,3 +149,16 @@ def read_envmap(path: str | Path, sha256: str | None = None) -> np.ndarray:
     if not np.isfinite(img).all() or img.min() < 0.0:
         raise ValueError(f"environment map {path}: has negative or non-finite texels")
     return img
+
+
+def sky_from_spec(spec: str, lights: tuple[Light, ...] = (), strength: float = 1.0,
+                  rotation_deg: float = 0.0) -> Sky:
+    """A sky from a short user choice (the CLI's ``--sky``): ``physical`` (sun from ``lights``),
+    ``gradient``, or the path of an .exr/.hdr map; ``strength`` is the sky's intensity."""
+    if spec == "physical":
+        return physical_sky(lights, intensity=strength)
+    if spec == "gradient":
+        return Sky(intensity=float(strength))
+    if Path(spec).suffix.lower() not in (".exr", ".hdr"):
+        raise ValueError(f"sky must be 'physical', 'gradient' or an .exr/.hdr file, got {spec!r}")
+    return map_sky(spec, strength, rotation_deg)
