@@ -317,7 +317,7 @@ def _compare(scene, label):
     m1, m2 = theirs(scene, traj, 0), theirs(scene, traj, 1)
     inst = f1["instance"]
     results = {}
-    for name, i in {**ref.WINDOW_REGIONS, "sky through the window": 0}.items():
+    for name, i in ref.WINDOW_REGIONS.items():
         mask = binary_erosion(inst == i, iterations=1)
         assert mask.sum() > 100, name
         results[name] = region_ratio((f1["rgb"], f2["rgb"]), (m1["rgb"], m2["rgb"]), mask)
@@ -331,14 +331,15 @@ def _compare(scene, label):
 @pytest.mark.slow
 def test_window_room_under_the_physical_sky_matches_mitsuba():
     results = _compare(ref.window_room(), "physical sky through a window")
-    assert results["sky through the window"][0] == pytest.approx(1.0, abs=1e-4)  # the same table, looked up
+    assert results["sky (window)"][0] == pytest.approx(1.0, abs=1e-4)  # the same table, looked up
 
 
 @pytest.mark.slow
 def test_window_room_under_an_hdr_map_matches_mitsuba(tmp_path):
-    """A synthesised HDR map: a bright disc 25° up beyond the window (the floor patch it lights is in
-    view) over a dim blue ambient."""
-    img = _spot_map(0.0, 25.0, w=128, h=65, value=40.0, radius_deg=8.0, ambient=0.0)
-    img += np.array([0.05, 0.08, 0.15], np.float32)
+    """A synthesised HDR map (``reference.window_lobe_map``): a warm lobe max(0, d·s)⁴ peaking 25°
+    up beyond the window over a blue ambient. Our renderer finds the map by paths only, so a small
+    bright disc is noisy on our side (an 8° disc of radiance 40 gave σ = 10 % on the floor at 256
+    spp, a 25° disc 4 %); a smooth lobe is what the check can resolve."""
+    img = ref.window_lobe_map()
     write_exr(tmp_path / "spot.exr", img)
     _compare(ref.window_room(map_sky(tmp_path / "spot.exr")), "HDR map through a window")

@@ -10,6 +10,10 @@ and specular factor 0, the case where rgb = albedo · irradiance exactly.
 roughness 0.3) and a turned silver mirror block (metallic 1, roughness 0.05), and optionally
 glossy dielectric side and back walls (roughness 0.3, specular 1): the scenes that check glossy
 and metal transport — reflections at every depth, emitters seen through specular bounces.
+
+``window_room`` is the same room without lamp or block, closed except for a window in the back
+wall, lit only by the sky through it (the physical sky by default, or a given HDR map): the scene
+that checks environment light (``window_lobe_map`` is a synthetic HDR sky for it).
 """
 
 from __future__ import annotations
@@ -125,7 +129,8 @@ def glossy_camera(width: int = 64, height: int = 48, hfov: float = 70.0) -> Traj
 # -- sky through a window ---------------------------------------------------------------------------
 WINDOW = (0.9, 2.1, 1.0, 2.2)  # the window in the back wall (y = SIZE): x from, x to, z from, z to
 WINDOW_SUN = (0.0, 0.8660254, 0.5)  # 30° above the horizon, beyond the window (+y)
-WINDOW_REGIONS = {"floor": FLOOR, "left wall": LEFT_WALL, "right wall": RIGHT_WALL, "back wall": BACK_WALL}
+WINDOW_REGIONS = {"floor": FLOOR, "left wall": LEFT_WALL, "right wall": RIGHT_WALL, "back wall": BACK_WALL,
+                  "sky (window)": 0}  # instance 0: camera rays that leave through the window
 
 
 def _wall_with_window(window=WINDOW) -> Mesh:
@@ -164,3 +169,16 @@ def window_camera(width: int = 64, height: int = 48, hfov: float = 70.0) -> Traj
     through it, the floor patch it lights, both side walls and the back wall in view."""
     poses = look_at(np.array([[1.5, 0.25, 1.5]]), np.array([[1.5, 3.0, 1.2]]))
     return Trajectory(intrinsics(width, height, hfov), poses, 24.0, width, height, "window_room", 0, 0)
+
+
+def window_lobe_map(width: int = 128, height: int = 65) -> np.ndarray:
+    """A synthetic HDR sky for the window room, (height, width, 3) float32 in the equirectangular
+    layout of :mod:`interiorvideo.render.environment`: a blue ambient plus a warm lobe
+    max(0, d·s)⁴ around s = 25° above the horizon beyond the window (+y)."""
+    phi = 2.0 * np.pi * (np.arange(width) + 0.5) / width
+    theta = np.pi * np.arange(height) / (height - 1)
+    d = np.stack([np.sin(theta)[:, None] * np.sin(phi), np.sin(theta)[:, None] * np.cos(phi),
+                  np.broadcast_to(np.cos(theta)[:, None], (height, width))], axis=-1)
+    e = np.radians(25.0)
+    lobe = np.maximum(d @ np.array([0.0, np.cos(e), np.sin(e)]), 0.0)[..., None] ** 4
+    return (np.array([0.05, 0.08, 0.15]) + np.array([4.0, 3.2, 2.4]) * lobe).astype(np.float32)
