@@ -42,16 +42,43 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
+SKY_HELP = ("physical (Preetham daylight, the sun where the scene's sun light is), gradient, or an equirectangular "
+            ".exr/.hdr map (copied into the scene folder with its SHA-256). Default: the scene's own sky, physical for "
+            "generated and imported meshes.")
+SKY_STRENGTH_HELP = "Sky intensity: the physical sky's zenith luminance, the map's or gradient's scale (default: kept)."
+
+
+def with_sky(sc, sky: Optional[str], strength: Optional[float], rotation: float):
+    """The scene with the sky ``--sky`` names (its intensity kept unless ``--sky-strength``)."""
+    from dataclasses import replace
+
+    from .scene.sky import sky_from_spec
+
+    if sky is None and strength is None:
+        return sc
+    sky = sky or sc.sky.kind
+    if sky == "map":  # only --sky-strength given, for a scene with a map: rescale that map
+        return replace(sc, sky=replace(sc.sky, intensity=float(strength)))
+    try:
+        return replace(sc, sky=sky_from_spec(sky, sc.lights, sc.sky.intensity if strength is None else strength,
+                                             rotation))
+    except (FileNotFoundError, ValueError) as exc:
+        fail(str(exc))
+
+
 @app.command()
 def scene(
     seed: int = typer.Option(0, help="Random seed; the same seed gives byte-identical files."),
     out: Path = typer.Option(..., help="Output folder (scene.glb, scene.json, floorplan.png)."),
+    sky: Optional[str] = typer.Option(None, help=SKY_HELP),
+    sky_strength: Optional[float] = typer.Option(None, help=SKY_STRENGTH_HELP),
+    sky_rotation: float = typer.Option(0.0, help="Turn a map sky counter-clockwise about +Z, degrees."),
 ) -> None:
     """Generate a furnished multi-room apartment and write it as a scene folder."""
     from .scene import generate_scene, save_scene
 
     t0 = time.perf_counter()
-    sc = generate_scene(seed)
+    sc = with_sky(generate_scene(seed), sky, sky_strength, sky_rotation)
     save_scene(sc, out)
     table = Table(title=f"{sc.name} → {out}")
     for col in ("room", "kind", "instances", "prompt"):
@@ -84,6 +111,9 @@ def import_(
                                                      "model_info.json)."),
     textures: Optional[Path] = typer.Option(None, help="3D-FRONT: a local 3D-FRONT-texture folder for floors "
                                                        "and walls (optional)."),
+    sky: Optional[str] = typer.Option(None, help=SKY_HELP),
+    sky_strength: Optional[float] = typer.Option(None, help=SKY_STRENGTH_HELP),
+    sky_rotation: float = typer.Option(0.0, help="Turn a map sky counter-clockwise about +Z, degrees."),
 ) -> None:
     """Import your own meshes, or a 3D-FRONT house, as a scene folder the rest of the platform
     reads. Prints what it assumed (up axis, units, with the evidence) and every warning; both are
@@ -118,7 +148,7 @@ def import_(
                               default_lights=default_lights)
     except (SceneImportError, FileNotFoundError, ValueError) as exc:
         fail(str(exc))
-    _report_and_save(sc, out, force)
+    _report_and_save(with_sky(sc, sky, sky_strength, sky_rotation), out, force)
 
 
 def _report_and_save(sc, out: Path, force: bool) -> None:

@@ -31,7 +31,7 @@ from urllib.parse import unquote
 
 from interiorvideo.fileio import atomic_directory, atomic_write_bytes, canonical_json
 from interiorvideo.scene.importers import SUPPORTED_EXTENSIONS, import_scene
-from interiorvideo.scene.io import GLB_NAME, JSON_NAME, load_scene, save_scene
+from interiorvideo.scene.io import GLB_NAME, JSON_NAME, load_scene, save_scene, scene_folder_files
 from interiorvideo.scene.model import Scene
 from interiorvideo.shards import sha256_file
 
@@ -160,7 +160,7 @@ def source_files(given: str, kind: str) -> list[Path]:
     """Every file the scene of this source is read from (those that exist), main file first."""
     path = Path(given)
     if kind == "folder":
-        return [path / JSON_NAME, path / GLB_NAME]
+        return scene_folder_files(path)
     files = [path]
     ext = path.suffix.lower()
     if ext == ".obj":

@@ -209,8 +209,7 @@ def trace_paths(data: SceneData, lights: LightSet, table: np.ndarray, rot: np.nd
     dims dim + DIMS_BOUNCE·(b − 1) onwards."""
     limit = np.float32(np.inf if clamp is None else clamp)
     off = np.float32(SHADOW_OFFSET)
-    sky = data.sky
-    zenith, horizon = np.asarray(sky.zenith, np.float32), np.asarray(sky.horizon, np.float32)
+    env, env_u = data.env.table, np.float64(data.env.u_offset)
     cur = 0
     for bounce in range(1, max_bounces + 1):
         rays, beta, idx = ws.rays[cur][:m], ws.beta[cur][:m], ws.idx[cur][:m]
@@ -227,7 +226,7 @@ def trace_paths(data: SceneData, lights: LightSet, table: np.ndarray, rot: np.nd
             ans["primitive_uvs"].numpy(), ans["primitive_normals"].numpy(), beta, idx, ws.prev[cur][:m],
             ws.prev_inst[cur][:m], shift, lights.inst_room, lights.room_mask, lights.inst_light, table, rot,
             dim + DIMS_BOUNCE * (bounce - 1), bounce >= rr_start, last, np.float32(np.inf) if bounce == 1 else limit,
-            total, limit, off, zenith, horizon, np.float32(sky.intensity), data.rc.geometry_to_instance,
+            total, limit, off, env, env_u, data.rc.geometry_to_instance,
             data.base_color, data.roughness, data.metallic, data.specular, data.emission, data.two_sided,
             data.texture_index, data.tex_offset, data.tex_shape, data.tex_pixels, data.tri_offset, data.tri_uvs,
             *lights.arrays,

@@ -108,14 +108,32 @@ def _albedo(k, prim, b1, b2, base_color, tex_index, tex_offset, tex_shape, tex_p
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
-def _sky(dx, dy, dz, zenith, horizon, intensity):
-    """Sky radiance along a unit direction (a dim ground below the horizon)."""
-    if dz < 0:
-        return 0.3 * intensity * horizon[0], 0.3 * intensity * horizon[1], 0.3 * intensity * horizon[2]
-    t = math.sqrt(min(dz, 1.0))
-    return (intensity * (horizon[0] + (zenith[0] - horizon[0]) * t),
-            intensity * (horizon[1] + (zenith[1] - horizon[1]) * t),
-            intensity * (horizon[2] + (zenith[2] - horizon[2]) * t))
+def _env(dx, dy, dz, env, u_offset):
+    """Radiance along a unit direction from the sky's equirectangular table (:mod:`environment`:
+    column i at φ = 2π(i + ½)/W from +Y towards +X, row j at θ = πj/(H − 1) from +Z; bilinear,
+    wrapping in φ, clamped in θ — Mitsuba's envmap lookup)."""
+    h, w = env.shape[0], env.shape[1]
+    u = math.atan2(dx, dy) * (0.5 * INV_PI) + u_offset
+    u -= math.floor(u)
+    x = u * w - 0.5
+    y = math.acos(min(max(dz, -1.0), 1.0)) * INV_PI * (h - 1)
+    x0, y0 = math.floor(x), math.floor(y)
+    fx, fy = x - x0, y - y0
+    ix0 = int(x0) % w
+    ix1 = (ix0 + 1) % w
+    iy0 = min(max(int(y0), 0), h - 1)
+    iy1 = min(iy0 + 1, h - 1)
+    w00, w01, w10, w11 = (1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy
+    return (env[iy0, ix0, 0] * w00 + env[iy0, ix1, 0] * w01 + env[iy1, ix0, 0] * w10 + env[iy1, ix1, 0] * w11,
+            env[iy0, ix0, 1] * w00 + env[iy0, ix1, 1] * w01 + env[iy1, ix0, 1] * w10 + env[iy1, ix1, 1] * w11,
+            env[iy0, ix0, 2] * w00 + env[iy0, ix1, 2] * w01 + env[iy1, ix0, 2] * w10 + env[iy1, ix1, 2] * w11)
+
+
+@njit(parallel=True, cache=True, error_model="numpy", fastmath=FASTMATH)
+def env_radiance(dirs, env, u_offset, out):
+    """The sky along each unit direction (camera rays that miss the scene), into ``out``."""
+    for i in prange(dirs.shape[0]):
+        out[i, 0], out[i, 1], out[i, 2] = _env(dirs[i, 0], dirs[i, 1], dirs[i, 2], env, u_offset)
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -503,8 +521,8 @@ def _emitter_hit(i, hx, hy, hz, dx, dy, dz, gx, gy, gz, k, rays, prev, prev_inst
 
 @njit(parallel=True, cache=True, error_model="numpy", fastmath=FASTMATH)
 def path_vertex(rays, t_hit, geom, prim, bary, normals, beta, idx, prev, prev_inst, shift, inst_room, room_mask,
-                inst_light, table, rot, dim, rr, last, direct_clamp, total, clamp, offset, zenith, horizon,
-                sky_intensity, geom_to_inst, base_color, roughness, metallic, specular, emission, two_sided, tex_index,
+                inst_light, table, rot, dim, rr, last, direct_clamp, total, clamp, offset, env, env_u_offset,
+                geom_to_inst, base_color, roughness, metallic, specular, emission, two_sided, tex_index,
                 tex_offset, tex_shape, tex_pixels, tri_offset, tri_uvs, area_center, area_total, area_lum,
                 area_radiance, area_tri_start, tri_cdf, tri_v0, tri_e1, tri_e2, tri_normal, pt_pos, pt_int, pt_lum,
                 pt_dir, pt_cos, sun_dir, sun_irr, sun_lum, contrib, shadow, nxt, beta_out, prev_out, prev_inst_out,
@@ -533,7 +551,7 @@ def path_vertex(rays, t_hit, geom, prim, bary, normals, beta, idx, prev, prev_in
             shadow[i, 5] = 1e-6  # a harmless dummy shadow ray for rows without a light sample
             t = t_hit[i]
             if not math.isfinite(t):
-                sr, sg, sb = _sky(dx, dy, dz, zenith, horizon, sky_intensity)
+                sr, sg, sb = _env(dx, dy, dz, env, env_u_offset)
                 _add_clamped(total, idx[i], beta[i, 0] * sr, beta[i, 1] * sg, beta[i, 2] * sb, direct_clamp)
                 continue
             k = geom_to_inst[geom[i]]

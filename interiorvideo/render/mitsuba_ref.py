@@ -40,10 +40,11 @@ Mappings (ours → Mitsuba) and where they are approximate:
   in angle between them, ours is a smoothstep in cosine, so they agree inside the inner cone and
   beyond the outer one only; ``directional`` with irradiance = colour × intensity, pointing along
   −direction (ours points to the sun).
-- **Sky.** Our gradient sky (``scenedata.sky_radiance``, zenith↔horizon by √up, 0.3·horizon below
-  the horizon) is tabulated into an equirectangular ``envmap`` (``sky_resolution`` texels wide);
-  bilinear lookups smooth the step at the horizon over one texel row. Our renderer sees the sky
-  only through camera rays and paths (no next-event estimation of it); the expectation is the
+- **Sky.** Every sky kind is tabulated once into an equirectangular float32 table
+  (:mod:`.environment`), laid out as Mitsuba's ``envmap`` reads it, and both renderers look up that
+  same table bilinearly: the export hands Mitsuba the table itself, so the two see the same radiance
+  along every direction (a map's rotation becomes the envmap's ``to_world``). Our renderer sees the
+  sky only through camera rays and paths (no next-event estimation of it); the expectation is the
   same, except that a path's last vertex (``max_bounces``) samples no further direction, so sky
   light at depth ``max_depth`` is missing on our side (closed rooms are unaffected).
 - **Integrator.** ``path`` with ``max_depth = max_bounces + 2`` (our renderer has next-event
@@ -66,7 +67,7 @@ import numpy as np
 
 from ..colour import srgb_to_linear
 from ..scene.model import Light, Material, Scene, SceneObject
-from .scenedata import sky_radiance
+from .environment import RESOLUTION, environment
 
 VARIANT = "llvm_ad_rgb"
 MIN_LLVM = 16  # drjit's LLVM backend aborts on LLVM 15 ("Cannot select: fminimum")
@@ -226,22 +227,18 @@ def back_emitter(obj: SceneObject, emitter: dict, lift: float = 1e-3):
     return out
 
 
-def sky_envmap(scene: Scene, resolution: int = 512) -> dict | None:
-    """Our gradient sky tabulated as an equirectangular ``envmap`` (None when it is black)."""
-    sky = scene.sky
-    if sky.intensity <= 0 or max(max(sky.zenith), max(sky.horizon)) <= 0:
+def sky_envmap(scene: Scene, resolution: int = RESOLUTION) -> dict | None:
+    """The sky as an ``envmap`` of exactly the table our renderer looks up (None when it is black)."""
+    env = environment(scene.sky, resolution)
+    if env.is_black:
         return None
     mi = mitsuba()
-    w, h = int(resolution), max(int(resolution) // 2, 2)
-    u, v = np.meshgrid((np.arange(w) + 0.5) / w, (np.arange(h) + 0.5) / h)
-    theta, phi = v * np.pi, u * 2.0 * np.pi
     # Mitsuba's envmap: texel (u, v) looks along (sin φ sin θ, cos θ, −cos φ sin θ) in its local frame;
-    # to_world maps that frame's +Y onto our +Z (up).
-    local = np.stack([np.sin(phi) * np.sin(theta), np.cos(theta), -np.cos(phi) * np.sin(theta)], axis=-1)
-    to_world = np.array([[1, 0, 0, 0], [0, 0, -1, 0], [0, 1, 0, 0], [0, 0, 0, 1]], np.float64)
-    world = local.reshape(-1, 3) @ to_world[:3, :3].T
-    img = sky_radiance(sky, world.astype(np.float32)).reshape(h, w, 3)
-    return {"type": "envmap", "bitmap": mi.Bitmap(np.ascontiguousarray(img, np.float32)),
+    # to_world maps that frame's +Y onto our +Z (up), then turns it by the map's rotation about +Z.
+    a = 2.0 * np.pi * env.u_offset
+    rot = np.array([[np.cos(a), -np.sin(a), 0, 0], [np.sin(a), np.cos(a), 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]])
+    to_world = rot @ np.array([[1, 0, 0, 0], [0, 0, -1, 0], [0, 1, 0, 0], [0, 0, 0, 1]], np.float64)
+    return {"type": "envmap", "bitmap": mi.Bitmap(env.table),
             "to_world": mi.ScalarTransform4f(to_world.astype(np.float32))}
 
 
@@ -272,8 +269,8 @@ def integrator_dict(max_depth: int, rr_depth: int = 5, aovs: bool = True) -> dic
 
 
 def scene_to_mitsuba(scene: Scene, camera_K: np.ndarray, pose: np.ndarray, width: int, height: int, spp: int = 64,
-                     max_depth: int = 10, rr_depth: int = 5, aovs: bool = True, sky_resolution: int = 512,
-                     bsdf: str = "x2v", integrator: dict | None = None) -> dict:
+                     max_depth: int = 10, rr_depth: int = 5, aovs: bool = True,
+                     sky_resolution: int = RESOLUTION, bsdf: str = "x2v", integrator: dict | None = None) -> dict:
     """Our Scene, camera and settings as a Mitsuba scene dict (for ``mi.load_dict``). ``bsdf``:
     "x2v" (our model exactly) or "principled"; ``integrator`` replaces the default ``path``
     (+ ``aov``) integrator dict."""

@@ -29,6 +29,7 @@ import numpy as np
 from ..scene.model import Scene
 from ..trajectory.camera import Trajectory, scale_intrinsics
 from .brdf import f0, fresnel_schlick
+from .environment import lookup
 from .integrator import (
     Hits,
     RayCounter,
@@ -40,7 +41,7 @@ from .integrator import (
 )
 from .lights import LightSet
 from .sampling import point_hash, rotations, sobol_table
-from .scenedata import SceneData, sky_radiance
+from .scenedata import SceneData
 
 RENDERER_VERSION = 3  # 2: full path tracing with MIS; 3: pixel filter, two-sided emitters, far lights (issue 16)
 
@@ -146,7 +147,7 @@ class Renderer:
                 h = trace(self.data, np.broadcast_to(origin, dirs.shape).astype(np.float64), dirs, self.counter)
             table = self.table[k * rows:(k + 1) * rows]
             miss = ~h.valid
-            rgb[miss] += sky_radiance(self.data.sky, dirs[miss].astype(np.float32))
+            rgb[miss] += lookup(self.data.env, dirs[miss])
             hit = np.nonzero(h.valid)[0]
             chunk = s.chunk * P
             for start in range(0, len(hit), chunk):

@@ -11,6 +11,7 @@ import numpy as np
 from ..colour import srgb_to_linear
 from ..scene.model import Scene, Sky
 from ..scene.raycast import RaycastScene, build_raycast_scene
+from .environment import Environment, environment, lookup
 
 
 @dataclass
@@ -29,6 +30,7 @@ class SceneData:
     tri_offset: np.ndarray  # (I+1,) int64: first row of each instance in tri_uvs
     tri_uvs: np.ndarray  # (total triangles, 3, 2) float32
     sky: Sky
+    env: Environment  # the sky tabulated once (environment.py): what every escaping ray sees
     threads: int = 0  # Embree threads per call (0: all cores); a build worker given one core sets 1
 
     @classmethod
@@ -61,14 +63,10 @@ class SceneData:
         tex_offset = np.concatenate([[0], np.cumsum(shapes[:, 0] * shapes[:, 1])[:-1]]).astype(np.int64)
         pixels = np.concatenate([t.reshape(-1, 3) for t in textures]) if textures else np.zeros((1, 3), np.float32)
         return cls(build_raycast_scene(scene), base, rough, metal, spec, emis, two_sided, tex_idx, tex_offset, shapes,
-                   pixels.astype(np.float32), offsets, tri_uvs.astype(np.float32), scene.sky)
+                   pixels.astype(np.float32), offsets, tri_uvs.astype(np.float32), scene.sky, environment(scene.sky))
 
 
 def sky_radiance(sky: Sky, directions: np.ndarray) -> np.ndarray:
-    """Radiance of the sky (and a dim ground below the horizon) seen along unit ``directions``."""
-    z = directions[:, 2:3]
-    up = np.clip(z, 0.0, 1.0)
-    zen, hor = np.asarray(sky.zenith, np.float32), np.asarray(sky.horizon, np.float32)
-    above = hor + (zen - hor) * np.sqrt(up)
-    ground = 0.3 * hor
-    return (sky.intensity * np.where(z >= 0, above, ground)).astype(np.float32)
+    """Radiance of ``sky`` along unit ``directions`` (N, 3), through the same table and lookup as
+    the renderer's rays (tabulates the sky on every call: hold a SceneData to look up often)."""
+    return lookup(environment(sky), directions)

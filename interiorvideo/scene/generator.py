@@ -26,11 +26,12 @@ from .floorplan import (
 )
 from .materials import TEXTURE_TILE_SIZE, make_texture, sample_material
 from .mesh import Mesh, with_box_uvs
-from .model import Light, Material, Room, Scene, SceneObject, Sky
+from .model import Light, Material, Room, Scene, SceneObject
 from .placement import Placed, Placer
 from .prompts import local_prompt, room_prompt
+from .sky import physical_sky
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: the physical sky (Preetham, drawn turbidity) replaces the gradient (issue 16)
 ROOM_KINDS = ("living room", "bedroom", "kitchen", "dining room", "study")
 
 # Material role → candidate material kinds (weighted by repetition).
@@ -58,7 +59,12 @@ class GeneratorSettings:
     lamp_radiance: tuple[float, float] = (2.0, 4.0)
     spot_intensity: tuple[float, float] = (4.0, 8.0)
     sun_irradiance: tuple[float, float] = (6.0, 12.0)
-    sky_intensity: tuple[float, float] = (0.6, 1.2)
+    # The physical sky's zenith luminance. Per unit of it, Preetham's sky at turbidity 3 and the sun
+    # elevations drawn here (15-55°) gives 1.7-2.6x the horizontal illuminance the old gradient sky
+    # gave per unit intensity, so the range is half the gradient's (0.6, 1.2): sky light stays
+    # about where it was.
+    sky_intensity: tuple[float, float] = (0.3, 0.6)
+    sky_turbidity: tuple[float, float] = (2.0, 5.0)  # clear to slightly hazy
 
 
 class _SceneBuilder:
@@ -384,7 +390,9 @@ def generate_scene(seed: int, settings: GeneratorSettings | None = None) -> Scen
     sun_color = (1.0, round(float(sun_rng.uniform(0.88, 0.95)), 4), round(float(sun_rng.uniform(0.75, 0.88)), 4))
     builder.lights.append(Light("sun", "sun", sun_color, round(float(sun_rng.uniform(*settings.sun_irradiance)), 4),
                                 direction=direction))
-    sky = Sky(intensity=round(float(sun_rng.uniform(*settings.sky_intensity)), 4))
+    intensity = round(float(sun_rng.uniform(*settings.sky_intensity)), 4)
+    sky = physical_sky(tuple(builder.lights), turbidity=round(float(sun_rng.uniform(*settings.sky_turbidity)), 3),
+                       intensity=intensity)
     return Scene(
         name=f"apartment_{seed:06d}", objects=tuple(builder.objects), lights=tuple(builder.lights),
         rooms=tuple(rooms), sky=sky, textures=builder.textures, seed=seed,

@@ -1,5 +1,10 @@
 """Scene folders: ``scene.glb`` (geometry, UVs, PBR materials, textures — opens in any glTF
-viewer) and ``scene.json`` (the exact materials, lights, rooms, labels and prompts).
+viewer) and ``scene.json`` (the exact materials, lights, rooms, labels, prompts and sky).
+
+A ``map`` sky's HDR file travels inside the folder: :func:`save_scene` copies it there as
+``environment.exr`` / ``environment.hdr`` and records its SHA-256 in ``scene.json``;
+:func:`load_scene` points the sky at that copy and checks its bytes against the record, so a
+frozen scene renders the same sky wherever the folder goes (and a changed file is an error).
 
 glTF is Y-up, our world is Z-up: vertices are converted at this boundary, (x, y, z) ↔ (x, z, −y),
 a pure swap and sign flip so float32 coordinates survive the round trip bit for bit.
@@ -7,6 +12,7 @@ a pure swap and sign flip so float32 coordinates survive the round trip bit for 
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +25,13 @@ from ..fileio import atomic_write_bytes, atomic_write_json, read_json
 from .mesh import Mesh
 from .model import Light, Material, Opening, Room, Scene, SceneObject, Sky
 from .preview import floorplan_png_bytes
+from .sky import file_sha256
 
 SCENE_FORMAT_VERSION = 1
 GLB_NAME = "scene.glb"
 JSON_NAME = "scene.json"
 FLOORPLAN_NAME = "floorplan.png"
+ENVMAP_STEM = "environment"  # + the map's own suffix (.exr or .hdr)
 
 Z_UP_TO_Y_UP = np.array([[1, 0, 0], [0, 0, 1], [0, -1, 0]], dtype=np.float32)
 
@@ -137,6 +145,53 @@ def room_from_dict(d: dict) -> Room:
     )
 
 
+def sky_to_dict(sky: Sky) -> dict:
+    """The sky's fields for ``scene.json``; a map is named by its file in the scene folder."""
+    d: dict = {"kind": sky.kind, "intensity": float(sky.intensity)}
+    if sky.kind == "gradient":
+        d |= {"zenith": [float(c) for c in sky.zenith], "horizon": [float(c) for c in sky.horizon]}
+    elif sky.kind == "physical":
+        d |= {"sun_direction": [float(c) for c in sky.sun_direction], "turbidity": float(sky.turbidity)}
+    else:
+        d |= {"file": ENVMAP_STEM + Path(sky.map_path).suffix.lower(), "sha256": sky.map_sha256 or
+              file_sha256(sky.map_path), "rotation_deg": float(sky.rotation_deg)}
+    return d
+
+
+def sky_from_dict(d: dict, scene_dir: Path) -> Sky:
+    """Inverse of :func:`sky_to_dict` (a JSON without ``kind``, from before sky kinds, is a gradient)."""
+    kind = d.get("kind", "gradient")
+    if kind == "gradient":
+        return Sky(tuple(d["zenith"]), tuple(d["horizon"]), d["intensity"])
+    if kind == "physical":
+        return Sky(intensity=d["intensity"], kind="physical", sun_direction=tuple(d["sun_direction"]),
+                   turbidity=d["turbidity"])
+    if kind == "map":
+        path = scene_dir / d["file"]
+        if not path.is_file():
+            raise FileNotFoundError(f"environment map of the scene not found: {path}")
+        if file_sha256(path) != d["sha256"]:
+            raise ValueError(f"environment map {path}: its SHA-256 differs from the one in {scene_dir / JSON_NAME}; "
+                             "the file changed after the scene was saved")
+        return Sky(intensity=d["intensity"], kind="map", map_path=str(path.resolve()), map_sha256=d["sha256"],
+                   rotation_deg=d.get("rotation_deg", 0.0))
+    raise ValueError(f"{scene_dir / JSON_NAME}: unknown sky kind {kind!r}")
+
+
+def scene_folder_files(scene_dir: str | Path) -> list[Path]:
+    """Every file a scene folder's scene is read from: scene.json, scene.glb and its sky's map, if any."""
+    scene_dir = Path(scene_dir)
+    files = [scene_dir / JSON_NAME, scene_dir / GLB_NAME]
+    try:
+        meta = read_json(files[0], "scene description")
+    except (OSError, ValueError):  # reading the scene itself reports what is wrong with it
+        return files
+    sky = meta.get("sky") if isinstance(meta, dict) else None
+    if isinstance(sky, dict) and sky.get("kind") == "map" and isinstance(sky.get("file"), str):
+        files.append(scene_dir / sky["file"])
+    return files
+
+
 def scene_to_dict(scene: Scene) -> dict:
     materials = scene.materials()
     return {
@@ -146,7 +201,7 @@ def scene_to_dict(scene: Scene) -> dict:
         "source": scene.source,
         "up_axis": "+Z (scene.glb is glTF +Y up)",
         "units": "metres",
-        "sky": {"zenith": list(scene.sky.zenith), "horizon": list(scene.sky.horizon), "intensity": scene.sky.intensity},
+        "sky": sky_to_dict(scene.sky),
         "materials": {k: material_to_dict(materials[k]) for k in sorted(materials)},
         "textures": sorted(scene.textures),
         "rooms": [room_to_dict(r) for r in scene.rooms],
@@ -172,7 +227,14 @@ def save_scene(scene: Scene, out_dir: str | Path, floorplan: bool = True) -> Pat
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out_dir / GLB_NAME, scene_to_glb_bytes(scene))
-    atomic_write_json(out_dir / JSON_NAME, scene_to_dict(scene))
+    meta = scene_to_dict(scene)
+    if scene.sky.kind == "map":
+        data = Path(scene.sky.map_path).read_bytes()
+        if hashlib.sha256(data).hexdigest() != meta["sky"]["sha256"]:
+            raise ValueError(f"environment map {scene.sky.map_path}: its SHA-256 differs from the sky's "
+                             f"({meta['sky']['sha256']}); the file changed after the sky was made")
+        atomic_write_bytes(out_dir / meta["sky"]["file"], data)
+    atomic_write_json(out_dir / JSON_NAME, meta)
     if floorplan:
 
         atomic_write_bytes(out_dir / FLOORPLAN_NAME, floorplan_png_bytes(scene))
@@ -225,7 +287,7 @@ def load_scene(scene_dir: str | Path) -> Scene:
             mesh=mesh, material=material, prompt=entry.get("prompt", ""), group=entry.get("group", ""),
             structural=entry.get("structural", False),
         ))
-    sky = Sky(tuple(meta["sky"]["zenith"]), tuple(meta["sky"]["horizon"]), meta["sky"]["intensity"])
+    sky = sky_from_dict(meta["sky"], scene_dir)
     return Scene(
         name=meta["name"], objects=tuple(objects), lights=tuple(light_from_dict(d) for d in meta["lights"]),
         rooms=tuple(room_from_dict(d) for d in meta["rooms"]), sky=sky, textures=textures, seed=meta.get("seed"),

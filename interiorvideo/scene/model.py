@@ -106,13 +106,48 @@ class Light:
             raise ValueError(f"light {self.name!r}: an area light needs its emissive object id")
 
 
+SkyKind = Literal["gradient", "physical", "map"]
+SKY_KINDS = ("gradient", "physical", "map")
+
+
 @dataclass(frozen=True)
 class Sky:
-    """Uniform-gradient sky seen through windows: radiance blends horizon → zenith colour."""
+    """What rays that leave the scene see, as plain data (evaluated by :mod:`.sky`).
+
+    ``gradient``: horizon → zenith colour by √(up), 0.3·horizon below the horizon (the old default,
+    kept so old scenes render as before). ``physical``: Preetham et al. (1999) clear-sky daylight for
+    the sun towards ``sun_direction`` (world Z-up, unit vector to the sun) and ``turbidity``,
+    scaled so the zenith's luminance is ``intensity``; the sun itself is the scene's sun light.
+    ``map``: a user's equirectangular HDR image (.exr/.hdr) at ``map_path`` × ``intensity``,
+    turned by ``rotation_deg`` about +Z; ``map_sha256`` pins its bytes (checked on every read).
+    """
 
     zenith: RGB = (0.35, 0.55, 0.95)
     horizon: RGB = (0.85, 0.9, 1.0)
     intensity: float = 1.0
+    kind: SkyKind = "gradient"
+    sun_direction: tuple[float, float, float] | None = None
+    turbidity: float = 3.0
+    map_path: str | None = None
+    map_sha256: str | None = None
+    rotation_deg: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in SKY_KINDS:
+            raise ValueError(f"sky kind must be one of {', '.join(SKY_KINDS)}, got {self.kind!r}")
+        if not (self.intensity >= 0.0 and np.isfinite(self.intensity)):
+            raise ValueError(f"sky intensity must be finite and non-negative, got {self.intensity!r}")
+        if self.kind == "physical":
+            if self.sun_direction is None or len(self.sun_direction) != 3:
+                raise ValueError("a physical sky needs sun_direction (x, y, z), a vector towards the sun")
+            d = np.asarray(self.sun_direction, np.float64)
+            if not np.isfinite(d).all() or np.linalg.norm(d) == 0.0 or d[2] <= 0.0:
+                raise ValueError(f"physical sky: the sun must be above the horizon (z > 0), got {self.sun_direction}")
+            if not 1.7 <= self.turbidity <= 10.0:
+                raise ValueError(f"physical sky: turbidity must lie in [1.7, 10] (Preetham's fit), "
+                                 f"got {self.turbidity}")
+        if self.kind == "map" and not self.map_path:
+            raise ValueError("a map sky needs map_path, an equirectangular .exr or .hdr file")
 
 
 @dataclass(frozen=True)

@@ -10,15 +10,21 @@ and specular factor 0, the case where rgb = albedo · irradiance exactly.
 roughness 0.3) and a turned silver mirror block (metallic 1, roughness 0.05), and optionally
 glossy dielectric side and back walls (roughness 0.3, specular 1): the scenes that check glossy
 and metal transport — reflections at every depth, emitters seen through specular bounces.
+
+``window_room`` is the same room without lamp or block, closed except for a window in the back
+wall, lit only by the sky through it (the physical sky by default, or a given HDR map): the scene
+that checks environment light (``window_lobe_map`` is a synthetic HDR sky for it).
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
 from ..trajectory.camera import Trajectory, intrinsics, look_at
 from .mesh import Mesh, box_between
-from .model import Light, Material, Room, Scene, SceneObject, Sky
+from .model import Light, Material, Opening, Room, Scene, SceneObject, Sky
 
 SIZE = 3.0  # metres: the rooms are cubes
 WHITE = (0.7, 0.7, 0.7)
@@ -118,3 +124,61 @@ def glossy_camera(width: int = 64, height: int = 48, hfov: float = 70.0) -> Traj
     back walls and the blocks' tops and fronts in view, lamp and ceiling not."""
     poses = look_at(np.array([[1.5, 0.3, 2.0]]), np.array([[1.5, 2.6, 0.5]]))
     return Trajectory(intrinsics(width, height, hfov), poses, 24.0, width, height, "cornell_glossy", 0, 0)
+
+
+# -- sky through a window ---------------------------------------------------------------------------
+WINDOW = (0.9, 2.1, 1.0, 2.2)  # the window in the back wall (y = SIZE): x from, x to, z from, z to
+WINDOW_SUN = (0.0, 0.8660254, 0.5)  # 30° above the horizon, beyond the window (+y)
+WINDOW_REGIONS = {"floor": FLOOR, "left wall": LEFT_WALL, "right wall": RIGHT_WALL, "back wall": BACK_WALL,
+                  "sky (window)": 0}  # instance 0: camera rays that leave through the window
+
+
+def _wall_with_window(window=WINDOW) -> Mesh:
+    """The back wall (y = SIZE) as four quads around a rectangular hole."""
+    s = SIZE
+    x0, x1, z0, z1 = window
+    rects = [(0.0, s, 0.0, z0), (0.0, s, z1, s), (0.0, x0, z0, z1), (x1, s, z0, z1)]
+    verts, tris = [], []
+    for a0, a1, b0, b1 in rects:
+        q = quad((a0, s, b0), (0.0, 0.0, b1 - b0), (a1 - a0, 0.0, 0.0))
+        tris.append(q.triangles + 4 * len(verts))
+        verts.append(q.vertices)
+    return _inward(Mesh(np.concatenate(verts), np.concatenate(tris)))
+
+
+def window_room(sky: Sky | None = None) -> Scene:
+    """The Cornell room closed on every side except a 1.2 m square window in the back wall, lit only
+    by the sky through it (no lamp, no sun light): by default the physical sky for a sun 30° up
+    beyond the window (``WINDOW_SUN``, turbidity 3, zenith luminance 1); ``sky`` replaces it (e.g. an
+    HDR map). No block: the floor patch the window lights stays in view."""
+    from .sky import physical_sky
+
+    sun = Light("sun", "sun", (1.0, 1.0, 1.0), 1.0, direction=WINDOW_SUN)
+    sky = sky or physical_sky((sun,))
+    base = cornell_room(light_radiance=0.0, block=False)
+    objs = tuple(SceneObject(o.instance_id, o.name, o.label, o.room_id, _wall_with_window(), o.material,
+                             structural=True) if o.instance_id == BACK_WALL else o for o in base.objects)
+    x0, x1, z0, z1 = WINDOW
+    room = replace(base.rooms[0], kind="room with a window", prompt="a room lit through a window",
+                   openings=(Opening("window", "north", x0, x1, z0, z1),))
+    return Scene("window_room", objs, (), (room,), sky=sky)
+
+
+def window_camera(width: int = 64, height: int = 48, hfov: float = 70.0) -> Trajectory:
+    """The Cornell camera (near the front wall, looking at the back wall): the window and the sky
+    through it, the floor patch it lights, both side walls and the back wall in view."""
+    poses = look_at(np.array([[1.5, 0.25, 1.5]]), np.array([[1.5, 3.0, 1.2]]))
+    return Trajectory(intrinsics(width, height, hfov), poses, 24.0, width, height, "window_room", 0, 0)
+
+
+def window_lobe_map(width: int = 128, height: int = 65) -> np.ndarray:
+    """A synthetic HDR sky for the window room, (height, width, 3) float32 in the equirectangular
+    layout of :mod:`interiorvideo.render.environment`: a blue ambient plus a warm lobe
+    max(0, d·s)⁴ around s = 25° above the horizon beyond the window (+y)."""
+    phi = 2.0 * np.pi * (np.arange(width) + 0.5) / width
+    theta = np.pi * np.arange(height) / (height - 1)
+    d = np.stack([np.sin(theta)[:, None] * np.sin(phi), np.sin(theta)[:, None] * np.cos(phi),
+                  np.broadcast_to(np.cos(theta)[:, None], (height, width))], axis=-1)
+    e = np.radians(25.0)
+    lobe = np.maximum(d @ np.array([0.0, np.cos(e), np.sin(e)]), 0.0)[..., None] ** 4
+    return (np.array([0.05, 0.08, 0.15]) + np.array([4.0, 3.2, 2.4]) * lobe).astype(np.float32)

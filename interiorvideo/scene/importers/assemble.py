@@ -14,8 +14,9 @@ materials, prompts, rooms and lights.
   max(emission) and colour = emission / intensity (colour × intensity is the emission to within
   float rounding, one ulp: an exact product is not always representable). glTF
   ``KHR_lights_punctual`` point/spot/directional lights come from the reader
-  (:mod:`.gltf_lights`), oriented like their file's vertices; OBJ/PLY have none, and the sky
-  is the default :class:`~interiorvideo.scene.model.Sky`.
+  (:mod:`.gltf_lights`), oriented like their file's vertices; OBJ/PLY have none. The sky is
+  the physical default (:func:`~interiorvideo.scene.sky.physical_sky`: Preetham daylight with the
+  sun where the file's directional light is, else at 45° elevation).
 * A ``scene.glb`` with a ``scene.json`` beside it (a folder from
   :func:`~interiorvideo.scene.io.save_scene`) is read exactly by
   :func:`~interiorvideo.scene.io.load_scene` instead, when no option asks otherwise.
@@ -33,6 +34,7 @@ from ..lighting import default_light_rig
 from ..mesh import Mesh
 from ..model import Light, Scene, SceneObject
 from ..prompts import local_prompt
+from ..sky import physical_sky
 from .bank import MaterialBank
 from .common import (
     STRUCTURAL_LABELS,
@@ -130,7 +132,7 @@ def import_scene(
         "warnings": warns,
     }
     scene = Scene(name=scene_name, objects=tuple(objects), lights=tuple(lights),
-                  rooms=scene_rooms, textures=dict(bank.textures), source=source)
+                  rooms=scene_rooms, sky=physical_sky(tuple(lights)), textures=dict(bank.textures), source=source)
     return default_light_rig(scene) if default_lights and not lights else scene
 
 

@@ -79,6 +79,7 @@ from shapely.geometry.polygon import orient
 from ...colour import srgb_to_linear
 from ..model import Room, Scene
 from ..prompts import room_prompt
+from ..sky import physical_sky
 from .assemble import area_light, scene_objects
 from .bank import MaterialBank
 from .common import (
@@ -207,9 +208,9 @@ def import_front3d(json_path: str | Path, future_dir: str | Path, *, texture_dir
         "room_map": [{"room_id": r.room_id, "instanceid": r.instanceid, "type": r.type} for r in res.rooms],
         "assumptions": list(res.assumptions), "warnings": list(res.file.warnings),
     }
-    return Scene(name=name or path.stem, objects=tuple(objects),
-                 lights=tuple(area_light(o) for o in objects if o.material.is_emissive),
-                 rooms=tuple(rooms), textures=dict(bank.textures), source=source)
+    lights = tuple(area_light(o) for o in objects if o.material.is_emissive)
+    return Scene(name=name or path.stem, objects=tuple(objects), lights=lights, rooms=tuple(rooms),
+                 sky=physical_sky(lights), textures=dict(bank.textures), source=source)
 
 
 def read_front3d(json_path: str | Path, future_dir: str | Path, *, texture_dir: str | Path | None = None,
