@@ -302,7 +302,8 @@ def test_cli_chooses_the_sky(tmp_path):
 
 # -- sky through a window, against Mitsuba --------------------------------------------------------------
 def ours(scene, traj, seed):
-    r = Renderer(scene, RenderSettings(samples=SPP, max_bounces=BOUNCES, seed=seed, indirect_clamp=None))
+    r = Renderer(scene, RenderSettings(samples=SPP, max_bounces=BOUNCES, seed=seed, indirect_clamp=None,
+                                       pixel_samples=1))  # pixel centres, as Mitsuba here
     return r.render_frame(traj.K, traj.poses[0], traj.width, traj.height)
 
 

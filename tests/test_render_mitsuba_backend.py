@@ -32,7 +32,8 @@ BOUNCES = 6  # ours: the camera's hit + 6 path vertices = Mitsuba max_depth 8
 
 
 def ours(scene, traj, seed, samples=SPP, bounces=BOUNCES):
-    r = Renderer(scene, RenderSettings(samples=samples, max_bounces=bounces, seed=seed, indirect_clamp=None))
+    r = Renderer(scene, RenderSettings(samples=samples, max_bounces=bounces, seed=seed, indirect_clamp=None,
+                                       pixel_samples=1))  # pixel centres, as Mitsuba here
     return r.render_frame(traj.K, traj.poses[0], traj.width, traj.height)
 
 
@@ -164,11 +165,11 @@ def test_x2v_path_rgb_equals_mitsubas_path_integrator():
 
 
 # -- the backend -------------------------------------------------------------------------------------------
-def _backend(scene, seed, samples=SPP, bounces=BOUNCES, clamp=None):
+def _backend(scene, seed, samples=SPP, bounces=BOUNCES, clamp=None, pixel_samples=1):
     from interiorvideo.render.mitsuba_backend import MitsubaRenderer
 
     return MitsubaRenderer(scene, RenderSettings(samples=samples, max_bounces=bounces, seed=seed,
-                                                 indirect_clamp=clamp), "llvm_ad_rgb")
+                                                 indirect_clamp=clamp, pixel_samples=pixel_samples), "llvm_ad_rgb")
 
 
 @pytest.fixture(scope="module")
