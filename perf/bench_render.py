@@ -50,6 +50,7 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=4)
     ap.add_argument("--scene-seed", type=int, default=0)
     ap.add_argument("--samples", type=int, default=RenderSettings().samples)
+    ap.add_argument("--pixel-samples", type=int, default=RenderSettings().pixel_samples)
     ap.add_argument("--scaling", type=int, default=0, metavar="N",
                     help="also render the frames with 1 and with N threads, alternating, and print the speed-up")
     args = ap.parse_args()
@@ -58,7 +59,7 @@ def main() -> None:
     room = max(scene.rooms, key=lambda r: r.area).room_id
     traj = plan_trajectory(scene, room, args.frames, 24.0, 0)
     K = scale_intrinsics(traj.K, (traj.width, traj.height), (args.size, args.size))
-    r = Renderer(scene, RenderSettings(samples=args.samples))
+    r = Renderer(scene, RenderSettings(samples=args.samples, pixel_samples=args.pixel_samples))
     r.render_frame(scale_intrinsics(traj.K, (traj.width, traj.height), (16, 16)), traj.poses[0], 16, 16)  # JIT
 
     raw = raw_cast_rays_per_s(r, traj.positions)
@@ -70,7 +71,8 @@ def main() -> None:
     raw_after = raw_cast_rays_per_s(r, traj.positions)
     raw = max(raw, raw_after)
 
-    other = Renderer(scene, RenderSettings(samples=args.samples, seed=1)).render_frame(K, traj.poses[0], args.size,
+    other = Renderer(scene, RenderSettings(samples=args.samples, pixel_samples=args.pixel_samples,
+                                           seed=1)).render_frame(K, traj.poses[0], args.size,
                                                                                         args.size)
     print(f"scene {scene.name} room {room}, {args.frames} frames at {args.size}x{args.size}, "
           f"{args.samples} irradiance samples/pixel")

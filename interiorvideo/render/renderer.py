@@ -139,6 +139,13 @@ class Renderer:
         rows = s.samples // P
         rgb = np.zeros((width * height, 3), np.float32)
         irr = np.zeros((width * height, 3), np.float32)
+        # Every position of a pixel hashes its sample streams from the pixel-centre hit, so the
+        # positions' shares of the Sobol rows, under one rotation, form the pixel's one balanced
+        # set (positions in different 1 cm cells got independent rotations: irradiance noise
+        # 0.184 against 0.151 at pixel centres, seed-0 apartment at 128²).
+        centre_rot = np.zeros((width * height, self.dims), np.float32)
+        centre_rot[centre.valid] = self._rotations(centre.point[centre.valid], centre.instance[centre.valid],
+                                                   self.dims, 0)
         for k, offset in enumerate(pixel_offsets(P)):
             if P == 1:
                 h, dirs = centre, centre_dirs
@@ -152,7 +159,11 @@ class Renderer:
             chunk = s.chunk * P
             for start in range(0, len(hit), chunk):
                 sel = hit[start:start + chunk]
-                c, e = self._shade(h, sel, -dirs[sel], table)
+                rot = centre_rot[sel]
+                own = ~centre.valid[sel]  # the centre sees the sky: this position's own hit is the key
+                if own.any():
+                    rot[own] = self._rotations(h.point[sel[own]], h.instance[sel[own]], self.dims, 0)
+                c, e = self._shade(h, sel, -dirs[sel], table, rot)
                 rgb[sel] += c
                 irr[sel] += e
         rgb, irr = rgb / P, irr / P
@@ -172,13 +183,14 @@ class Renderer:
         hashes = point_hash(x, inst, self.settings.hash_cell, self.settings.seed * 7919 + salt)
         return rotations(hashes, dims)
 
-    def _shade(self, h: Hits, sel: np.ndarray, view: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """rgb and irradiance at the hits ``sel`` with the Sobol rows ``table`` (one pixel position's share)."""
+    def _shade(self, h: Hits, sel: np.ndarray, view: np.ndarray, table: np.ndarray,
+               rot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """rgb and irradiance at the hits ``sel`` with the Sobol rows ``table`` (one pixel position's
+        share) under the rotations ``rot`` (see :meth:`radiance`)."""
         s = self.settings
         S = table.shape[0]
         x, n = h.point[sel], h.normal[sel].astype(np.float32)
         albedo, rough, metal, spec = h.albedo[sel], h.roughness[sel], h.metallic[sel], h.specular[sel]
-        rot = self._rotations(x, h.instance[sel], self.dims, 0)
         strength = (1.0 - metal) * spec + metal
         lobe = strength > 0
         irr, direct = irradiance(self.data, self.lights, x, n, h.instance[sel], table, rot, s.max_bounces,
