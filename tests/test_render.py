@@ -258,3 +258,26 @@ def test_render_settings_reject_bad_sample_counts():
         RenderSettings(samples=24)
     with pytest.raises(ValueError, match="max_bounces"):
         RenderSettings(max_bounces=1)
+
+
+@pytest.mark.parametrize("given", [None, "ACTIVE"])
+def test_openmp_workers_sleep_between_kernels_unless_the_user_says_otherwise(given):
+    """Spinning OpenMP workers held the cores Embree's ray casts need (2 threads gave 1.25× of
+    one): the kernels module asks libgomp, before it loads, to let idle workers sleep — and keeps
+    a value the user set."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if given:
+        env["OMP_WAIT_POLICY"] = given
+    code = ("import os, numba, interiorvideo.render.kernels as k, numpy as np; "
+            "k.accumulate(np.zeros((2, 3), np.float32), np.arange(2), np.ones((2, 3), np.float32), "
+            "np.zeros(2, bool), np.float32(9)); "
+            "maps = open('/proc/self/maps').read(); "
+            "print(os.environ['OMP_WAIT_POLICY'], numba.threading_layer(), 'libgomp' in maps)")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    policy, layer, gomp_loaded = out.stdout.split()
+    assert policy == (given or "PASSIVE")
+    assert layer != "omp" or gomp_loaded == "True"  # with OpenMP in use, libgomp read the setting
