@@ -130,7 +130,7 @@ def _channel(t0, t1, t2, t3, c):
     return t3
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
 def _surface(k, prim, b1, b2, dx, dy, dz, gx, gy, gz, base_color, roughness, metallic, tex):
     """The material at a hit on instance ``k`` by a ray along d with geometric normal g: shading
     normal facing the ray (the normal map's, in the triangle's tangent frame; seen from the back,

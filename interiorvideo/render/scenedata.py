@@ -12,7 +12,6 @@ from ..colour import srgb_to_linear
 from ..scene.model import Scene, Sky
 from ..scene.raycast import RaycastScene, build_raycast_scene
 
-
 # Columns of SceneData.inst_tex (texture index, -1: none; channel) and SceneData.inst_texf.
 BASE, ROUGH, ROUGH_CH, METAL, METAL_CH, NORMAL, ALPHA, ALPHA_CH = range(8)
 NORMAL_SCALE, ALPHA_FACTOR, ALPHA_CUTOFF = range(3)  # cutoff -1: opaque
@@ -49,7 +48,7 @@ class SceneData:
                 self.tri_uvs, self.tri_frame)
 
     @classmethod
-    def from_scene(cls, scene: Scene) -> "SceneData":
+    def from_scene(cls, scene: Scene) -> SceneData:
         n = max((o.instance_id for o in scene.objects), default=0) + 1
         base = np.zeros((n, 3), np.float32)
         rough = np.ones(n, np.float32)

@@ -7,6 +7,7 @@ a pure swap and sign flip so float32 coordinates survive the round trip bit for 
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ SCENE_FORMAT_VERSION = 1
 GLB_NAME = "scene.glb"
 JSON_NAME = "scene.json"
 FLOORPLAN_NAME = "floorplan.png"
+TEXTURE_DIR = "textures"
 
 Z_UP_TO_Y_UP = np.array([[1, 0, 0], [0, 0, 1], [0, -1, 0]], dtype=np.float32)
 
@@ -76,13 +78,21 @@ def scene_to_glb_bytes(scene: Scene) -> bytes:
     return out.export(file_type="glb")
 
 
+MAP_FIELDS = ("roughness_texture", "roughness_channel", "metallic_texture", "metallic_channel", "normal_texture",
+              "normal_scale", "alpha_mode", "alpha", "alpha_cutoff", "alpha_texture", "alpha_channel")
+_MAP_DEFAULTS = {f: Material.__dataclass_fields__[f].default for f in MAP_FIELDS}
+
+
 def material_to_dict(m: Material) -> dict:
-    return {
+    d = {
         "name": m.name, "kind": m.kind, "base_color": [float(c) for c in m.base_color],
         "roughness": float(m.roughness), "metallic": float(m.metallic),
         "emission": [float(c) for c in m.emission], "texture": m.texture, "color_name": m.color_name,
         "specular": float(m.specular),
     }
+    # The maps beyond base colour only when used, so scene.json of a scene without them is as before.
+    d.update({f: getattr(m, f) for f in MAP_FIELDS if getattr(m, f) != _MAP_DEFAULTS[f]})
+    return d
 
 
 def material_from_dict(d: dict) -> Material:
@@ -90,6 +100,7 @@ def material_from_dict(d: dict) -> Material:
         name=d["name"], kind=d["kind"], base_color=tuple(d["base_color"]), roughness=d["roughness"],
         metallic=d["metallic"], emission=tuple(d.get("emission", (0.0, 0.0, 0.0))), texture=d.get("texture"),
         color_name=d.get("color_name", ""), specular=d.get("specular", 1.0),
+        **{f: d[f] for f in MAP_FIELDS if f in d},
     )
 
 
@@ -148,6 +159,10 @@ def scene_to_dict(scene: Scene) -> dict:
         "sky": {"zenith": list(scene.sky.zenith), "horizon": list(scene.sky.horizon), "intensity": scene.sky.intensity},
         "materials": {k: material_to_dict(materials[k]) for k in sorted(materials)},
         "textures": sorted(scene.textures),
+        **({"linear_textures": sorted(scene.linear_textures)} if scene.linear_textures else {}),
+        **({"texture_files": texture_files(scene),
+            "texture_shapes": {k: list(scene.textures[k].shape) for k in texture_files(scene)}}
+           if texture_files(scene) else {}),
         "rooms": [room_to_dict(r) for r in scene.rooms],
         "lights": [light_to_dict(light) for light in scene.lights],
         "objects": [
@@ -171,11 +186,35 @@ def save_scene(scene: Scene, out_dir: str | Path, floorplan: bool = True) -> Pat
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out_dir / GLB_NAME, scene_to_glb_bytes(scene))
+    for key, rel in texture_files(scene).items():  # maps the GLB cannot carry losslessly, as PNG
+        (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(out_dir / rel, _png_bytes(scene.textures[key]))
     atomic_write_json(out_dir / JSON_NAME, scene_to_dict(scene))
     if floorplan:
 
         atomic_write_bytes(out_dir / FLOORPLAN_NAME, floorplan_png_bytes(scene))
     return out_dir
+
+
+def texture_files(scene: Scene) -> dict[str, str]:
+    """The textures saved as PNG files beside the GLB (key → relative path): linear data maps and
+    any texture that is not 3-channel sRGB colour (alpha, grey). The GLB's ``baseColorTexture``
+    holds the plain colour ones, which load back from it as RGB."""
+    keys = sorted(k for k, t in scene.textures.items() if k in scene.linear_textures or t.ndim != 3 or t.shape[2] != 3)
+    return {k: f"{TEXTURE_DIR}/{i:04d}.png" for i, k in enumerate(keys)}
+
+
+def _png_bytes(tex: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(tex[..., 0] if tex.ndim == 3 and tex.shape[2] == 1 else tex).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _read_png(path: Path, shape: list[int] | None) -> np.ndarray:
+    if not path.is_file():
+        raise FileNotFoundError(f"scene texture not found: {path}")
+    arr = np.asarray(Image.open(path), dtype=np.uint8)
+    return arr.reshape(shape) if shape is not None else arr
 
 
 def _texture_array(material: PBRMaterial) -> np.ndarray | None:
@@ -205,7 +244,8 @@ def load_scene(scene_dir: str | Path) -> Scene:
     except Exception as exc:  # trimesh raises many types for a corrupt file
         raise ValueError(f"cannot read scene geometry {glb_path}: {exc}") from exc
     materials = {k: material_from_dict(v) for k, v in meta["materials"].items()}
-    textures: dict[str, np.ndarray] = {}
+    textures: dict[str, np.ndarray] = {k: _read_png(scene_dir / rel, meta.get("texture_shapes", {}).get(k))
+                                       for k, rel in meta.get("texture_files", {}).items()}
     objects = []
     for entry in meta["objects"]:
         geom = glb.geometry.get(entry["node"])
@@ -228,5 +268,5 @@ def load_scene(scene_dir: str | Path) -> Scene:
     return Scene(
         name=meta["name"], objects=tuple(objects), lights=tuple(light_from_dict(d) for d in meta["lights"]),
         rooms=tuple(room_from_dict(d) for d in meta["rooms"]), sky=sky, textures=textures, seed=meta.get("seed"),
-        source=meta.get("source", {}),
+        source=meta.get("source", {}), linear_textures=frozenset(meta.get("linear_textures", ())),
     )

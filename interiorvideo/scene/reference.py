@@ -170,17 +170,19 @@ def textured_maps() -> dict[str, np.ndarray]:
     return {"floor_mr": _blocks(mr), "wall_normal": _blocks(nrm), "leaf": _blocks(leaf)}
 
 
-def textured_room(light_radiance: float = 8.0) -> Scene:
+def textured_room(light_radiance: float = 8.0, normal_map: bool = True) -> Scene:
     """The Cornell room (no block) with every kind of map: a floor whose roughness (0.3 / 0.8
     checker) and metallic (1 / 0 stripes) come from one packed glTF-style texture (specular 0:
     the metallic-0 stripes are Lambertian, the case Mitsuba matches exactly), a Lambertian back wall
     with a normal map, an alpha-masked leaf panel standing in the left half facing the camera and
-    a second one as a canopy under the lamp, whose cut-outs let light and rays through."""
+    a second one as a canopy under the lamp, whose cut-outs let light and rays through;
+    ``normal_map`` False leaves the back wall flat."""
     s = SIZE
     maps = textured_maps()
     floor = Material("m_floor", "metal", (0.8, 0.75, 0.7), 1.0, 1.0, specular=0.0, roughness_texture="floor_mr",
                      roughness_channel=1, metallic_texture="floor_mr", metallic_channel=2)
-    wall = Material("m_back_wall", "paint", WHITE, 1.0, 0.0, specular=0.0, normal_texture="wall_normal")
+    wall = Material("m_back_wall", "paint", WHITE, 1.0, 0.0, specular=0.0,
+                    normal_texture="wall_normal" if normal_map else None)
     leaf = Material("m_leaf", "plant", (1.0, 1.0, 1.0), 1.0, 0.0, specular=0.0, texture="leaf", alpha_mode="mask",
                     alpha_cutoff=0.5, alpha_texture="leaf", alpha_channel=3)
     room = cornell_room(light_radiance, block=False)
