@@ -379,3 +379,20 @@ def test_normal_mapped_wall_against_mitsuba_within_a_stated_band():
     failed = {k: f"{r:.4f} ± {s:.4f}" for k, (r, s) in results.items()
               if not (s < 0.03 and lo - K_SIGMA * s < r < hi + K_SIGMA * s)}
     assert not failed, failed
+
+
+def test_our_glb_carries_the_maps_for_viewers_and_the_importer(tmp_path):
+    """scene.glb holds the maps in glTF's own fields (packed metallicRoughness, normalTexture,
+    alphaMode with the base colour's alpha), so importing it alone gives a scene whose passes
+    equal the original's."""
+    from interiorvideo.scene.importers import import_scene
+    from interiorvideo.scene.io import save_scene
+
+    scene = ref.textured_room()
+    back = import_scene(save_scene(scene, tmp_path / "s", floorplan=False) / "scene.glb")
+    traj = ref.textured_camera(24, 18)
+    fa, fb = render(scene, traj), render(back, traj)
+    for k in ("albedo", "normal", "roughness", "metallic", "depth", "instance"):
+        np.testing.assert_array_equal(fa[k], fb[k], err_msg=k)
+    leaf = next(o.material for o in back.objects if o.instance_id == ref.PANEL)
+    assert leaf.alpha_mode == "mask" and leaf.alpha_texture == leaf.texture

@@ -43,16 +43,46 @@ def node_name(obj: SceneObject) -> str:
     return f"{obj.instance_id:05d}_{obj.name}"
 
 
+def _channel_of(textures: dict[str, np.ndarray], key: str, channel: int) -> np.ndarray:
+    t = textures[key]
+    return t if t.ndim == 2 else t[..., channel]
+
+
+def _gltf_maps(mat: Material, textures: dict[str, np.ndarray]) -> dict:
+    """The glTF fields of the maps beyond base colour, for viewers and for :mod:`.importers.gltf`:
+    roughness (G) and metallic (B) packed into one metallicRoughnessTexture (when their sizes
+    agree; the other channel 255 = factor alone), the normal map, alphaMode/alphaCutoff (alpha
+    from the base colour texture's A; another alpha map has no glTF field and is left out)."""
+    out: dict = {}
+    r, m = mat.roughness_texture, mat.metallic_texture
+    shapes = {textures[k].shape[:2] for k in (r, m) if k is not None}
+    if len(shapes) == 1:
+        packed = np.full(next(iter(shapes)) + (3,), 255, np.uint8)
+        if r is not None:
+            packed[..., 1] = _channel_of(textures, r, mat.roughness_channel)
+        if m is not None:
+            packed[..., 2] = _channel_of(textures, m, mat.metallic_channel)
+        out["metallicRoughnessTexture"] = Image.fromarray(packed)
+    if mat.normal_texture is not None:
+        out["normalTexture"] = Image.fromarray(textures[mat.normal_texture][..., :3])
+    if mat.alpha_mode != "opaque" and (mat.alpha_texture is None or
+                                       (mat.alpha_texture == mat.texture and mat.alpha_channel == 3)):
+        out["alphaMode"] = mat.alpha_mode.upper()
+        out["alphaCutoff"] = float(mat.alpha_cutoff)
+    return out
+
+
 def _material_to_gltf(mat: Material, textures: dict[str, np.ndarray]) -> PBRMaterial:
     tex = Image.fromarray(textures[mat.texture]) if mat.texture else None
     return PBRMaterial(
         name=mat.name,
-        baseColorFactor=[*mat.base_color, 1.0],
+        baseColorFactor=[*mat.base_color, float(mat.alpha)],
         metallicFactor=float(mat.metallic),
         roughnessFactor=float(mat.roughness),
         # glTF factors live in [0, 1]: the colour goes here, the strength in the node extras.
         emissiveFactor=[float(e / max(mat.emission)) if mat.is_emissive else 0.0 for e in mat.emission],
         baseColorTexture=tex,
+        **_gltf_maps(mat, textures),
     )
 
 
