@@ -396,3 +396,30 @@ def test_our_glb_carries_the_maps_for_viewers_and_the_importer(tmp_path):
         np.testing.assert_array_equal(fa[k], fb[k], err_msg=k)
     leaf = next(o.material for o in back.objects if o.instance_id == ref.PANEL)
     assert leaf.alpha_mode == "mask" and leaf.alpha_texture == leaf.texture
+
+
+@pytest.mark.slow
+def test_direct_light_on_a_normal_mapped_floor_matches_mitsuba():
+    """A floor whose normal map tilts its shading normal by 30°, lit directly (black room; Mitsuba
+    max_depth 2): ours equals Mitsuba's within the noise on both halves of the floor (the tilt
+    makes them differ), so the tangent frame, the shading cosine and the geometric-side rejection
+    agree. Measured: 1.0001 ± 0.0024 (left 1.003 ± 0.003, right 0.996 ± 0.003). With the walls
+    lit (full transport, max_depth 8) it was 1.014 ± 0.002, a flat map 0.998 ± 0.002: the open
+    difference of the normal-mapped wall is in indirect light at normal-mapped vertices."""
+    from interiorvideo.render.mitsuba_ref import region_ratio, render_mitsuba
+    from interiorvideo.trajectory import Trajectory, intrinsics, look_at
+
+    scene = ref.tilted_floor_room(30.0)
+    traj = Trajectory(intrinsics(W, H, 80.0), look_at(np.array([[1.5, 0.2, 2.0]]), np.array([[1.5, 2.0, 0.0]])),
+                      24.0, W, H, "tilted", 0, 0)
+    ours = [render(scene, traj, samples=SPP, bounces=2, seed=s, indirect_clamp=None) for s in (0, 1)]
+    theirs = [render_mitsuba(scene, traj.K, traj.poses[0], W, H, spp=SPP, max_depth=2, seed=s, aovs=False)
+              for s in (0, 1)]
+    floor = binary_erosion(ours[0]["instance"] == ref.FLOOR, iterations=1)
+    x = np.arange(W)[None, :]
+    for name, mask in {"floor": floor, "left half": floor & (x < W // 2), "right half": floor & (x >= W // 2)}.items():
+        r, s = region_ratio((ours[0]["rgb"], ours[1]["rgb"]), (theirs[0]["rgb"], theirs[1]["rgb"]), mask)
+        assert s < 0.01 and abs(r - 1.0) < K_SIGMA * s + BIAS, (name, r, s)
+    # The tilt is visible: the half facing the lamp's side is brighter than the other, in both.
+    for f in (ours[0]["rgb"], theirs[0]["rgb"]):
+        assert abs(f[floor & (x < W // 2)].mean() / f[floor & (x >= W // 2)].mean() - 1.0) > 0.05

@@ -208,3 +208,21 @@ def textured_camera(width: int = 64, height: int = 48, hfov: float = 70.0) -> Tr
     the normal-mapped back wall and the leaf panel in view; lamp, canopy and ceiling not."""
     poses = look_at(np.array([[1.5, 0.2, 2.0]]), np.array([[1.5, 2.4, 0.6]]))
     return Trajectory(intrinsics(width, height, hfov), poses, 24.0, width, height, "cornell_textured", 0, 0)
+
+
+def tilted_floor_room(tilt_deg: float = 30.0, black_walls: bool = True) -> Scene:
+    """The Cornell room (no block) whose white Lambertian floor has a uniform normal map tilting
+    its shading normal by ``tilt_deg`` towards +x; ``black_walls`` makes every other surface
+    black, so that the floor sees the lamp's direct light only."""
+    black = {k: (0.0, 0.0, 0.0) for k in ("ceiling", "left_wall", "right_wall", "front_wall", "back_wall")}
+    room = cornell_room(colors=black if black_walls else None, block=False)
+    t = np.radians(tilt_deg)
+    nrm = np.zeros((8, 8, 3))
+    nrm[..., 0], nrm[..., 2] = np.sin(t), np.cos(t)
+    nrm = np.round((nrm * 0.5 + 0.5) * 255).astype(np.uint8)
+    floor = Material("m_floor", "paint", WHITE, 1.0, 0.0, specular=0.0, normal_texture="tilt")
+    s = SIZE
+    objs = tuple(SceneObject(o.instance_id, o.name, o.label, 0, quad_uv((0, 0, 0), (s, 0, 0), (0, s, 0), (0, 0, 1)),
+                             floor, structural=True) if o.name == "floor" else o for o in room.objects)
+    return Scene("cornell_tilted_floor", objs, room.lights, room.rooms, sky=room.sky, textures={"tilt": nrm},
+                 linear_textures=frozenset({"tilt"}))
