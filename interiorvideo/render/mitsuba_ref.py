@@ -199,12 +199,17 @@ def normalmap_dict(scene: Scene, m: Material, inner: dict) -> dict:
     t = n × s, n), ours (T along +u, B along +v, N) for UVs that are not mirrored; we flip v on
     export, which Mitsuba's t (from the normal, not ∂p/∂v) does not see. Mitsuba has no scale:
     a ``normal_scale`` ≠ 1 is baked into the texels (normalised per texel; ours scales after the
-    bilinear lookup, so they differ slightly between texels)."""
+    bilinear lookup, so they differ slightly between texels). Mitsuba's shadow-terminator term and
+    its flipping of invalid normals are turned off: ours is the plain shading-normal BSDF with
+    directions below the geometric surface rejected, which is what ``normalmap`` is without them."""
     rgb = texture_texels(scene.textures[m.normal_texture], False)[..., :3].astype(np.float64)
     if m.normal_scale != 1.0:
         n = (2.0 * rgb - 1.0) * np.array([m.normal_scale, m.normal_scale, 1.0])
         rgb = 0.5 * n / np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-12) + 0.5
-    return {"type": "normalmap", "normalmap": _bitmap(rgb), "bsdf": inner}
+    # Mitsuba ≥ 3.6 defaults to two changes of the plain shading-normal BSDF that ours is: a
+    # shadow-terminator term (Estevez et al. 2019) and flipping normals the view sees from below.
+    return {"type": "normalmap", "normalmap": _bitmap(rgb), "bsdf": inner, "use_shadowing_function": False,
+            "flip_invalid_normals": False}
 
 
 def mask_dict(scene: Scene, m: Material, inner: dict) -> dict:
