@@ -387,3 +387,15 @@ def test_direct_light_on_a_normal_mapped_floor_matches_mitsuba():
     # The tilt is visible: the half facing the lamp's side is brighter than the other, in both.
     for f in (ours[0]["rgb"], theirs[0]["rgb"]):
         assert abs(f[floor & (x < W // 2)].mean() / f[floor & (x >= W // 2)].mean() - 1.0) > 0.05
+
+
+def test_material_edit_sets_the_value_where_a_map_was():
+    from interiorvideo.edits.scene import MaterialEdit, apply_scene_edits
+
+    scene = apply_scene_edits(ref.textured_room(), [MaterialEdit(ref.FLOOR, roughness=0.55)])
+    traj = ref.textured_camera(24, 18)
+    f = render(scene, traj)
+    floor = f["instance"] == ref.FLOOR
+    assert floor.sum() > 20
+    np.testing.assert_array_equal(f["roughness"][floor], np.float32(0.55))
+    assert set(np.unique(f["metallic"][floor])) >= {0.0, 1.0}  # the metallic map stays
