@@ -32,7 +32,8 @@ class AlbedoEdit:
 
 @dataclass(frozen=True)
 class MaterialEdit:
-    """Set an instance's roughness and/or metallic."""
+    """Set an instance's roughness and/or metallic (dropping the material's map of that channel, so
+    the edited pass is exactly the value)."""
 
     instance_id: int
     roughness: float | None = None
@@ -81,7 +82,9 @@ def apply_scene_edits(scene: Scene, edits: Iterable[SceneEdit]) -> Scene:
                            if v is not None}
                 if not changes:
                     raise ValueError(f"edit {edit} changes nothing")
-                mat = _own_material(obj, **changes)
+                # The value is set, not scaled: a roughness/metallic map of the material goes (issue 16).
+                maps = {f"{k}_texture": None for k in changes}
+                mat = _own_material(obj, **changes, **maps)
             objects[obj.instance_id] = replace(obj, material=mat)
         elif isinstance(edit, LightEdit):
             if edit.name not in lights:

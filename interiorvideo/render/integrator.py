@@ -57,6 +57,7 @@ class Hits:
     metallic: np.ndarray
     specular: np.ndarray
     emission: np.ndarray
+    geometric: np.ndarray  # unit geometric normal facing the incoming ray (differs from normal under normal maps)
 
 
 class RayCounter:
@@ -69,22 +70,56 @@ class RayCounter:
 def trace(data: SceneData, origins: np.ndarray, directions: np.ndarray, counter: RayCounter) -> Hits:
     origins = np.ascontiguousarray(origins, np.float32)
     directions = np.ascontiguousarray(directions, np.float32)
-    counter.rays += len(origins)
-    ans = data.rc.scene.cast_rays(o3d.core.Tensor(np.concatenate([origins, directions], axis=1)),
-                                  nthreads=data.threads)
-    t = ans["t_hit"].numpy()
-    normals = ans["primitive_normals"].numpy()
+    ans = cast(data, np.concatenate([origins, directions], axis=1), counter)
+    t = ans["t_hit"]
     attrs = kernels.hit_attributes(
-        origins, directions, t, ans["geometry_ids"].numpy(), ans["primitive_ids"].numpy(),
-        ans["primitive_uvs"].numpy(), normals, data.rc.geometry_to_instance,
-        data.base_color, data.roughness, data.metallic, data.specular, data.emission, data.texture_index,
-        data.tex_offset, data.tex_shape, data.tex_pixels, data.tri_offset, data.tri_uvs)
+        origins, directions, t, ans["geometry_ids"], ans["primitive_ids"], ans["primitive_uvs"],
+        ans["primitive_normals"], data.rc.geometry_to_instance, data.base_color, data.roughness, data.metallic,
+        data.specular, data.emission, data.tex)
     hits = Hits(np.isfinite(t), t, *attrs)
     if hits.emission.any():
         # One-sided emitters glow only where they radiate: seen from behind they are dark.
-        back = np.einsum("ij,ij->i", normals, directions) > 0
+        back = np.einsum("ij,ij->i", ans["primitive_normals"], directions) > 0
         hits.emission[back & ~data.two_sided[hits.instance]] = 0.0
     return hits
+
+
+HIT_KEYS = ("t_hit", "geometry_ids", "primitive_ids", "primitive_uvs", "primitive_normals")
+ALPHA_ROUNDS = 8  # re-casts through cut-out texels; a ray still on one after that stops there
+ALPHA_STEP = 1e-4  # metres past a cut-out hit where the re-cast starts
+
+
+def cast(data: SceneData, rays: np.ndarray, counter: RayCounter) -> dict[str, np.ndarray]:
+    """Closest hits of rays (M, 6) as numpy arrays (open3d's names). In a scene with alpha-masked
+    materials a hit on a cut-out texel is no hit: open3d's RaycastingScene has no any-hit filter,
+    so the rows that landed on one are re-cast from just past it (``ALPHA_ROUNDS`` rounds) and
+    their t is counted from the original origin (in units of the ray's direction, as Embree's).
+    Scenes without masks cast once, as before."""
+    rays = np.ascontiguousarray(rays, np.float32)
+    counter.rays += len(rays)
+    ans = data.rc.scene.cast_rays(o3d.core.Tensor.from_numpy(rays), nthreads=data.threads)
+    hit = {k: ans[k].numpy() for k in HIT_KEYS}
+    if not data.has_alpha:
+        return hit
+    cut = np.empty(len(rays), np.bool_)
+    todo, base_t = np.arange(len(rays)), np.zeros(len(rays), np.float64)
+    sub = hit
+    for _ in range(ALPHA_ROUNDS):
+        if kernels.alpha_cut(sub["t_hit"], sub["geometry_ids"], sub["primitive_ids"], sub["primitive_uvs"],
+                             data.rc.geometry_to_instance, data.tex, cut[:len(todo)]) == 0:
+            break
+        rows = np.nonzero(cut[:len(todo)])[0]
+        todo, base_t = todo[rows], base_t[rows]
+        d = rays[todo, 3:].astype(np.float64)
+        base_t = base_t + sub["t_hit"][rows] + ALPHA_STEP / np.maximum(np.linalg.norm(d, axis=1), 1e-30)
+        again = np.concatenate([rays[todo, :3] + base_t[:, None] * d, d], axis=1).astype(np.float32)
+        counter.rays += len(again)
+        ans = data.rc.scene.cast_rays(o3d.core.Tensor.from_numpy(again), nthreads=data.threads)
+        sub = {k: ans[k].numpy() for k in HIT_KEYS}
+        for k in HIT_KEYS[1:]:
+            hit[k][todo] = sub[k]
+        hit["t_hit"][todo] = (base_t + sub["t_hit"]).astype(np.float32)  # inf stays inf
+    return hit
 
 
 @dataclass
@@ -135,7 +170,7 @@ def _check_table(table: np.ndarray, rot: np.ndarray, n: int, dims: int) -> int:
 def irradiance(data: SceneData, lights: LightSet, x: np.ndarray, n: np.ndarray, inst: np.ndarray,
                table: np.ndarray, rot: np.ndarray, max_bounces: int, rr_start: int, counter: RayCounter,
                clamp: float | None = None, keep_direct: bool = False,
-               ws: Workspace | None = None) -> tuple[np.ndarray, DirectSamples | None]:
+               ws: Workspace | None = None, g: np.ndarray | None = None) -> tuple[np.ndarray, DirectSamples | None]:
     """Irradiance (E/π, (N, 3)) at points ``x`` (instances ``inst``) with unit normals ``n``; the
     number of samples (rows of ``table``) must be a power of two. Sample s of point i uses
     ``table[s] + rot[i]`` (mod 1), dims 0 .. stream_dims(max_bounces)[0]. ``clamp`` caps the
@@ -153,6 +188,11 @@ def irradiance(data: SceneData, lights: LightSet, x: np.ndarray, n: np.ndarray, 
                          *lights.arrays, contrib, e, ldir, lpdf, shadow, ws.rays[0][:M], ws.prev[0][:M],
                          ws.prev_inst[0][:M])
     visible = ~_occluded_rays(data, shadow, counter)
+    leaves = None
+    if g is not None:  # normal-mapped points: nothing through the geometric back (kernels._below)
+        gg = np.repeat(np.asarray(g, np.float32), S, axis=0)
+        visible &= np.einsum("ij,ij->i", ldir, gg) > 0
+        leaves = np.einsum("ij,ij->i", ws.rays[0][:M, 3:6], gg) > 0
     total = contrib * visible[:, None]
     direct = None
     if keep_direct:
@@ -160,7 +200,7 @@ def irradiance(data: SceneData, lights: LightSet, x: np.ndarray, n: np.ndarray, 
                                lpdf.reshape(N, S).copy())
     idx = ws.idx[0][:M]
     idx[:] = np.arange(M)
-    ws.beta[0][:M] = 1.0
+    ws.beta[0][:M] = 1.0 if leaves is None else leaves[:, None]
     trace_paths(data, lights, table, rot, shift, DIMS_FIRST, M, max_bounces, rr_start, total, clamp, counter, ws)
     return total.reshape(N, S, 3).mean(axis=1), direct
 
@@ -169,7 +209,7 @@ def specular_paths(data: SceneData, lights: LightSet, x: np.ndarray, n: np.ndarr
                    inst: np.ndarray, rough: np.ndarray, f0: np.ndarray, strength: np.ndarray, counts: np.ndarray,
                    direct: DirectSamples, table: np.ndarray, rot: np.ndarray, dim: int, max_bounces: int,
                    rr_start: int, counter: RayCounter, clamp: float | None = None,
-                   ws: Workspace | None = None) -> np.ndarray:
+                   ws: Workspace | None = None, g: np.ndarray | None = None) -> np.ndarray:
     """Radiance (N, 3) the GGX specular lobe reflects towards ``view`` at the camera's hits: the
     irradiance's light samples (``direct``) reweighted by MIS, plus ``counts[i]`` (≤ rows of
     ``table``) VNDF-sampled paths per point, traced like the irradiance's after their first
@@ -191,6 +231,8 @@ def specular_paths(data: SceneData, lights: LightSet, x: np.ndarray, n: np.ndarr
         lights.area_lum, lights.pt_pos, lights.pt_lum, lights.pt_dir, lights.pt_cos, lights.sun_dir, lights.sun_lum,
         out, ws.rays[c][:M], ws.beta[c][:M], ws.prev[c][:M], ws.prev_inst[c][:M], ws.alive[:M])
     ws.idx[c][:M] = np.arange(M)
+    if g is not None:  # normal-mapped points: no path through the geometric back (kernels._below)
+        ws.alive[:M] &= np.einsum("ij,ij->i", ws.rays[c][:M, 3:6], np.repeat(np.asarray(g, np.float32), S, axis=0)) > 0
     m = kernels.compact(ws.alive[:M], ws.rays[c][:M], ws.beta[c][:M], ws.prev[c][:M], ws.prev_inst[c][:M],
                         ws.idx[c][:M], ws.rays[0], ws.beta[0], ws.prev[0], ws.prev_inst[0], ws.idx[0])
     total = np.zeros((M, 3), np.float32)
@@ -213,8 +255,7 @@ def trace_paths(data: SceneData, lights: LightSet, table: np.ndarray, rot: np.nd
     cur = 0
     for bounce in range(1, max_bounces + 1):
         rays, beta, idx = ws.rays[cur][:m], ws.beta[cur][:m], ws.idx[cur][:m]
-        counter.rays += m
-        ans = data.rc.scene.cast_rays(o3d.core.Tensor.from_numpy(rays), nthreads=data.threads)
+        ans = cast(data, rays, counter)
         nxt = 1 - cur
         contrib, shadow, alive = ws.contrib[:m], ws.shadow[:m], ws.alive[:m]
         # Row-aligned survivors go to the other buffers first, then get packed in place.
@@ -222,13 +263,12 @@ def trace_paths(data: SceneData, lights: LightSet, table: np.ndarray, rot: np.nd
             ws.prev_inst[nxt][:m]
         last = bounce == max_bounces
         kernels.path_vertex(
-            rays, ans["t_hit"].numpy(), ans["geometry_ids"].numpy(), ans["primitive_ids"].numpy(),
-            ans["primitive_uvs"].numpy(), ans["primitive_normals"].numpy(), beta, idx, ws.prev[cur][:m],
+            rays, ans["t_hit"], ans["geometry_ids"], ans["primitive_ids"], ans["primitive_uvs"],
+            ans["primitive_normals"], beta, idx, ws.prev[cur][:m],
             ws.prev_inst[cur][:m], shift, lights.inst_room, lights.room_mask, lights.inst_light, table, rot,
             dim + DIMS_BOUNCE * (bounce - 1), bounce >= rr_start, last, np.float32(np.inf) if bounce == 1 else limit,
             total, limit, off, env, env_u, data.rc.geometry_to_instance,
-            data.base_color, data.roughness, data.metallic, data.specular, data.emission, data.two_sided,
-            data.texture_index, data.tex_offset, data.tex_shape, data.tex_pixels, data.tri_offset, data.tri_uvs,
+            data.base_color, data.roughness, data.metallic, data.specular, data.emission, data.two_sided, data.tex,
             *lights.arrays,
             contrib, shadow, tmp_rays, tmp_beta, tmp_prev, tmp_inst, alive)
         kernels.accumulate(total, idx, contrib, _occluded_rays(data, shadow, counter), limit)
@@ -243,7 +283,12 @@ def trace_paths(data: SceneData, lights: LightSet, table: np.ndarray, rot: np.nd
 
 
 def _occluded_rays(data: SceneData, rays: np.ndarray, counter: RayCounter) -> np.ndarray:
-    counter.rays += len(rays)
+    """Whether each shadow ray (origin, vector to the light) is blocked before ``SHADOW_TFAR``:
+    Embree's occlusion test, or — in a scene with cut-outs, which must not block — the closest
+    hit through the alpha loop of :func:`cast`."""
     rays = np.ascontiguousarray(rays)
+    if data.has_alpha:
+        return cast(data, rays, counter)["t_hit"] < SHADOW_TFAR
+    counter.rays += len(rays)
     return data.rc.scene.test_occlusions(o3d.core.Tensor.from_numpy(rays), tnear=0.0, tfar=SHADOW_TFAR,
                                          nthreads=data.threads).numpy()

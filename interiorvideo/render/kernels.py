@@ -79,17 +79,28 @@ def _cosine_dir(nx, ny, nz, u1, u2):
     return tx * x + bx * y + nx * z, ty * x + by * y + ny * z, tz * x + bz * y + nz * z
 
 
+# -- textures: one bilinear texel lookup serves every map (scenedata.SceneData.tex) -------------------
+# Columns of tex[0] (inst_tex) and tex[1] (inst_texf), as in scenedata.
+_BASE, _ROUGH, _ROUGH_CH, _METAL, _METAL_CH, _NORMAL, _ALPHA, _ALPHA_CH = 0, 1, 2, 3, 4, 5, 6, 7
+_NORMAL_SCALE, _ALPHA_FACTOR, _ALPHA_CUTOFF = 0, 1, 2
+
+
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
-def _albedo(k, prim, b1, b2, base_color, tex_index, tex_offset, tex_shape, tex_pixels, tri_offset, tri_uvs):
-    """Base colour × bilinear, wrapping texture lookup at the barycentric UV (v = 0 at the bottom)."""
-    r, g, b = base_color[k, 0], base_color[k, 1], base_color[k, 2]
-    ti = tex_index[k]
-    if ti < 0:
-        return r, g, b
-    row = tri_offset[k] + prim
+def _uv(tex, k, prim, b1, b2):
+    """The texture coordinate of instance ``k``'s triangle ``prim`` at barycentrics (b1, b2)."""
+    tri_uvs = tex[6]
+    row = tex[5][k] + prim
     b0 = 1.0 - b1 - b2
     u = b0 * tri_uvs[row, 0, 0] + b1 * tri_uvs[row, 1, 0] + b2 * tri_uvs[row, 2, 0]
     v = b0 * tri_uvs[row, 0, 1] + b1 * tri_uvs[row, 1, 1] + b2 * tri_uvs[row, 2, 1]
+    return u, v
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _texel(tex, ti, u, v):
+    """Texture ``ti`` at (u, v): bilinear, wrapping (v = 0 at the bottom row); its four linear
+    channels (grey textures fill RGB, a missing alpha is 1)."""
+    tex_offset, tex_shape, tex_pixels = tex[2], tex[3], tex[4]
     h, w = tex_shape[ti, 0], tex_shape[ti, 1]
     x = u * w - 0.5
     y = (1.0 - v) * h - 0.5
@@ -101,10 +112,105 @@ def _albedo(k, prim, b1, b2, base_color, tex_index, tex_offset, tex_shape, tex_p
     a00, a01 = o + iy0 * w + ix0, o + iy0 * w + ix1
     a10, a11 = o + iy1 * w + ix0, o + iy1 * w + ix1
     w00, w01, w10, w11 = (1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy
-    tr = tex_pixels[a00, 0] * w00 + tex_pixels[a01, 0] * w01 + tex_pixels[a10, 0] * w10 + tex_pixels[a11, 0] * w11
-    tg = tex_pixels[a00, 1] * w00 + tex_pixels[a01, 1] * w01 + tex_pixels[a10, 1] * w10 + tex_pixels[a11, 1] * w11
-    tb = tex_pixels[a00, 2] * w00 + tex_pixels[a01, 2] * w01 + tex_pixels[a10, 2] * w10 + tex_pixels[a11, 2] * w11
-    return r * tr, g * tg, b * tb
+    t0 = tex_pixels[a00, 0] * w00 + tex_pixels[a01, 0] * w01 + tex_pixels[a10, 0] * w10 + tex_pixels[a11, 0] * w11
+    t1 = tex_pixels[a00, 1] * w00 + tex_pixels[a01, 1] * w01 + tex_pixels[a10, 1] * w10 + tex_pixels[a11, 1] * w11
+    t2 = tex_pixels[a00, 2] * w00 + tex_pixels[a01, 2] * w01 + tex_pixels[a10, 2] * w10 + tex_pixels[a11, 2] * w11
+    t3 = tex_pixels[a00, 3] * w00 + tex_pixels[a01, 3] * w01 + tex_pixels[a10, 3] * w10 + tex_pixels[a11, 3] * w11
+    return t0, t1, t2, t3
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _channel(t0, t1, t2, t3, c):
+    if c == 0:
+        return t0
+    if c == 1:
+        return t1
+    if c == 2:
+        return t2
+    return t3
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _surface(k, prim, b1, b2, dx, dy, dz, gx, gy, gz, base_color, roughness, metallic, tex):
+    """The material at a hit on instance ``k`` by a ray along d with geometric normal g: shading
+    normal facing the ray (the normal map's, in the triangle's tangent frame; seen from the back,
+    mirrored through the surface, as Mitsuba's ``twosided`` does), albedo (base colour ×
+    texture), roughness and metallic (factor × their map's channel)."""
+    nx, ny, nz = gx, gy, gz
+    if nx * dx + ny * dy + nz * dz > 0:
+        nx, ny, nz = -nx, -ny, -nz
+    ar, ag, ab = base_color[k, 0], base_color[k, 1], base_color[k, 2]
+    ro, me = roughness[k], metallic[k]
+    maps = tex[0]
+    ti, tr, tm, tn = maps[k, _BASE], maps[k, _ROUGH], maps[k, _METAL], maps[k, _NORMAL]
+    if ti < 0 and tr < 0 and tm < 0 and tn < 0:
+        return nx, ny, nz, ar, ag, ab, ro, me
+    u, v = _uv(tex, k, prim, b1, b2)
+    if ti >= 0:
+        t0, t1, t2, t3 = _texel(tex, ti, u, v)
+        ar, ag, ab = ar * t0, ag * t1, ab * t2
+    if tr >= 0:
+        t0, t1, t2, t3 = _texel(tex, tr, u, v)
+        ro = ro * _channel(t0, t1, t2, t3, maps[k, _ROUGH_CH])
+    if tm >= 0:
+        t0, t1, t2, t3 = _texel(tex, tm, u, v)
+        me = me * _channel(t0, t1, t2, t3, maps[k, _METAL_CH])
+    if tn >= 0:
+        t0, t1, t2, t3 = _texel(tex, tn, u, v)
+        sc = tex[1][k, _NORMAL_SCALE]
+        x, y, z = (2.0 * t0 - 1.0) * sc, (2.0 * t1 - 1.0) * sc, 2.0 * t2 - 1.0
+        f = tex[7][tex[5][k] + prim]
+        sx = f[0] * x + f[3] * y + f[6] * z
+        sy = f[1] * x + f[4] * y + f[7] * z
+        sz = f[2] * x + f[5] * y + f[8] * z
+        if f[6] * dx + f[7] * dy + f[8] * dz > 0:  # the back: mirror through the surface
+            c = 2.0 * (sx * f[6] + sy * f[7] + sz * f[8])
+            sx, sy, sz = sx - c * f[6], sy - c * f[7], sz - c * f[8]
+        sn = math.sqrt(sx * sx + sy * sy + sz * sz)
+        if sn > 1e-12:
+            nx, ny, nz = sx / sn, sy / sn, sz / sn
+    return nx, ny, nz, ar, ag, ab, ro, me
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _below(k, gx, gy, gz, dx, dy, dz, lx, ly, lz, tex):
+    """Whether direction l leaves a normal-mapped surface (hit along d, geometric normal g) through
+    its geometric back: such directions carry nothing (Mitsuba's ``normalmap`` rejects them too)
+    instead of re-hitting the surface from the front. Never for surfaces without a normal map."""
+    if tex[0][k, _NORMAL] < 0:
+        return False
+    return (gx * lx + gy * ly + gz * lz) * (gx * dx + gy * dy + gz * dz) >= 0.0
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _hidden(k, nx, ny, nz, dx, dy, dz, tex):
+    """Whether a ray along d sees a normal-mapped surface from below its shading normal's horizon:
+    the surface reflects nothing then (as Mitsuba's BSDFs in the perturbed frame)."""
+    return tex[0][k, _NORMAL] >= 0 and nx * dx + ny * dy + nz * dz >= 0.0
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _cut(k, prim, b1, b2, tex):
+    """Whether a hit on instance ``k`` lands on a cut-out texel (alpha below the cutoff)."""
+    cutoff = tex[1][k, _ALPHA_CUTOFF]
+    if cutoff < 0.0:
+        return False
+    a = tex[1][k, _ALPHA_FACTOR]
+    ta = tex[0][k, _ALPHA]
+    if ta >= 0:
+        u, v = _uv(tex, k, prim, b1, b2)
+        t0, t1, t2, t3 = _texel(tex, ta, u, v)
+        a = a * _channel(t0, t1, t2, t3, tex[0][k, _ALPHA_CH])
+    return a < cutoff
+
+
+@njit(parallel=True, cache=True, error_model="numpy", fastmath=FASTMATH)
+def alpha_cut(t_hit, geom, prim, bary, geom_to_inst, tex, cut):
+    """``cut[i]``: ray i hit a cut-out texel, so the hit does not count; returns how many did."""
+    m = t_hit.shape[0]
+    for i in prange(m):
+        cut[i] = math.isfinite(t_hit[i]) and _cut(geom_to_inst[geom[i]], prim[i], bary[i, 0], bary[i, 1], tex)
+    return cut.sum()
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
@@ -260,12 +366,14 @@ def _light_sample(px, py, pz, nx, ny, nz, u0, u1, u2, u3, w, total, area_center,
 
 @njit(parallel=True, cache=True, error_model="numpy", fastmath=FASTMATH)
 def hit_attributes(origins, dirs, t_hit, geom, prim, bary, normals, geom_to_inst, base_color, roughness, metallic,
-                   specular, emission, tex_index, tex_offset, tex_shape, tex_pixels, tri_offset, tri_uvs):
-    """Surface attributes at hits: point, normal facing the ray, instance, textured albedo,
-    roughness, metallic, specular factor, emission. Misses get instance 0 and zeros."""
+                   specular, emission, tex):
+    """Surface attributes at hits: point, shading normal facing the ray, instance, textured
+    albedo, roughness and metallic, specular factor, emission, and the geometric normal facing
+    the ray. Misses get instance 0 and zeros."""
     m = t_hit.shape[0]
     point = np.zeros((m, 3), np.float32)
     nrm = np.zeros((m, 3), np.float32)
+    geo = np.zeros((m, 3), np.float32)
     inst = np.zeros(m, np.int64)
     albedo = np.zeros((m, 3), np.float32)
     rough = np.zeros(m, np.float32)
@@ -278,18 +386,20 @@ def hit_attributes(origins, dirs, t_hit, geom, prim, bary, normals, geom_to_inst
             continue
         k = geom_to_inst[geom[i]]
         inst[i] = k
-        nx, ny, nz = normals[i, 0], normals[i, 1], normals[i, 2]
-        if nx * dirs[i, 0] + ny * dirs[i, 1] + nz * dirs[i, 2] > 0:
-            nx, ny, nz = -nx, -ny, -nz
+        nx, ny, nz, r, g, b, ro, me = _surface(k, prim[i], bary[i, 0], bary[i, 1], dirs[i, 0], dirs[i, 1], dirs[i, 2],
+                                               normals[i, 0], normals[i, 1], normals[i, 2], base_color, roughness,
+                                               metallic, tex)
         nrm[i, 0], nrm[i, 1], nrm[i, 2] = nx, ny, nz
+        gx, gy, gz = normals[i, 0], normals[i, 1], normals[i, 2]
+        if gx * dirs[i, 0] + gy * dirs[i, 1] + gz * dirs[i, 2] > 0:
+            gx, gy, gz = -gx, -gy, -gz
+        geo[i, 0], geo[i, 1], geo[i, 2] = gx, gy, gz
         for c in range(3):
             point[i, c] = origins[i, c] + t * dirs[i, c]
             emis[i, c] = emission[k, c]
-        r, g, b = _albedo(k, prim[i], bary[i, 0], bary[i, 1], base_color, tex_index, tex_offset, tex_shape,
-                          tex_pixels, tri_offset, tri_uvs)
         albedo[i, 0], albedo[i, 1], albedo[i, 2] = r, g, b
-        rough[i], metal[i], spec[i] = roughness[k], metallic[k], specular[k]
-    return point, nrm, inst, albedo, rough, metal, spec, emis
+        rough[i], metal[i], spec[i] = ro, me, specular[k]
+    return point, nrm, inst, albedo, rough, metal, spec, emis, geo
 
 
 # -- the material model at a vertex (brdf.py's model, per ray) ---------------------------------------
@@ -522,8 +632,8 @@ def _emitter_hit(i, hx, hy, hz, dx, dy, dz, gx, gy, gz, k, rays, prev, prev_inst
 @njit(parallel=True, cache=True, error_model="numpy", fastmath=FASTMATH)
 def path_vertex(rays, t_hit, geom, prim, bary, normals, beta, idx, prev, prev_inst, shift, inst_room, room_mask,
                 inst_light, table, rot, dim, rr, last, direct_clamp, total, clamp, offset, env, env_u_offset,
-                geom_to_inst, base_color, roughness, metallic, specular, emission, two_sided, tex_index,
-                tex_offset, tex_shape, tex_pixels, tri_offset, tri_uvs, area_center, area_total, area_lum,
+                geom_to_inst, base_color, roughness, metallic, specular, emission, two_sided, tex, area_center,
+                area_total, area_lum,
                 area_radiance, area_tri_start, tri_cdf, tri_v0, tri_e1, tri_e2, tri_normal, pt_pos, pt_int, pt_lum,
                 pt_dir, pt_cos, sun_dir, sun_irr, sun_lum, contrib, shadow, nxt, beta_out, prev_out, prev_inst_out,
                 alive):
@@ -563,14 +673,13 @@ def path_vertex(rays, t_hit, geom, prim, bary, normals, beta, idx, prev, prev_in
                                           area_total,
                                           area_lum, area_radiance)
                 _add_clamped(total, idx[i], beta[i, 0] * lr, beta[i, 1] * lg, beta[i, 2] * lb, direct_clamp)
-            nx, ny, nz = gx, gy, gz
-            if nx * dx + ny * dy + nz * dz > 0:
-                nx, ny, nz = -nx, -ny, -nz
+            nx, ny, nz, ar, ag, ab, ro, me = _surface(k, prim[i], bary[i, 0], bary[i, 1], dx, dy, dz, gx, gy, gz,
+                                                      base_color, roughness, metallic, tex)
             vx, vy, vz = -dx, -dy, -dz
             n_v = max(nx * vx + ny * vy + nz * vz, 1e-4)
-            ar, ag, ab = _albedo(k, prim[i], bary[i, 0], bary[i, 1], base_color, tex_index, tex_offset, tex_shape,
-                                 tex_pixels, tri_offset, tri_uvs)
-            cdr, cdg, cdb, f0r, f0g, f0b, st, a2, p_s = _lobes(ar, ag, ab, roughness[k], metallic[k], specular[k], n_v)
+            if _hidden(k, nx, ny, nz, dx, dy, dz, tex):
+                continue
+            cdr, cdg, cdb, f0r, f0g, f0b, st, a2, p_s = _lobes(ar, ag, ab, ro, me, specular[k], n_v)
             s, p = idx[i] & ((1 << shift) - 1), idx[i] >> shift
             total_w, floor = _light_weights(px, py, pz, nx, ny, nz, w, room_mask[inst_room[k]], area_center,
                                             area_total, area_lum, pt_pos, pt_lum, pt_dir, pt_cos, sun_dir, sun_lum)
@@ -580,7 +689,7 @@ def path_vertex(rays, t_hit, geom, prim, bary, normals, beta, idx, prev, prev_in
                 area_radiance, area_tri_start, tri_cdf, tri_v0, tri_e1, tri_e2, tri_normal, pt_pos, pt_int, pt_dir,
                 pt_cos, sun_dir, sun_irr)
             br, bg, bb = beta[i, 0], beta[i, 1], beta[i, 2]
-            if er > 0.0 or eg > 0.0 or eb > 0.0:  # (no light: nothing to evaluate)
+            if (er > 0.0 or eg > 0.0 or eb > 0.0) and not _below(k, gx, gy, gz, dx, dy, dz, lx, ly, lz, tex):
                 ln = math.sqrt(lx * lx + ly * ly + lz * lz)
                 fr, fg, fb, pb = _bsdf(nx, ny, nz, vx, vy, vz, lx / ln, ly / ln, lz / ln, n_v, cdr, cdg, cdb, f0r,
                                        f0g, f0b, st, a2, p_s)
@@ -594,7 +703,7 @@ def path_vertex(rays, t_hit, geom, prim, bary, normals, beta, idx, prev, prev_in
             cx, cy, cz = _sample_dir(nx, ny, nz, vx, vy, vz, a2, p_s, _u(table, rot, s, p, dim + 4),
                                      _u(table, rot, s, p, dim + 5), _u(table, rot, s, p, dim + 6))
             fr, fg, fb, pb = _bsdf(nx, ny, nz, vx, vy, vz, cx, cy, cz, n_v, cdr, cdg, cdb, f0r, f0g, f0b, st, a2, p_s)
-            if pb <= 0.0:
+            if pb <= 0.0 or _below(k, gx, gy, gz, dx, dy, dz, cx, cy, cz, tex):
                 continue
             n_l = nx * cx + ny * cy + nz * cz
             br, bg, bb = br * fr * n_l / pb, bg * fg * n_l / pb, bb * fb * n_l / pb

@@ -27,6 +27,10 @@ Mappings (ours → Mitsuba) and where they are approximate:
 - **Textures.** Base-colour textures (sRGB uint8) are linearised as our renderer does, multiplied
   by the base-colour factor and given to a ``bitmap`` texture (``raw``, bilinear, repeat); our
   UVs have v = 0 at the bottom, Mitsuba's at the top row, so v is flipped on export.
+- **Texture maps** (issue 16): roughness/metallic maps become single-channel ``bitmap`` textures
+  (factor × channel, raw) in ``principled``; a normal map wraps the BSDF in ``normalmap``; an
+  alpha cut-out wraps it in ``mask`` with a 0/1 opacity bitmap, and such scenes render with
+  ``volpath`` (see :func:`normalmap_dict`, :func:`mask_dict` for where they are approximate).
 - **Emission.** An object named by an ``area`` light gets an ``area`` emitter of radiance
   colour × intensity; an emissive object without a light gets radiance = its emission. Mitsuba's
   area emitters radiate from the front (the side the triangle winding's normal points to), as
@@ -68,6 +72,7 @@ import numpy as np
 from ..colour import srgb_to_linear
 from ..scene.model import Light, Material, Scene, SceneObject
 from .environment import RESOLUTION, environment
+from .scenedata import texture_texels
 
 VARIANT = "llvm_ad_rgb"
 MIN_LLVM = 16  # drjit's LLVM backend aborts on LLVM 15 ("Cannot select: fminimum")
@@ -157,20 +162,101 @@ BSDFS = ("x2v", "principled")
 
 
 def bsdf_dict(scene: Scene, m: Material, bsdf: str = "x2v") -> dict:
-    """Our material as a Mitsuba BSDF: the ``x2v`` plugin (exact) or ``principled``/``diffuse``
-    (approximate; see the module docstring for the mapping)."""
-    if bsdf == "x2v":
-        return {"type": "x2v", "base_color": _reflectance(scene, m), "roughness": float(m.roughness),
-                "metallic": float(m.metallic), "specular": float(m.specular)}
-    if bsdf != "principled":
+    """Our material as a Mitsuba BSDF: the ``x2v`` plugin (exact; it is two-sided itself) or
+    ``principled``/``diffuse`` (approximate; see the module docstring for the mapping), inside
+    ``normalmap`` for a normal map and ``mask`` for a cut-out. The x2v plugin takes scalar
+    roughness and metallic: a material with roughness/metallic maps gets the principled mapping
+    (``metal_blend_dict`` where that is exact) whichever ``bsdf`` is asked for."""
+    if bsdf not in BSDFS:
         raise ValueError(f"bsdf must be one of {BSDFS}, got {bsdf!r}")
-    if m.metallic == 0.0 and m.specular == 0.0:
+    textured = m.roughness_texture is not None or m.metallic_texture is not None
+    if bsdf == "x2v" and not textured:
+        out = {"type": "x2v", "base_color": _reflectance(scene, m), "roughness": float(m.roughness),
+               "metallic": float(m.metallic), "specular": float(m.specular)}
+        if m.normal_texture is not None:
+            out = normalmap_dict(scene, m, out)
+        return mask_dict(scene, m, out) if m.masked else out
+    if m.metallic == 0.0 and m.specular == 0.0 and not textured:
         inner = {"type": "diffuse", "reflectance": _reflectance(scene, m)}
+    elif m.metallic_texture is not None and m.specular == 0.0:
+        inner = metal_blend_dict(scene, m)
     else:
-        inner = {"type": "principled", "base_color": _reflectance(scene, m), "roughness": float(m.roughness),
-                 "metallic": float(m.metallic), "specular": float(max(0.5 * m.specular, 1e-4)),
+        inner = {"type": "principled", "base_color": _reflectance(scene, m),
+                 "roughness": _scalar_map(scene, m.roughness, m.roughness_texture, m.roughness_channel),
+                 "metallic": _scalar_map(scene, m.metallic, m.metallic_texture, m.metallic_channel),
+                 "specular": float(max(0.5 * m.specular, 1e-4)),
                  "spec_tint": 0.0, "sheen": 0.0, "clearcoat": 0.0, "anisotropic": 0.0}
-    return {"type": "twosided", "bsdf": inner}
+    if m.normal_texture is not None:
+        inner = normalmap_dict(scene, m, inner)
+    out = {"type": "twosided", "bsdf": inner}
+    return mask_dict(scene, m, out) if m.masked else out
+
+
+# -- texture maps beyond base colour (issue 16) ---------------------------------------------------
+def _bitmap(img: np.ndarray, filter_type: str = "bilinear") -> dict:
+    mi = mitsuba()
+    img = np.ascontiguousarray(img, np.float32)
+    return {"type": "bitmap", "bitmap": mi.Bitmap(img if img.ndim == 3 else img[..., None]), "raw": True,
+            "filter_type": filter_type, "wrap_mode": "repeat"}
+
+
+def _map_channel(scene: Scene, key: str, channel: int) -> np.ndarray:
+    """One channel of a texture as the renderer reads it (scenedata.texture_texels), (H, W)."""
+    return texture_texels(scene.textures[key], key not in scene.linear_textures)[..., channel]
+
+
+def _scalar_map(scene: Scene, factor: float, key: str | None, channel: int):
+    """A roughness or metallic parameter: the factor, or factor × the map's channel as a
+    single-channel ``bitmap`` (raw: the data is linear)."""
+    if key is None:
+        return float(factor)
+    return _bitmap(float(factor) * _map_channel(scene, key, channel))
+
+
+def metal_blend_dict(scene: Scene, m: Material) -> dict:
+    """A metallic map on a material without a dielectric lobe (specular 0): ``blendbsdf`` of
+    ``diffuse`` (metallic 0: ours is Lambertian there) and ``principled`` at metallic 1 (a GGX
+    conductor, as ours), weighted by the metallic map. Exact at metallic 0 and 1; in between ours
+    is not a linear blend (its Fresnel mixes F0), so texels between 0 and 1 differ. ``principled``
+    with a metallic map instead would give the metallic-0 texels Disney's retro-reflective
+    diffuse, which is not ours (see test_render_glossy.py)."""
+    metal = {"type": "principled", "base_color": _reflectance(scene, m),
+             "roughness": _scalar_map(scene, m.roughness, m.roughness_texture, m.roughness_channel),
+             "metallic": 1.0, "specular": 1e-4, "spec_tint": 0.0, "sheen": 0.0, "clearcoat": 0.0, "anisotropic": 0.0}
+    return {"type": "blendbsdf", "weight": _scalar_map(scene, m.metallic, m.metallic_texture, m.metallic_channel),
+            "bsdf_0": {"type": "diffuse", "reflectance": _reflectance(scene, m)}, "bsdf_1": metal}
+
+
+def normalmap_dict(scene: Scene, m: Material, inner: dict) -> dict:
+    """Mitsuba's ``normalmap`` BSDF around ``inner``: its frame is (s = ∂p/∂u made tangent,
+    t = n × s, n), ours (T along +u, B along +v, N) for UVs that are not mirrored; we flip v on
+    export, which Mitsuba's t (from the normal, not ∂p/∂v) does not see. Mitsuba has no scale:
+    a ``normal_scale`` ≠ 1 is baked into the texels (normalised per texel; ours scales after the
+    bilinear lookup, so they differ slightly between texels). Mitsuba's shadow-terminator term and
+    its flipping of invalid normals are turned off: ours is the plain shading-normal BSDF with
+    directions below the geometric surface rejected, which is what ``normalmap`` is without them."""
+    rgb = texture_texels(scene.textures[m.normal_texture], False)[..., :3].astype(np.float64)
+    if m.normal_scale != 1.0:
+        n = (2.0 * rgb - 1.0) * np.array([m.normal_scale, m.normal_scale, 1.0])
+        rgb = 0.5 * n / np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-12) + 0.5
+    # Mitsuba ≥ 3.6 defaults to two changes of the plain shading-normal BSDF that ours is: a
+    # shadow-terminator term (Estevez et al. 2019) and flipping normals the view sees from below.
+    return {"type": "normalmap", "normalmap": _bitmap(rgb), "bsdf": inner, "use_shadowing_function": False,
+            "flip_invalid_normals": False}
+
+
+def mask_dict(scene: Scene, m: Material, inner: dict) -> dict:
+    """Mitsuba's ``mask`` BSDF around ``inner`` for a cut-out: opacity 1 where alpha ≥ cutoff, 0
+    where it is cut, as a nearest-filtered bitmap. Ours thresholds the bilinearly interpolated
+    alpha, which for a binary alpha map puts the edge at the same texel boundaries (corners where
+    two cut texels meet diagonally differ within a texel). Mitsuba's ``path`` integrator lets
+    the masked surface block light samples; :func:`integrator_dict` uses ``volpath``, which
+    traces them through (Mitsuba's docs recommend it for ``mask``)."""
+    if m.alpha_texture is None:
+        opacity = np.full((1, 1), float(m.alpha >= m.alpha_cutoff))
+    else:
+        opacity = (m.alpha * _map_channel(scene, m.alpha_texture, m.alpha_channel) >= m.alpha_cutoff).astype(float)
+    return {"type": "mask", "opacity": _bitmap(opacity, "nearest"), "bsdf": inner}
 
 
 def mesh_object(scene: Scene, obj: SceneObject, emitter: dict | None, bsdf: str = "x2v",
@@ -261,8 +347,9 @@ def light_dict(light: Light) -> dict | None:
     return None  # area lights ride on their objects
 
 
-def integrator_dict(max_depth: int, rr_depth: int = 5, aovs: bool = True) -> dict:
-    path = {"type": "path", "max_depth": int(max_depth), "rr_depth": int(rr_depth), "hide_emitters": False}
+def integrator_dict(max_depth: int, rr_depth: int = 5, aovs: bool = True, kind: str = "path") -> dict:
+    """``path`` (or ``volpath``, for scenes with ``mask`` cut-outs), inside an ``aov`` integrator."""
+    path = {"type": kind, "max_depth": int(max_depth), "rr_depth": int(rr_depth), "hide_emitters": False}
     if not aovs:
         return path
     return {"type": "aov", "aovs": ",".join(f"{name}:{kind}" for name, kind, _ in AOVS), "rgb": path}
@@ -277,7 +364,8 @@ def scene_to_mitsuba(scene: Scene, camera_K: np.ndarray, pose: np.ndarray, width
     if bsdf not in BSDFS:
         raise ValueError(f"bsdf must be one of {BSDFS}, got {bsdf!r}")
     area = {li.object_id: li for li in scene.lights if li.kind == "area"}
-    d: dict[str, Any] = {"type": "scene", "integrator": integrator or integrator_dict(max_depth, rr_depth, aovs),
+    kind = "volpath" if any(o.material.masked for o in scene.objects) else "path"
+    d: dict[str, Any] = {"type": "scene", "integrator": integrator or integrator_dict(max_depth, rr_depth, aovs, kind),
                          "sensor": camera_dict(camera_K, pose, width, height, spp)}
     bsdfs: dict = {}
     for obj in scene.objects:

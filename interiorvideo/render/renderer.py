@@ -193,9 +193,10 @@ class Renderer:
         albedo, rough, metal, spec = h.albedo[sel], h.roughness[sel], h.metallic[sel], h.specular[sel]
         strength = (1.0 - metal) * spec + metal
         lobe = strength > 0
+        g = h.geometric[sel] if self.data.has_normal_maps else None  # see kernels._below
         irr, direct = irradiance(self.data, self.lights, x, n, h.instance[sel], table, rot, s.max_bounces,
                                  s.rr_start, self.counter, s.indirect_clamp, keep_direct=bool(lobe.any()),
-                                 ws=self.workspace)
+                                 ws=self.workspace, g=g)
         spec_f0 = f0(albedo, metal, spec)
         n_v = np.clip(np.einsum("ij,ij->i", n, view), 1e-4, 1.0)
         f_view = fresnel_schlick(spec_f0, n_v, strength)
@@ -205,7 +206,9 @@ class Renderer:
             counts = np.where(lobe, np.where(metal >= 0.5, S, min(dielectric, S)), 0)
             rgb += specular_paths(self.data, self.lights, x, n, view, h.instance[sel], rough, spec_f0, strength,
                                   counts, direct, table, rot, self.dims_irr, s.max_bounces, s.rr_start,
-                                  self.counter, s.indirect_clamp, ws=self.workspace)
+                                  self.counter, s.indirect_clamp, ws=self.workspace, g=g)
+        if g is not None:  # seen from below the shading normal's horizon: it reflects nothing (kernels._hidden)
+            rgb = np.where((np.einsum("ij,ij->i", n, view) > 0)[:, None], rgb, h.emission[sel])
         return rgb.astype(np.float32), irr
 
     # -- a clip -------------------------------------------------------------------------------

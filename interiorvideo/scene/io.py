@@ -13,6 +13,7 @@ a pure swap and sign flip so float32 coordinates survive the round trip bit for 
 from __future__ import annotations
 
 import hashlib
+import io
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,7 @@ GLB_NAME = "scene.glb"
 JSON_NAME = "scene.json"
 FLOORPLAN_NAME = "floorplan.png"
 ENVMAP_STEM = "environment"  # + the map's own suffix (.exr or .hdr)
+TEXTURE_DIR = "textures"
 
 Z_UP_TO_Y_UP = np.array([[1, 0, 0], [0, 0, 1], [0, -1, 0]], dtype=np.float32)
 
@@ -49,16 +51,46 @@ def node_name(obj: SceneObject) -> str:
     return f"{obj.instance_id:05d}_{obj.name}"
 
 
+def _channel_of(textures: dict[str, np.ndarray], key: str, channel: int) -> np.ndarray:
+    t = textures[key]
+    return t if t.ndim == 2 else t[..., channel]
+
+
+def _gltf_maps(mat: Material, textures: dict[str, np.ndarray]) -> dict:
+    """The glTF fields of the maps beyond base colour, for viewers and for :mod:`.importers.gltf`:
+    roughness (G) and metallic (B) packed into one metallicRoughnessTexture (when their sizes
+    agree; the other channel 255 = factor alone), the normal map, alphaMode/alphaCutoff (alpha
+    from the base colour texture's A; another alpha map has no glTF field and is left out)."""
+    out: dict = {}
+    r, m = mat.roughness_texture, mat.metallic_texture
+    shapes = {textures[k].shape[:2] for k in (r, m) if k is not None}
+    if len(shapes) == 1:
+        packed = np.full(next(iter(shapes)) + (3,), 255, np.uint8)
+        if r is not None:
+            packed[..., 1] = _channel_of(textures, r, mat.roughness_channel)
+        if m is not None:
+            packed[..., 2] = _channel_of(textures, m, mat.metallic_channel)
+        out["metallicRoughnessTexture"] = Image.fromarray(packed)
+    if mat.normal_texture is not None:
+        out["normalTexture"] = Image.fromarray(textures[mat.normal_texture][..., :3])
+    if mat.alpha_mode != "opaque" and (mat.alpha_texture is None or
+                                       (mat.alpha_texture == mat.texture and mat.alpha_channel == 3)):
+        out["alphaMode"] = mat.alpha_mode.upper()
+        out["alphaCutoff"] = float(mat.alpha_cutoff)
+    return out
+
+
 def _material_to_gltf(mat: Material, textures: dict[str, np.ndarray]) -> PBRMaterial:
     tex = Image.fromarray(textures[mat.texture]) if mat.texture else None
     return PBRMaterial(
         name=mat.name,
-        baseColorFactor=[*mat.base_color, 1.0],
+        baseColorFactor=[*mat.base_color, float(mat.alpha)],
         metallicFactor=float(mat.metallic),
         roughnessFactor=float(mat.roughness),
         # glTF factors live in [0, 1]: the colour goes here, the strength in the node extras.
         emissiveFactor=[float(e / max(mat.emission)) if mat.is_emissive else 0.0 for e in mat.emission],
         baseColorTexture=tex,
+        **_gltf_maps(mat, textures),
     )
 
 
@@ -84,13 +116,21 @@ def scene_to_glb_bytes(scene: Scene) -> bytes:
     return out.export(file_type="glb")
 
 
+MAP_FIELDS = ("roughness_texture", "roughness_channel", "metallic_texture", "metallic_channel", "normal_texture",
+              "normal_scale", "alpha_mode", "alpha", "alpha_cutoff", "alpha_texture", "alpha_channel")
+_MAP_DEFAULTS = {f: Material.__dataclass_fields__[f].default for f in MAP_FIELDS}
+
+
 def material_to_dict(m: Material) -> dict:
-    return {
+    d = {
         "name": m.name, "kind": m.kind, "base_color": [float(c) for c in m.base_color],
         "roughness": float(m.roughness), "metallic": float(m.metallic),
         "emission": [float(c) for c in m.emission], "texture": m.texture, "color_name": m.color_name,
         "specular": float(m.specular), "emission_two_sided": bool(m.emission_two_sided),
     }
+    # The maps beyond base colour only when used, so scene.json of a scene without them is as before.
+    d.update({f: getattr(m, f) for f in MAP_FIELDS if getattr(m, f) != _MAP_DEFAULTS[f]})
+    return d
 
 
 def material_from_dict(d: dict) -> Material:
@@ -99,6 +139,7 @@ def material_from_dict(d: dict) -> Material:
         metallic=d["metallic"], emission=tuple(d.get("emission", (0.0, 0.0, 0.0))), texture=d.get("texture"),
         color_name=d.get("color_name", ""), specular=d.get("specular", 1.0),
         emission_two_sided=bool(d.get("emission_two_sided", False)),
+        **{f: d[f] for f in MAP_FIELDS if f in d},
     )
 
 
@@ -204,6 +245,10 @@ def scene_to_dict(scene: Scene) -> dict:
         "sky": sky_to_dict(scene.sky),
         "materials": {k: material_to_dict(materials[k]) for k in sorted(materials)},
         "textures": sorted(scene.textures),
+        **({"linear_textures": sorted(scene.linear_textures)} if scene.linear_textures else {}),
+        **({"texture_files": texture_files(scene),
+            "texture_shapes": {k: list(scene.textures[k].shape) for k in texture_files(scene)}}
+           if texture_files(scene) else {}),
         "rooms": [room_to_dict(r) for r in scene.rooms],
         "lights": [light_to_dict(light) for light in scene.lights],
         "objects": [
@@ -234,11 +279,35 @@ def save_scene(scene: Scene, out_dir: str | Path, floorplan: bool = True) -> Pat
             raise ValueError(f"environment map {scene.sky.map_path}: its SHA-256 differs from the sky's "
                              f"({meta['sky']['sha256']}); the file changed after the sky was made")
         atomic_write_bytes(out_dir / meta["sky"]["file"], data)
+    for key, rel in texture_files(scene).items():  # maps the GLB cannot carry losslessly, as PNG
+        (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(out_dir / rel, _png_bytes(scene.textures[key]))
     atomic_write_json(out_dir / JSON_NAME, meta)
     if floorplan:
 
         atomic_write_bytes(out_dir / FLOORPLAN_NAME, floorplan_png_bytes(scene))
     return out_dir
+
+
+def texture_files(scene: Scene) -> dict[str, str]:
+    """The textures saved as PNG files beside the GLB (key → relative path): linear data maps and
+    any texture that is not 3-channel sRGB colour (alpha, grey). The GLB's ``baseColorTexture``
+    holds the plain colour ones, which load back from it as RGB."""
+    keys = sorted(k for k, t in scene.textures.items() if k in scene.linear_textures or t.ndim != 3 or t.shape[2] != 3)
+    return {k: f"{TEXTURE_DIR}/{i:04d}.png" for i, k in enumerate(keys)}
+
+
+def _png_bytes(tex: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(tex[..., 0] if tex.ndim == 3 and tex.shape[2] == 1 else tex).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _read_png(path: Path, shape: list[int] | None) -> np.ndarray:
+    if not path.is_file():
+        raise FileNotFoundError(f"scene texture not found: {path}")
+    arr = np.asarray(Image.open(path), dtype=np.uint8)
+    return arr.reshape(shape) if shape is not None else arr
 
 
 def _texture_array(material: PBRMaterial) -> np.ndarray | None:
@@ -268,7 +337,8 @@ def load_scene(scene_dir: str | Path) -> Scene:
     except Exception as exc:  # trimesh raises many types for a corrupt file
         raise ValueError(f"cannot read scene geometry {glb_path}: {exc}") from exc
     materials = {k: material_from_dict(v) for k, v in meta["materials"].items()}
-    textures: dict[str, np.ndarray] = {}
+    textures: dict[str, np.ndarray] = {k: _read_png(scene_dir / rel, meta.get("texture_shapes", {}).get(k))
+                                       for k, rel in meta.get("texture_files", {}).items()}
     objects = []
     for entry in meta["objects"]:
         geom = glb.geometry.get(entry["node"])
@@ -291,5 +361,5 @@ def load_scene(scene_dir: str | Path) -> Scene:
     return Scene(
         name=meta["name"], objects=tuple(objects), lights=tuple(light_from_dict(d) for d in meta["lights"]),
         rooms=tuple(room_from_dict(d) for d in meta["rooms"]), sky=sky, textures=textures, seed=meta.get("seed"),
-        source=meta.get("source", {}),
+        source=meta.get("source", {}), linear_textures=frozenset(meta.get("linear_textures", ())),
     )

@@ -19,6 +19,7 @@ from .mesh import Mesh
 
 RGB = tuple[float, float, float]
 LightKind = Literal["area", "point", "spot", "sun"]
+AlphaMode = Literal["opaque", "mask", "blend"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,16 @@ class Material:
 
     ``base_color`` is linear; a texture (an sRGB ``uint8`` image in ``Scene.textures``) multiplies
     it through the mesh UVs, exactly as glTF's baseColorFactor × baseColorTexture does.
+
+    The other maps (all through the same UVs, all keys into ``Scene.textures`` holding *linear*
+    data, i.e. named in ``Scene.linear_textures``; ``*_channel`` picks one channel of it, so glTF's
+    packed metallicRoughness texture is one texture read twice, G for roughness, B for metallic):
+    roughness and metallic multiply their factors; the normal map is tangent space, +X along
+    increasing u, +Y along increasing v, as glTF and MikkTSpace define it, its x and y scaled by
+    ``normal_scale``; alpha = ``alpha`` × the alpha texture's channel (glTF: the base colour
+    texture's A, which is linear in an sRGB image too). ``alpha_mode`` "mask" cuts out every texel
+    with alpha < ``alpha_cutoff``; "blend" is rendered as a mask at its cutoff (the importers set
+    0.5) so that every pass stays a deterministic, pixel-centre sample; "opaque" ignores alpha.
     """
 
     name: str
@@ -44,6 +55,18 @@ class Material:
     # Strength of a dielectric's specular lobe (glTF KHR_materials_specular's factor): 1 gives the
     # usual F0 = 0.04; 0 makes a purely Lambertian surface (metals ignore it).
     specular: float = 1.0
+    # -- texture maps beyond base colour (issue 16) -------------------------------------------
+    roughness_texture: str | None = None
+    roughness_channel: int = 0
+    metallic_texture: str | None = None
+    metallic_channel: int = 0
+    normal_texture: str | None = None
+    normal_scale: float = 1.0
+    alpha_mode: AlphaMode = "opaque"
+    alpha: float = 1.0
+    alpha_cutoff: float = 0.5
+    alpha_texture: str | None = None
+    alpha_channel: int = 3
 
     def __post_init__(self) -> None:
         for c in self.base_color:
@@ -53,10 +76,41 @@ class Material:
             raise ValueError(f"material {self.name!r}: roughness, metallic and specular must lie in [0, 1]")
         if min(self.emission) < 0.0:
             raise ValueError(f"material {self.name!r}: emission must be non-negative")
+        if self.alpha_mode not in ("opaque", "mask", "blend"):
+            raise ValueError(f"material {self.name!r}: alpha_mode must be 'opaque', 'mask' or 'blend', "
+                             f"got {self.alpha_mode!r}")
+        if not (0.0 <= self.alpha <= 1.0 and 0.0 <= self.alpha_cutoff <= 1.0):
+            raise ValueError(f"material {self.name!r}: alpha and alpha_cutoff must lie in [0, 1]")
+        for name in ("roughness_channel", "metallic_channel", "alpha_channel"):
+            if getattr(self, name) not in (0, 1, 2, 3):
+                raise ValueError(f"material {self.name!r}: {name} must be 0-3, got {getattr(self, name)!r}")
+
+    @property
+    def data_textures(self) -> tuple[str, ...]:
+        """The keys of the linear data maps this material reads: roughness, metallic, normal, and an
+        alpha map read from a colour channel (alpha from channel 3 is linear in every texture)."""
+        keys = (self.roughness_texture, self.metallic_texture, self.normal_texture,
+                self.alpha_texture if self.alpha_channel < 3 else None)
+        return tuple(k for k in keys if k is not None)
+
+    @property
+    def textures(self) -> tuple[str, ...]:
+        """Every texture key the material reads."""
+        keys = (self.texture, self.roughness_texture, self.metallic_texture, self.normal_texture, self.alpha_texture)
+        return tuple(dict.fromkeys(k for k in keys if k is not None))
+
+    @property
+    def masked(self) -> bool:
+        """Whether some texels may be cut out (alpha tested)."""
+        return self.alpha_mode != "opaque" and (self.alpha_texture is not None or self.alpha < self.alpha_cutoff)
 
     @property
     def is_emissive(self) -> bool:
         return max(self.emission) > 0.0
+
+
+def _channels(tex: np.ndarray) -> int:
+    return 1 if tex.ndim == 2 else int(tex.shape[2])
 
 
 @dataclass(frozen=True, eq=False)
@@ -210,6 +264,9 @@ class Scene:
     textures: dict[str, np.ndarray] = field(default_factory=dict)
     seed: int | None = None
     source: dict = field(default_factory=dict)  # generator settings or importer provenance
+    # Texture keys holding linear data (roughness/metallic/normal maps); all others are sRGB colour
+    # (their alpha channel, when they have one, is linear, as in glTF and PNG).
+    linear_textures: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         ids = [o.instance_id for o in self.objects]
@@ -228,10 +285,36 @@ class Scene:
         for o in self.objects:
             if o.room_id not in room_ids and o.room_id != -1:
                 raise ValueError(f"object {o.name!r} refers to unknown room {o.room_id}")
-            if o.material.texture is not None and o.material.texture not in self.textures:
-                raise ValueError(f"object {o.name!r}: texture {o.material.texture!r} missing from scene")
-            if o.material.texture is not None and o.mesh.uvs is None:
+            self._check_textures(o)
+
+    def _check_textures(self, o: SceneObject) -> None:
+        """Every map a material reads exists, in the right colour space, with the channel it reads."""
+        m = o.material
+        for key in m.textures:
+            if key not in self.textures:
+                raise ValueError(f"object {o.name!r}: texture {key!r} missing from scene")
+            if o.mesh.uvs is None:
                 raise ValueError(f"object {o.name!r}: textured material but the mesh has no UVs")
+            tex = self.textures[key]
+            if tex.dtype != np.uint8 or tex.ndim not in (2, 3) or (tex.ndim == 3 and not 1 <= tex.shape[2] <= 4):
+                raise ValueError(f"texture {key!r}: expected uint8 (H, W[, 1-4]), got {tex.dtype} {tex.shape}")
+        if m.texture is not None:
+            if m.texture in self.linear_textures:
+                raise ValueError(f"material {m.name!r}: base colour texture {m.texture!r} is in linear_textures "
+                                 "(base colour is sRGB)")
+            if _channels(self.textures[m.texture]) < 3:
+                raise ValueError(f"material {m.name!r}: base colour texture {m.texture!r} has fewer than 3 channels")
+        for key in m.data_textures:
+            if key not in self.linear_textures:
+                raise ValueError(f"material {m.name!r}: data texture {key!r} must be listed in linear_textures")
+        for key, ch, what in ((m.roughness_texture, m.roughness_channel, "roughness"),
+                              (m.metallic_texture, m.metallic_channel, "metallic"),
+                              (m.alpha_texture, m.alpha_channel, "alpha")):
+            if key is not None and ch >= _channels(self.textures[key]):
+                raise ValueError(f"material {m.name!r}: {what} channel {ch} but texture {key!r} has "
+                                 f"{_channels(self.textures[key])}")
+        if m.normal_texture is not None and _channels(self.textures[m.normal_texture]) < 3:
+            raise ValueError(f"material {m.name!r}: normal map {m.normal_texture!r} needs 3 channels")
 
     def object(self, instance_id: int) -> SceneObject:
         for o in self.objects:

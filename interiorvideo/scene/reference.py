@@ -182,3 +182,109 @@ def window_lobe_map(width: int = 128, height: int = 65) -> np.ndarray:
     e = np.radians(25.0)
     lobe = np.maximum(d @ np.array([0.0, np.cos(e), np.sin(e)]), 0.0)[..., None] ** 4
     return (np.array([0.05, 0.08, 0.15]) + np.array([4.0, 3.2, 2.4]) * lobe).astype(np.float32)
+# -- the textured room (issue 16: roughness/metallic maps, a normal map, alpha cut-outs) ----------------
+PANEL, CANOPY = 10, 11
+TEXTURED_REGIONS = {"floor": FLOOR, "left wall": LEFT_WALL, "right wall": RIGHT_WALL, "back wall": BACK_WALL,
+                    "panel": PANEL}
+TEX_SIZE = 64  # texels per side of every map in the textured room
+TEX_BLOCK = 16  # texels per constant block: bilinear lookups are exact away from block edges
+FLOOR_ROUGHNESS = (0.3, 0.8)  # the floor's roughness checker (G of its metallicRoughness map)
+NORMAL_TILT_DEG = 30.0  # the back wall's stripes tilt their normals up / down by this much
+
+
+def quad_uv(p0, eu, ev, inward, repeat: float = 1.0) -> Mesh:
+    """A one-sided rectangle p0 + [0, 1]·eu + [0, 1]·ev with UVs (0, 0) … (repeat, repeat) along
+    eu and ev, wound so its normal points along ``inward``."""
+    p0, eu, ev = (np.asarray(v, np.float64) for v in (p0, eu, ev))
+    verts = np.stack([p0, p0 + eu, p0 + eu + ev, p0 + ev])
+    uv = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float64) * repeat
+    tris = np.array([[0, 1, 2], [0, 2, 3]])
+    if np.cross(eu, ev) @ np.asarray(inward, np.float64) < 0:
+        tris = tris[:, ::-1]
+    return Mesh(verts, tris, uv)
+
+
+def _blocks(pattern: np.ndarray) -> np.ndarray:
+    """A (TEX_SIZE, TEX_SIZE, C) image of TEX_BLOCK-texel blocks, pattern[i, j] for block row i
+    (row 0 at the top of the image), column j."""
+    return np.repeat(np.repeat(pattern, TEX_BLOCK, axis=0), TEX_BLOCK, axis=1)
+
+
+def textured_maps() -> dict[str, np.ndarray]:
+    """The textured room's maps: the floor's packed metallicRoughness (glTF: G roughness checker,
+    B metallic in alternate block columns), the back wall's tangent-space normal map (horizontal
+    stripes tilted up / down by NORMAL_TILT_DEG) and the leaf panels' RGBA colour with a checker
+    of cut-out blocks (alpha 0) and solid ones (alpha 1)."""
+    nb = TEX_SIZE // TEX_BLOCK
+    i, j = np.meshgrid(np.arange(nb), np.arange(nb), indexing="ij")
+    lo, hi = (round(r * 255) for r in FLOOR_ROUGHNESS)
+    mr = np.zeros((nb, nb, 3), np.uint8)
+    mr[..., 1] = np.where((i + j) % 2 == 0, lo, hi)
+    mr[..., 2] = np.where(j % 2 == 0, 255, 0)
+    t = np.radians(NORMAL_TILT_DEG)
+    up = np.array([0.0, np.sin(t), np.cos(t)])
+    down = np.array([0.0, -np.sin(t), np.cos(t)])
+    nrm = np.where((i % 2 == 0)[..., None], up, down)
+    nrm = np.round((nrm * 0.5 + 0.5) * 255).astype(np.uint8)
+    leaf = np.zeros((nb, nb, 4), np.uint8)
+    leaf[..., :3] = (150, 205, 110)
+    leaf[..., 3] = np.where((i + j) % 2 == 0, 255, 0)
+    return {"floor_mr": _blocks(mr), "wall_normal": _blocks(nrm), "leaf": _blocks(leaf)}
+
+
+def textured_room(light_radiance: float = 8.0, normal_map: bool = True) -> Scene:
+    """The Cornell room (no block) with every kind of map: a floor whose roughness (0.3 / 0.8
+    checker) and metallic (1 / 0 stripes) come from one packed glTF-style texture (specular 0:
+    the metallic-0 stripes are Lambertian, the case Mitsuba matches exactly), a Lambertian back wall
+    with a normal map, an alpha-masked leaf panel standing in the left half facing the camera and
+    a second one as a canopy under the lamp, whose cut-outs let light and rays through;
+    ``normal_map`` False leaves the back wall flat."""
+    s = SIZE
+    maps = textured_maps()
+    floor = Material("m_floor", "metal", (0.8, 0.75, 0.7), 1.0, 1.0, specular=0.0, roughness_texture="floor_mr",
+                     roughness_channel=1, metallic_texture="floor_mr", metallic_channel=2)
+    wall = Material("m_back_wall", "paint", WHITE, 1.0, 0.0, specular=0.0,
+                    normal_texture="wall_normal" if normal_map else None)
+    leaf = Material("m_leaf", "plant", (1.0, 1.0, 1.0), 1.0, 0.0, specular=0.0, texture="leaf", alpha_mode="mask",
+                    alpha_cutoff=0.5, alpha_texture="leaf", alpha_channel=3)
+    room = cornell_room(light_radiance, block=False)
+    objs = []
+    for o in room.objects:
+        if o.name == "floor":
+            o = SceneObject(o.instance_id, o.name, o.label, 0, quad_uv((0, 0, 0), (s, 0, 0), (0, s, 0), (0, 0, 1)),
+                            floor, structural=True)
+        elif o.name == "back_wall":
+            o = SceneObject(o.instance_id, o.name, o.label, 0, quad_uv((0, s, 0), (s, 0, 0), (0, 0, s), (0, -1, 0)),
+                            wall, structural=True)
+        objs.append(o)
+    objs.append(SceneObject(PANEL, "panel", "plant", 0, quad_uv((0.3, 1.4, 0.0), (1.2, 0, 0), (0, 0, 1.2), (0, -1, 0)),
+                            leaf))
+    objs.append(SceneObject(CANOPY, "canopy", "plant", 0,
+                            quad_uv((0.9, 0.9, 2.6), (1.2, 0, 0), (0, 1.2, 0), (0, 0, -1)), leaf))
+    return Scene("cornell_textured", tuple(objs), room.lights, room.rooms, sky=room.sky, textures=maps,
+                 linear_textures=frozenset({"floor_mr", "wall_normal"}))
+
+
+def textured_camera(width: int = 64, height: int = 48, hfov: float = 70.0) -> Trajectory:
+    """One frame from above the front of the room, looking down: the textured floor, side walls,
+    the normal-mapped back wall and the leaf panel in view; lamp, canopy and ceiling not."""
+    poses = look_at(np.array([[1.5, 0.2, 2.0]]), np.array([[1.5, 2.4, 0.6]]))
+    return Trajectory(intrinsics(width, height, hfov), poses, 24.0, width, height, "cornell_textured", 0, 0)
+
+
+def tilted_floor_room(tilt_deg: float = 30.0, black_walls: bool = True) -> Scene:
+    """The Cornell room (no block) whose white Lambertian floor has a uniform normal map tilting
+    its shading normal by ``tilt_deg`` towards +x; ``black_walls`` makes every other surface
+    black, so that the floor sees the lamp's direct light only."""
+    black = {k: (0.0, 0.0, 0.0) for k in ("ceiling", "left_wall", "right_wall", "front_wall", "back_wall")}
+    room = cornell_room(colors=black if black_walls else None, block=False)
+    t = np.radians(tilt_deg)
+    nrm = np.zeros((8, 8, 3))
+    nrm[..., 0], nrm[..., 2] = np.sin(t), np.cos(t)
+    nrm = np.round((nrm * 0.5 + 0.5) * 255).astype(np.uint8)
+    floor = Material("m_floor", "paint", WHITE, 1.0, 0.0, specular=0.0, normal_texture="tilt")
+    s = SIZE
+    objs = tuple(SceneObject(o.instance_id, o.name, o.label, 0, quad_uv((0, 0, 0), (s, 0, 0), (0, s, 0), (0, 0, 1)),
+                             floor, structural=True) if o.name == "floor" else o for o in room.objects)
+    return Scene("cornell_tilted_floor", objs, room.lights, room.rooms, sky=room.sky, textures={"tilt": nrm},
+                 linear_textures=frozenset({"tilt"}))

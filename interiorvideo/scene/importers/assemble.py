@@ -132,7 +132,8 @@ def import_scene(
         "warnings": warns,
     }
     scene = Scene(name=scene_name, objects=tuple(objects), lights=tuple(lights),
-                  rooms=scene_rooms, sky=physical_sky(tuple(lights)), textures=dict(bank.textures), source=source)
+                  rooms=scene_rooms, sky=physical_sky(tuple(lights)), textures=dict(bank.textures),
+                  linear_textures=frozenset(bank.linear), source=source)
     return default_light_rig(scene) if default_lights and not lights else scene
 
 
@@ -199,7 +200,7 @@ def scene_objects(results: list[FileResult], parts: list[tuple[int, RawPart]], l
         material = bank.material(p.material, obj_name)
         objects.append(SceneObject(
             instance_id=iid, name=obj_name, label=label, room_id=-1,
-            mesh=Mesh(p.vertices, p.triangles, p.uvs if material.texture is not None else None),
+            mesh=Mesh(p.vertices, p.triangles, p.uvs if material.textures else None),
             material=material,
             prompt=ex.prompt if ours and ex.prompt else local_prompt(label, material),
             group=(ex.group if ex is not None and ex.group else None) or p.group or obj_name,

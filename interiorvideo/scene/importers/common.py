@@ -47,6 +47,24 @@ class RawMaterial:
     specular: float = 1.0  # dielectric specular factor (Material.specular); MTL Ks sets it
     emission_map: bool = False  # the emission came from an emissive texture (often a baked light map)
     emission_two_sided: bool = False  # glTF doubleSided; OBJ/MTL has no sidedness (Blender emits both ways)
+    # -- maps beyond base colour (issue 16): uint8 images and the channel each reads -----------------
+    roughness_map: np.ndarray | None = None  # linear data (glTF metallicRoughness: channel 1 = G)
+    roughness_channel: int = 0
+    metallic_map: np.ndarray | None = None  # linear data (glTF metallicRoughness: channel 2 = B)
+    metallic_channel: int = 0
+    normal_map: np.ndarray | None = None  # tangent-space RGB, linear
+    normal_scale: float = 1.0
+    alpha_mode: str = "opaque"  # "opaque" | "mask" | "blend" (Material.alpha_mode)
+    alpha: float = 1.0
+    alpha_cutoff: float = 0.5
+    alpha_map: np.ndarray | None = None  # channel 3 of an RGBA image (the base colour's) or a grey map
+    alpha_channel: int = 3
+
+    @property
+    def has_maps(self) -> bool:
+        """Whether any texture (colour or data) needs the mesh's UVs."""
+        return any(x is not None for x in (self.texture, self.roughness_map, self.metallic_map, self.normal_map,
+                                           self.alpha_map))
 
 
 @dataclass

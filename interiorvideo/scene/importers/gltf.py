@@ -10,6 +10,12 @@ bit, UVs, ``baseColorTexture``, metallic/roughness and emissive factors, and the
 trimesh stores ``baseColorFactor`` as 8-bit RGBA, so a foreign file's base colours are exact to
 1/255. A node whose mesh has several primitives becomes one part per primitive (``<node>_<k>``).
 
+Maps (issue 16): ``metallicRoughnessTexture`` is kept as the roughness (G) and metallic (B) maps,
+``normalTexture`` as a normal map with its ``scale`` (read from the JSON: trimesh drops it),
+``alphaMode`` MASK / BLEND with ``alphaCutoff`` and the base colour's alpha (factor × texture A)
+as an alpha cut-out; BLEND is rendered as a mask at 0.5 (see ``Material``). Only a mesh without
+UVs reduces them to their mean (roughness, metallic, alpha) or drops them (normal map).
+
 Our own GLBs (``scene_to_glb_bytes``: scene extras with ``generator == "interiorvideo"``) carry
 per node the label, room id, group, structural flag, prompt and the exact material; those
 replace the 8-bit factors (and the normalised emissive colour, whose strength only the extras
@@ -28,6 +34,7 @@ Lights: ``KHR_lights_punctual`` point, spot and directional lights are read by
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 import logging
 from collections.abc import Iterator
 from dataclasses import replace
@@ -48,7 +55,7 @@ from .common import (
     name_from_node,
     to_z_up,
 )
-from .gltf_header import emissive_strengths, gltf_json, node_order
+from .gltf_header import emissive_strengths, gltf_json, node_order, normal_scales
 from .gltf_lights import punctual_lights
 from .trimesh_parts import geometry_arrays, trimesh_load, uv_and_material
 
@@ -62,6 +69,7 @@ def read_gltf(path: Path, up: str) -> FileResult:
         ts = trimesh_load(path)
     name_index, rank = node_order(header)
     strength = emissive_strengths(header)
+    nscale = normal_scales(header)
     extras = ts.metadata.get("extras") if isinstance(ts.metadata, dict) else None
     instances = extras.get("instances") if isinstance(extras, dict) else None
     ours = isinstance(instances, dict) and extras.get("generator") == "interiorvideo"
@@ -104,7 +112,8 @@ def read_gltf(path: Path, up: str) -> FileResult:
             if np.linalg.det(T[:3, :3]) < 0:  # a mirroring transform flips the winding back
                 f = f[:, ::-1]
             check_mesh(path, obj_name, v, f)
-        uv, mat = uv_and_material(geom, len(v), vertex_colors_linear=True, emissive_strength=strength)
+        uv, mat = uv_and_material(geom, len(v), vertex_colors_linear=True, emissive_strength=strength,
+                                  normal_scale=nscale)
         part = RawPart(obj_name, raw_name, to_z_up(v, up), f, uv, mat, group=node if frame != node else "")
         info = instances.get(frame) if ours else None
         if isinstance(info, dict):
@@ -191,6 +200,10 @@ def _use_exact_material(raw: RawMaterial, d) -> str:
         return "no usable material in the extras"
     if (exact.texture is None) != (raw.texture is None):
         return "the extras' material and the GLB disagree on its texture"
+    for key, img in ((exact.roughness_texture, raw.roughness_map), (exact.metallic_texture, raw.metallic_map),
+                     (exact.normal_texture, raw.normal_map), (exact.alpha_texture, raw.alpha_map)):
+        if (key is None) != (img is None):
+            return "the extras' material and the GLB disagree on its maps"
     raw.exact = exact
     raw.texture_hint = exact.texture
     return ""

@@ -69,3 +69,13 @@ def emissive_strengths(header: dict) -> dict[str, float]:
         if s is not None and m.get("name") is not None:
             strength.setdefault(m["name"], float(s))
     return strength
+
+
+def normal_scales(header: dict) -> dict[str, float]:
+    """Material name → its ``normalTexture.scale`` (trimesh does not keep it; the first of a name wins)."""
+    out: dict[str, float] = {}
+    for m in header.get("materials", []) or []:
+        s = ((m or {}).get("normalTexture") or {}).get("scale")
+        if isinstance(s, (int, float)) and not isinstance(s, bool):
+            out.setdefault(str(m.get("name", "")), float(s))
+    return out

@@ -25,6 +25,11 @@ with a dielectric specular factor (1 ↔ F0 = 4 %, 0 ↔ Lambertian). The mappin
   metallic 0: their colour lives in the map. (Blender reads metallic from ``Ka`` under
   ``illum`` 3; ``Ka`` is an ambient colour, often equal to ``Kd``, in most files, so it is not used.)
 * emission: ``Ke``.
+* maps (issue 16): ``map_Pr`` and ``map_Pm`` (grey, linear) multiply ``Pr`` / ``Pm`` (1 when
+  absent, so the map is the value); ``norm``, ``map_Bump`` and ``bump`` are read as tangent-space
+  normal maps with ``-bm`` as their scale — what Blender writes and reads (classic OBJ meant a
+  height map by ``bump``; height maps are not supported); ``map_d`` (grey) × ``d`` is an alpha
+  cut-out at 0.5 (MTL states no cutoff). A map that cannot be read is left out (the factor stays).
 
 The MTL itself is parsed by trimesh (:func:`trimesh.exchange.obj.parse_mtl`), which keeps every
 key, so an absent ``Pr`` is told apart from ``Pr 0``.
@@ -32,6 +37,7 @@ key, so an absent ``Pr`` is told apart from ``Pr 0``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -73,8 +79,12 @@ def _floats(kw: dict, key: str, n: int) -> list[float] | None:
     return vals[:n] + [vals[-1]] * (n - len(vals[:n]))
 
 
-def raw_from_mtl(mat: SimpleMaterial, image: np.ndarray | None) -> RawMaterial:
-    """The raw PBR material of one trimesh-parsed MTL material (``image``: its decoded ``map_Kd``)."""
+MapLoader = Callable[[str, str], "np.ndarray | None"]  # (file name, PIL mode) → uint8 image or None
+
+
+def raw_from_mtl(mat: SimpleMaterial, image: np.ndarray | None, load: MapLoader | None = None) -> RawMaterial:
+    """The raw PBR material of one trimesh-parsed MTL material (``image``: its decoded ``map_Kd``;
+    ``load`` reads the other maps the MTL names, relative to it)."""
     kw = {k.lower(): v for k, v in (mat.kwargs or {}).items()}
     kd, ks = _floats(kw, "kd", 3), _floats(kw, "ks", 3)
     pr, pm, ns, ke = _floats(kw, "pr", 1), _floats(kw, "pm", 1), _floats(kw, "ns", 1), _floats(kw, "ke", 3)
@@ -104,8 +114,51 @@ def raw_from_mtl(mat: SimpleMaterial, image: np.ndarray | None) -> RawMaterial:
     hint = None
     if mat.image is not None:
         hint = Path(str(mat.image.info.get("file_path", "") or "")).stem or None
-    return RawMaterial(mat.name, tuple(float(c) for c in base), float(roughness), float(metallic), emission,
-                       image, hint, specular=float(min(1.0, max(0.0, specular))))
+    raw = RawMaterial(mat.name, tuple(float(c) for c in base), float(roughness), float(metallic), emission,
+                      image, hint, specular=float(min(1.0, max(0.0, specular))))
+    if load is not None:
+        _read_maps(raw, kw, load, pr is not None, pm is not None)
+    return raw
+
+
+def _map_file(tokens) -> tuple[str | None, float]:
+    """The file name and ``-bm`` value of an MTL map statement's tokens (other options skipped)."""
+    tokens = [str(t) for t in np.atleast_1d(tokens)]
+    if not tokens:
+        return None, 1.0
+    bm = 1.0
+    if "-bm" in tokens:
+        try:
+            bm = float(tokens[tokens.index("-bm") + 1])
+        except (IndexError, ValueError):
+            bm = 1.0
+    return tokens[-1], bm
+
+
+def _read_maps(raw: RawMaterial, kw: dict, load: MapLoader, has_pr: bool, has_pm: bool) -> None:
+    """Attach the MTL's roughness, metallic, normal and alpha maps (see the module doc)."""
+    def image(key: str, mode: str):
+        name, bm = _map_file(kw.get(key, []))
+        return (load(name, mode) if name else None), bm
+
+    rough, _ = image("map_pr", "L")
+    if rough is not None:
+        raw.roughness_map, raw.roughness_channel = rough, 0
+        raw.roughness = raw.roughness if has_pr else 1.0
+    metal, _ = image("map_pm", "L")
+    if metal is not None:
+        raw.metallic_map, raw.metallic_channel = metal, 0
+        raw.metallic = raw.metallic if has_pm else 1.0
+    for key in ("norm", "map_bump", "bump"):
+        nrm, bm = image(key, "RGB")
+        if nrm is not None:
+            raw.normal_map, raw.normal_scale = nrm, bm
+            break
+    alpha, _ = image("map_d", "L")
+    if alpha is not None:
+        d = _floats(kw, "d", 1)
+        raw.alpha_map, raw.alpha_channel, raw.alpha_mode = alpha, 0, "mask"
+        raw.alpha, raw.alpha_cutoff = (d[0] if d else 1.0), 0.5
 
 
 def _looks_metallic(ks: np.ndarray, kd: list[float] | None) -> bool:

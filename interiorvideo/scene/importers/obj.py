@@ -23,6 +23,7 @@ The binding's ``numpy_*`` accessors returned zeros in 2.0.0rc13; the list access
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import warnings
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import tinyobjloader
+from PIL import Image
 from trimesh.exchange.obj import parse_mtl
 from trimesh.resolvers import FilePathResolver
 from trimesh.visual.material import SimpleMaterial
@@ -78,6 +80,7 @@ def read_obj(path: Path, up: str) -> FileResult:
     colours = np.asarray(attrib.colors, dtype=np.float64).reshape(-1, 3)
     colours = colours if len(colours) == len(vertices) and (colours != 1.0).any() else None
     materials, mtl_problems = _mtl_materials(path, text)
+    load = _map_loader(path)
 
     extras = _our_extras(text)
     result = FileResult(path, "obj", [], ours=bool(extras))
@@ -98,10 +101,11 @@ def read_obj(path: Path, up: str) -> FileResult:
             check_mesh(path, part_name, v, f)
             simple = materials.get(mname) if mname is not None else None
             image = image_array(simple.image) if simple is not None else None
-            raw = raw_from_mtl(simple, image) if simple is not None else RawMaterial(None, DEFAULT_BASE_COLOR, 0.8, 0.0)
+            raw = raw_from_mtl(simple, image, load) if simple is not None else \
+                RawMaterial(None, DEFAULT_BASE_COLOR, 0.8, 0.0)
             raw = finish_material(raw, None if colours is None else colours[corner_v], vertex_colors_linear=False,
                                   has_uv=uv is not None)
-            part = RawPart(part_name, obj, to_z_up(v, up), f, uv if raw.texture is not None else None, raw,
+            part = RawPart(part_name, obj, to_z_up(v, up), f, uv if raw.has_maps else None, raw,
                            group=obj if len(order) > 1 else "")
             if part_name in extras:
                 part.extras = PartExtras.from_dict(extras[part_name])
@@ -228,6 +232,19 @@ def _mtl_materials(path: Path, text: str) -> tuple[dict[str, SimpleMaterial], li
         except Exception as exc:  # noqa: BLE001 - a missing or broken MTL is reported, not fatal
             problems.append(f"material library {lib!r} could not be read ({type(exc).__name__}: {exc})")
     return materials, problems
+
+
+def _map_loader(path: Path):
+    """Reads a map an MTL names (relative to the OBJ, as trimesh resolves ``map_Kd``) as uint8 in a
+    PIL mode; None when it is missing or undecodable."""
+    resolver = FilePathResolver(str(path))
+
+    def load(name: str, mode: str) -> np.ndarray | None:
+        try:
+            return image_array(Image.open(io.BytesIO(resolver.get(name))), mode)
+        except Exception:  # noqa: BLE001 - a missing map is left out, as trimesh does for map_Kd
+            return None
+    return load
 
 
 def _our_extras(text: str) -> dict[str, dict]:

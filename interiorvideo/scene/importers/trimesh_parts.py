@@ -4,9 +4,12 @@ the material finishing (vertex colours, textures without UVs, clipping) every re
 Materials: a glTF ``PBRMaterial`` gives base colour (8-bit, as trimesh stores
 ``baseColorFactor``), metallic/roughness (glTF defaults 1) and emission (times
 ``KHR_materials_emissive_strength``, which trimesh ignores and the glTF reader passes in);
-metallicRoughness / emissive textures only scale their factors by their mean value, and alpha
-is ignored. An MTL ``SimpleMaterial`` goes through :mod:`.mtl` (Phong → PBR). Vertex colours
-multiply in their mean. A texture on a mesh without UVs folds its mean colour into the base colour.
+the metallicRoughness texture becomes the roughness (G) and metallic (B) maps, the normal
+texture a normal map (its scale from the file's JSON, which trimesh does not keep), alphaMode /
+alphaCutoff / the base colour's alpha an alpha map; an emissive texture only scales its factor by
+its mean value. An MTL ``SimpleMaterial`` goes through :mod:`.mtl` (Phong → PBR). Vertex colours
+multiply in their mean. A texture on a mesh without UVs folds its mean into its factor (colour,
+roughness, metallic, alpha); a normal map without UVs is dropped.
 """
 
 from __future__ import annotations
@@ -49,53 +52,70 @@ def geometry_arrays(path: Path, mesh_name: str, geom) -> tuple[np.ndarray, np.nd
     return v, f
 
 
-def uv_and_material(geom, n_vertices: int, *, vertex_colors_linear: bool,
-                    emissive_strength: dict[str, float]) -> tuple[np.ndarray | None, RawMaterial]:
+def uv_and_material(geom, n_vertices: int, *, vertex_colors_linear: bool, emissive_strength: dict[str, float],
+                    normal_scale: dict[str, float] | None = None) -> tuple[np.ndarray | None, RawMaterial]:
     """The geometry's UVs (None unless one per vertex and a texture uses them) and raw material."""
     uv = getattr(geom.visual, "uv", None)
     uv = None if uv is None or len(uv) != n_vertices else np.asarray(uv, dtype=np.float32)
     mat = material_from_visual(geom.visual, vertex_colors_linear=vertex_colors_linear,
-                               emissive_strength=emissive_strength, has_uv=uv is not None)
-    return (uv if mat.texture is not None else None), mat
+                               emissive_strength=emissive_strength, has_uv=uv is not None,
+                               normal_scale=normal_scale or {})
+    return (uv if mat.has_maps else None), mat
 
 
-def image_array(img) -> np.ndarray | None:
-    """A PIL image as sRGB uint8 (H, W, 3), or None when absent or undecodable."""
+def image_array(img, mode: str = "RGB") -> np.ndarray | None:
+    """A PIL image as uint8 (H, W, 3) (``mode`` "RGBA": (H, W, 4)), or None when absent or undecodable."""
     if img is None:
         return None
     try:
-        return np.asarray(img.convert("RGB"), dtype=np.uint8)
+        return np.asarray(img.convert(mode), dtype=np.uint8)
     except Exception:  # an image PIL cannot decode: treat as absent
         return None
 
 
-def _from_pbr(mat, emissive_strength: dict[str, float]) -> RawMaterial:
+def _from_pbr(mat, emissive_strength: dict[str, float], normal_scale: dict[str, float]) -> RawMaterial:
     bcf = mat.baseColorFactor
     base = np.asarray(bcf, dtype=np.float64)[:3] / 255.0 if bcf is not None else np.ones(3)
     # glTF defaults: metallic 1, roughness 1.
     metallic = 1.0 if mat.metallicFactor is None else float(mat.metallicFactor)
     roughness = 1.0 if mat.roughnessFactor is None else float(mat.roughnessFactor)
     mr = image_array(getattr(mat, "metallicRoughnessTexture", None))
-    if mr is not None:  # glTF: G = roughness, B = metallic
-        roughness *= float(mr[..., 1].mean()) / 255.0
-        metallic *= float(mr[..., 2].mean()) / 255.0
     emission = np.zeros(3) if mat.emissiveFactor is None else np.asarray(mat.emissiveFactor, dtype=np.float64)[:3]
     em_tex = image_array(getattr(mat, "emissiveTexture", None))
     if em_tex is not None:
         emission = emission * mean_linear(em_tex)
     emission = emission * emissive_strength.get(mat.name or "", 1.0)
-    return RawMaterial(mat.name, tuple(base), roughness, metallic, tuple(np.maximum(emission, 0.0)),
-                       image_array(mat.baseColorTexture), emission_map=em_tex is not None,
-                       emission_two_sided=bool(getattr(mat, "doubleSided", False)))
+    mode = str(getattr(mat, "alphaMode", None) or "OPAQUE").lower()
+    mode = mode if mode in ("mask", "blend") else "opaque"
+    base_tex = image_array(mat.baseColorTexture, "RGBA" if mode != "opaque" else "RGB")
+    if base_tex is not None and mode != "opaque" and (base_tex[..., 3] == 255).all():
+        base_tex = base_tex[..., :3].copy()  # no alpha in the image: the factor alone decides
+    raw = RawMaterial(mat.name, tuple(base), roughness, metallic, tuple(np.maximum(emission, 0.0)), base_tex,
+                      emission_map=em_tex is not None,
+                      emission_two_sided=bool(getattr(mat, "doubleSided", False)))
+    if mr is not None:  # glTF: one texture, G = roughness, B = metallic (linear data)
+        raw.roughness_map, raw.roughness_channel, raw.metallic_map, raw.metallic_channel = mr, 1, mr, 2
+    raw.normal_map = image_array(getattr(mat, "normalTexture", None))
+    if raw.normal_map is not None:
+        raw.normal_scale = float(normal_scale.get(mat.name or "", 1.0))
+    if mode != "opaque":
+        raw.alpha_mode = mode
+        raw.alpha = float(bcf[3]) / 255.0 if bcf is not None and len(bcf) > 3 else 1.0
+        # glTF: MASK cuts at alphaCutoff (default 0.5); BLEND is rendered as a mask at 0.5 (Material).
+        cutoff = getattr(mat, "alphaCutoff", None)
+        raw.alpha_cutoff = float(cutoff) if mode == "mask" and cutoff is not None else 0.5
+        if base_tex is not None and base_tex.shape[2] == 4:
+            raw.alpha_map, raw.alpha_channel = base_tex, 3
+    return raw
 
 
 def material_from_visual(visual, *, vertex_colors_linear: bool, emissive_strength: dict[str, float],
-                         has_uv: bool) -> RawMaterial:
+                         has_uv: bool, normal_scale: dict[str, float] | None = None) -> RawMaterial:
     """A raw material from a trimesh visual (PBR from glTF, Simple from OBJ, or vertex colours)."""
 
     mat = getattr(visual, "material", None) if getattr(visual, "kind", None) != "vertex" else None
     if isinstance(mat, PBRMaterial):
-        raw = _from_pbr(mat, emissive_strength)
+        raw = _from_pbr(mat, emissive_strength, normal_scale or {})
     elif isinstance(mat, SimpleMaterial):
         raw = raw_from_mtl(mat, image_array(mat.image))
     else:
@@ -125,8 +145,23 @@ def finish_material(raw: RawMaterial, vertex_colors: np.ndarray | None, *, verte
             raw.base_color = tuple(np.asarray(raw.base_color) * mean)
 
     if raw.texture is not None and not has_uv:
-        raw.base_color = tuple(np.asarray(raw.base_color) * mean_linear(raw.texture))
+        raw.base_color = tuple(np.asarray(raw.base_color) * mean_linear(raw.texture[..., :3]))
         raw.texture = None
+    if not has_uv:  # maps without UVs cannot be looked up: their mean scales the factor
+        if raw.roughness_map is not None:
+            raw.roughness *= _mean_channel(raw.roughness_map, raw.roughness_channel)
+        if raw.metallic_map is not None:
+            raw.metallic *= _mean_channel(raw.metallic_map, raw.metallic_channel)
+        if raw.alpha_map is not None:
+            raw.alpha *= _mean_channel(raw.alpha_map, raw.alpha_channel)
+        raw.roughness_map = raw.metallic_map = raw.normal_map = raw.alpha_map = None
+    raw.alpha = clip01(raw.alpha)
     raw.base_color = tuple(clip01(c) for c in raw.base_color)
     raw.roughness, raw.metallic = clip01(raw.roughness), clip01(raw.metallic)
     return raw
+
+
+def _mean_channel(img: np.ndarray, channel: int) -> float:
+    """Mean of one channel of a uint8 map, in [0, 1] (data maps are linear)."""
+    img = img if img.ndim == 3 else img[..., None]
+    return float(img[..., min(channel, img.shape[2] - 1)].mean()) / 255.0
