@@ -39,7 +39,8 @@ BOUNCES = 6
 
 
 def render(scene, traj, samples=1, bounces=2, seed=0, **kw):
-    r = Renderer(scene, RenderSettings(samples=samples, max_bounces=bounces, seed=seed, **kw))
+    """Pixel-centre shading (pixel_samples 1), as the passes here and Mitsuba's centre rays are."""
+    r = Renderer(scene, RenderSettings(samples=samples, max_bounces=bounces, seed=seed, pixel_samples=1, **kw))
     return r.render_frame(traj.K, traj.poses[0], traj.width, traj.height)
 
 
@@ -154,8 +155,8 @@ def test_cut_outs_let_light_through_and_opaque_panels_do_not():
     every point of the floor, so the floor's irradiance drops a lot."""
     scene, traj = ref.textured_room(), ref.textured_camera(32, 24)
     masked = render(scene, traj, samples=16)
-    objs = tuple(replace(o, material=replace(o.material, name="m_leaf_opaque", alpha_mode="opaque")) if o.instance_id == ref.CANOPY else o
-                 for o in scene.objects)
+    objs = tuple(replace(o, material=replace(o.material, name="m_leaf_opaque", alpha_mode="opaque"))
+                 if o.instance_id == ref.CANOPY else o for o in scene.objects)
     opaque = render(Scene(scene.name, objs, scene.lights, scene.rooms, textures=scene.textures,
                           linear_textures=scene.linear_textures), traj, samples=16)
     floor = masked["instance"] == ref.FLOOR
@@ -170,24 +171,18 @@ def test_scenes_without_alpha_cast_no_extra_rays():
 
 
 # -- byte identity for everything else ----------------------------------------------------------------
-def test_scenes_without_the_new_maps_render_as_before():
+def test_scenes_without_the_new_maps_keep_their_intrinsic_passes():
+    """The intrinsic passes of scenes without the new maps are the bytes renderer version 2 gave
+    (commit df0b83d; pixel-centre samples then and now). rgb and irradiance are not compared:
+    version 3 changed them on purpose (pixel filter, two-sided emitters, lights two doors away,
+    the sky as a table)."""
     spec = importlib.util.spec_from_file_location("make_untextured_frames", FIXTURES / "make_untextured_frames.py")
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
     want = np.load(FIXTURES / "untextured_frames_v2.npz")
     for name, scene in gen.scenes().items():
         for k, v in gen.frame(scene).items():
-            if k in ("rgb", "irradiance"):
-                # The new (never taken) branches in kernels.path_vertex change which multiply-adds LLVM
-                # fuses under fast math: a float32 ulp here and there, which now and then flips a
-                # Russian-roulette or lobe choice of one path. Measured: glossy room ≤ 2e-7, base-textured
-                # room ≤ 1e-5 relative, in ≤ 3.3 % of the values; the Lambertian room is byte-identical.
-                w = want[f"{name}/{k}"]
-                np.testing.assert_allclose(v, w, rtol=1e-4, atol=1e-7, err_msg=f"{name}: {k}")
-                assert (v != w).mean() < 0.05, (name, k, (v != w).mean())
-                if name == "cornell":
-                    np.testing.assert_array_equal(v, w, err_msg=f"{name}: {k}")
-            else:
+            if k not in ("rgb", "irradiance"):
                 np.testing.assert_array_equal(v, want[f"{name}/{k}"], err_msg=f"{name}: {k}")
 
 

@@ -34,7 +34,6 @@ Lights: ``KHR_lights_punctual`` point, spot and directional lights are read by
 from __future__ import annotations
 
 import contextlib
-from dataclasses import replace
 import logging
 from collections.abc import Iterator
 from dataclasses import replace
