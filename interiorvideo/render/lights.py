@@ -10,6 +10,7 @@ import open3d as o3d
 
 from ..scene.model import Scene
 from ..scene.raycast import RaycastScene, build_raycast_scene
+from .shadows import pane_table, through_panes
 
 SHADOW_OFFSET = 2e-3  # metres along the normal, so a shadow ray does not hit its own surface
 
@@ -110,6 +111,7 @@ class LightSet:
             return scale
         rc = self._rc or build_raycast_scene(scene)
         rng = np.random.default_rng(0)
+        diel, base = _pane_arrays(scene)
         for i, room in enumerate(scene.rooms):
             x0, y0, x1, y1 = room.bounds
             pts = np.stack([rng.uniform(x0, x1, probes), rng.uniform(y0, y1, probes),
@@ -118,6 +120,8 @@ class LightSet:
                 d = self.sun_dir[k - len(self.area_total) - len(self.pt_pos)]
                 rays = np.concatenate([pts, np.broadcast_to(d * 1000.0, pts.shape)], axis=1).astype(np.float32)
                 hit = rc.scene.test_occlusions(o3d.core.Tensor(rays), tnear=0.0, tfar=1.0).numpy()
+                if diel is not None and hit.any():  # the sun shines through window panes (shadows.py)
+                    hit[hit] = through_panes(rc.scene, rc.geometry_to_instance, diel, base, rays[hit], 1.0)[0]
                 scale[i, k] = max(1.0 - hit.mean(), 0.02)
         return scale
 
@@ -131,3 +135,14 @@ class LightSet:
         return (self.area_center, self.area_total, self.area_lum, self.area_radiance, self.area_tri_start,
                 self.tri_cdf, self.tri_v0, self.tri_e1, self.tri_e2, self.tri_normal, self.pt_pos, self.pt_int,
                 self.pt_lum, self.pt_dir, self.pt_cos, self.sun_dir, self.sun_irr, self.sun_lum)
+
+
+def _pane_arrays(scene: Scene) -> tuple[np.ndarray | None, np.ndarray]:
+    """Per instance (transmission, ior, thin) and base colour, or None without thin panes."""
+    n = max((o.instance_id for o in scene.objects), default=0) + 1
+    diel, base = np.zeros((n, 3), np.float32), np.ones((n, 3), np.float32)
+    for o in scene.objects:
+        m = o.material
+        diel[o.instance_id] = m.transmission, m.ior, float(m.thin)
+        base[o.instance_id] = m.base_color
+    return (diel if pane_table(diel).any() else None), base

@@ -20,6 +20,11 @@ Mappings (ours → Mitsuba) and where they are approximate:
   spec_tint/sheen/clearcoat 0. Approximate: principled's diffuse lobe is Disney's (roughness
   dependent retro-reflection) rather than our (1 − F)·Lambert, and its dielectric Fresnel is the
   exact one at η from F0 rather than Schlick's.
+- **Dielectrics.** A transmissive material (transmission t) is ``blendbsdf`` (weight t) of the
+  opaque BSDF above and :func:`dielectric_bsdf_dict`'s ``thindielectric`` / ``dielectric`` /
+  ``roughdielectric`` (t = 1: that alone), outside ior 1, tint = base colour. Mitsuba's
+  roughdielectric uses the separable Smith G, as ours; like ours, its shadow rays are blocked
+  by glass (a delta light never shines through a smooth pane in Mitsuba's ``path``).
 - **Textures.** Base-colour textures (sRGB uint8) are linearised as our renderer does, multiplied
   by the base-colour factor and given to a ``bitmap`` texture (``raw``, bilinear, repeat); our
   UVs have v = 0 at the bottom, Mitsuba's at the top row, so v is flipped on export.
@@ -59,6 +64,7 @@ import numpy as np
 
 from ..colour import srgb_to_linear
 from ..scene.model import Light, Material, Scene, SceneObject
+from .brdf import SMOOTH_ROUGHNESS
 from .scenedata import sky_radiance
 
 VARIANT = "llvm_ad_rgb"
@@ -136,8 +142,29 @@ def _reflectance(scene: Scene, m: Material) -> dict:
             "wrap_mode": "repeat"}
 
 
+def dielectric_bsdf_dict(m: Material) -> dict:
+    """The dielectric lobe of a transmissive material: ``thindielectric`` (thin), ``dielectric``
+    (solid, roughness below SMOOTH_ROUGHNESS) or ``roughdielectric`` (GGX, α = roughness², visible
+    normal sampling), air outside (ext_ior 1, not Mitsuba's default 1.000277), the base colour
+    as specular transmittance (glTF's tint). Never ``twosided``: its sides are inside/outside."""
+    common = {"int_ior": float(m.ior), "ext_ior": 1.0, "specular_transmittance": _rgb(m.base_color)}
+    if m.thin:
+        return {"type": "thindielectric", **common}
+    if m.roughness < SMOOTH_ROUGHNESS:
+        return {"type": "dielectric", **common}
+    return {"type": "roughdielectric", "distribution": "ggx", "alpha": float(m.roughness) ** 2,
+            "sample_visible": True, **common}
+
+
 def bsdf_dict(scene: Scene, m: Material) -> dict:
     """Our material as a Mitsuba BSDF (see the module docstring for the mapping)."""
+    if m.transmission > 0.0:
+        opaque = bsdf_dict(scene, Material(m.name, m.kind, m.base_color, m.roughness, m.metallic, m.emission,
+                                           m.texture, m.color_name, m.specular))
+        if m.transmission >= 1.0:
+            return dielectric_bsdf_dict(m)
+        return {"type": "blendbsdf", "weight": float(m.transmission), "bsdf_0": opaque,
+                "bsdf_1": dielectric_bsdf_dict(m)}
     if m.metallic == 0.0 and m.specular == 0.0:
         inner = {"type": "diffuse", "reflectance": _reflectance(scene, m)}
     else:

@@ -6,6 +6,13 @@ metallic, camera-space normal, z-depth, instance id); the integrator gives irrad
 samples and VNDF-sampled paths combined by MIS, traced to full depth) + emission — the
 diffuse lobe is Lambertian, so its share of rgb is exactly the irradiance pass times its
 colour, and rgb = albedo·irradiance on a Lambertian surface (specular factor 0, metallic 0).
+
+A transmissive material (transmission t, see ``scene.model.Material``) shows (1 − t)·that +
+t·its dielectric lobe's radiance (``samples`` paths per pixel through or off the glass) +
+emission. Its intrinsic passes are the glass surface's own: albedo = base colour (the tint of
+the transmitted light), its roughness, metallic, normal, depth and instance id — what is seen
+through it shows only in rgb — and irradiance is, as everywhere, the first vertex treated as a
+white Lambertian (light arriving at the glass surface).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from .integrator import (
     Hits,
     RayCounter,
     Workspace,
+    glass_paths,
     irradiance,
     specular_paths,
     stream_dims,
@@ -119,20 +127,39 @@ class Renderer:
         albedo, rough, metal, spec = h.albedo[sel], h.roughness[sel], h.metallic[sel], h.specular[sel]
         rot = self._rotations(x, h.instance[sel], self.dims, 0)
         strength = (1.0 - metal) * spec + metal
-        lobe = strength > 0
+        diel = self.data.dielectric[h.instance[sel]]
+        tr = diel[:, 0]
+        lobe = (strength > 0) & (tr < 1.0)
         irr, direct = irradiance(self.data, self.lights, x, n, h.instance[sel], self.table, rot, s.max_bounces,
                                  s.rr_start, self.counter, s.indirect_clamp, keep_direct=bool(lobe.any()),
                                  ws=self.workspace)
         spec_f0 = f0(albedo, metal, spec)
         n_v = np.clip(np.einsum("ij,ij->i", n, view), 1e-4, 1.0)
         f_view = fresnel_schlick(spec_f0, n_v, strength)
-        rgb = (1.0 - metal)[:, None] * (1.0 - f_view) * albedo * irr + h.emission[sel]
+        rgb = (1.0 - metal)[:, None] * (1.0 - f_view) * albedo * irr
         if direct is not None:
             counts = np.where(lobe, np.where(metal >= 0.5, s.samples, min(s.specular_samples, s.samples)), 0)
             rgb += specular_paths(self.data, self.lights, x, n, view, h.instance[sel], rough, spec_f0, strength,
                                   counts, direct, self.table, rot, self.dims_irr, s.max_bounces, s.rr_start,
                                   self.counter, s.indirect_clamp, ws=self.workspace)
-        return rgb.astype(np.float32), irr
+        if (tr > 0).any():
+            rgb = self._shade_glass(h, sel, view, rgb, diel, rot)
+        return (rgb + h.emission[sel]).astype(np.float32), irr
+
+    def _shade_glass(self, h: Hits, sel: np.ndarray, view: np.ndarray, rgb: np.ndarray, diel: np.ndarray,
+                     rot: np.ndarray) -> np.ndarray:
+        """Blend the dielectric lobe into the opaque radiance by transmission t (glTF's mix)."""
+        s = self.settings
+        tr = diel[:, 0]
+        g = np.nonzero(tr > 0)[0]
+        counts = np.full(len(g), s.samples, np.int64)
+        glass = glass_paths(self.data, self.lights, h.point[sel][g], h.normal[sel][g].astype(np.float32), view[g],
+                            h.front[sel][g], h.instance[sel][g], h.albedo[sel][g], h.roughness[sel][g], diel[g],
+                            counts, self.table, rot[g], self.dims_irr, s.max_bounces, s.rr_start, self.counter,
+                            s.indirect_clamp, ws=self.workspace)
+        out = rgb.copy()
+        out[g] = (1.0 - tr[g])[:, None] * rgb[g] + tr[g][:, None] * glass
+        return out
 
     # -- a clip -------------------------------------------------------------------------------
     def render_clip(self, traj: Trajectory, width: int, height: int,

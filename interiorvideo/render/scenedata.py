@@ -11,6 +11,7 @@ import numpy as np
 from ..colour import srgb_to_linear
 from ..scene.model import Scene, Sky
 from ..scene.raycast import RaycastScene, build_raycast_scene
+from .shadows import pane_table
 
 
 @dataclass
@@ -28,7 +29,14 @@ class SceneData:
     tri_offset: np.ndarray  # (I+1,) int64: first row of each instance in tri_uvs
     tri_uvs: np.ndarray  # (total triangles, 3, 2) float32
     sky: Sky
+    # (I+1, 3) float32: transmission, ior, thin (1.0 / 0.0) — the dielectric lobe (Material docs)
+    dielectric: np.ndarray | None = None
     threads: int = 0  # Embree threads per call (0: all cores); a build worker given one core sets 1
+
+    @property
+    def has_panes(self) -> bool:
+        """Whether any material is a thin transmissive pane (shadow rays of delta lights pass)."""
+        return self.dielectric is not None and bool(pane_table(self.dielectric).any())
 
     @classmethod
     def from_scene(cls, scene: Scene) -> "SceneData":
@@ -39,6 +47,8 @@ class SceneData:
         spec = np.zeros(n, np.float32)
         emis = np.zeros((n, 3), np.float32)
         tex_idx = np.full(n, -1, np.int32)
+        diel = np.zeros((n, 3), np.float32)
+        diel[:, 1] = 1.5
         tex_names = sorted(scene.textures)
         textures = [srgb_to_linear(scene.textures[k].astype(np.float64) / 255.0).astype(np.float32) for k in tex_names]
         offsets = np.zeros(n, np.int64)
@@ -46,6 +56,7 @@ class SceneData:
         for o in scene.objects:
             i, m = o.instance_id, o.material
             base[i], rough[i], metal[i], spec[i], emis[i] = m.base_color, m.roughness, m.metallic, m.specular, m.emission
+            diel[i] = m.transmission, m.ior, float(m.thin)
             offsets[i] = cursor
             cursor += o.mesh.num_triangles
             if m.texture is not None:
@@ -58,7 +69,7 @@ class SceneData:
         tex_offset = np.concatenate([[0], np.cumsum(shapes[:, 0] * shapes[:, 1])[:-1]]).astype(np.int64)
         pixels = np.concatenate([t.reshape(-1, 3) for t in textures]) if textures else np.zeros((1, 3), np.float32)
         return cls(build_raycast_scene(scene), base, rough, metal, spec, emis, tex_idx, tex_offset, shapes,
-                   pixels.astype(np.float32), offsets, tri_uvs.astype(np.float32), scene.sky)
+                   pixels.astype(np.float32), offsets, tri_uvs.astype(np.float32), scene.sky, diel)
 
 
 def sky_radiance(sky: Sky, directions: np.ndarray) -> np.ndarray:

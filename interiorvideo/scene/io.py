@@ -82,6 +82,7 @@ def material_to_dict(m: Material) -> dict:
         "roughness": float(m.roughness), "metallic": float(m.metallic),
         "emission": [float(c) for c in m.emission], "texture": m.texture, "color_name": m.color_name,
         "specular": float(m.specular),
+        "transmission": float(m.transmission), "ior": float(m.ior), "thin": bool(m.thin),
     }
 
 
@@ -90,6 +91,7 @@ def material_from_dict(d: dict) -> Material:
         name=d["name"], kind=d["kind"], base_color=tuple(d["base_color"]), roughness=d["roughness"],
         metallic=d["metallic"], emission=tuple(d.get("emission", (0.0, 0.0, 0.0))), texture=d.get("texture"),
         color_name=d.get("color_name", ""), specular=d.get("specular", 1.0),
+        transmission=d.get("transmission", 0.0), ior=d.get("ior", 1.5), thin=d.get("thin", True),
     )
 
 

@@ -40,6 +40,17 @@ class Material:
     # Strength of a dielectric's specular lobe (glTF KHR_materials_specular's factor): 1 gives the
     # usual F0 = 0.04; 0 makes a purely Lambertian surface (metals ignore it).
     specular: float = 1.0
+    # -- dielectric transmission (glTF KHR_materials_transmission / _ior / _volume) ---------------
+    # ``transmission`` t blends a dielectric BSDF into the opaque model above, as glTF's
+    # transmission extension does: f = (1 − t)·f_opaque + t·f_dielectric, the dielectric's
+    # transmitted light tinted by ``base_color``. ``thin`` (glTF: transmission without
+    # KHR_materials_volume) is a thin-walled slab — a smooth pane with the slab's Fresnel
+    # inter-reflection and no refraction (Mitsuba ``thindielectric``); solid (``thin`` False)
+    # refracts at ``ior``: smooth below roughness ``render.brdf.SMOOTH_ROUGHNESS`` (``dielectric``), else GGX
+    # microfacet transmission with α = roughness² (Walter et al. 2007, ``roughdielectric``).
+    transmission: float = 0.0
+    ior: float = 1.5
+    thin: bool = True
 
     def __post_init__(self) -> None:
         for c in self.base_color:
@@ -49,10 +60,18 @@ class Material:
             raise ValueError(f"material {self.name!r}: roughness, metallic and specular must lie in [0, 1]")
         if min(self.emission) < 0.0:
             raise ValueError(f"material {self.name!r}: emission must be non-negative")
+        if not 0.0 <= self.transmission <= 1.0:
+            raise ValueError(f"material {self.name!r}: transmission {self.transmission} outside [0, 1]")
+        if not 1.0 <= self.ior <= 4.0:
+            raise ValueError(f"material {self.name!r}: ior {self.ior} outside [1, 4]")
 
     @property
     def is_emissive(self) -> bool:
         return max(self.emission) > 0.0
+
+    @property
+    def is_transmissive(self) -> bool:
+        return self.transmission > 0.0
 
 
 @dataclass(frozen=True, eq=False)
