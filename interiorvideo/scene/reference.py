@@ -133,12 +133,19 @@ def glass(name: str, roughness: float = 0.0, thin: bool = False, ior: float = 1.
                     ior=ior, thin=thin)
 
 
-def glass_room(light_radiance: float = 8.0) -> Scene:
+def glass_room(light_radiance: float = 8.0, ceiling_light: bool = False) -> Scene:
     """The Cornell room with a smooth solid glass block where the white block was, a rough glass
     block (roughness 0.3) turned 30° in the left half, both 1 cm above the floor, and a thin pane (a one-sided 1.2 × 1 m
     rectangle, thin-walled, ior 1.5) standing across the front of the room, so the camera of
-    :func:`glossy_camera` sees the floor and the blocks' feet through it."""
-    room = cornell_room(light_radiance, block=False)
+    :func:`glossy_camera` sees the floor and the blocks' feet through it. ``ceiling_light``
+    replaces the lamp by the whole ceiling glowing at radiance 1.5 (an area light): light
+    through glass then reaches the room often enough for a test to measure it."""
+    if ceiling_light:
+        glow = lambertian("m_ceiling", WHITE, emission=(1.5, 1.5, 1.5))
+        room = cornell_room(0.0, block=False, materials={"ceiling": glow},
+                            extra_lights=(Light("ceiling", "area", (1.0, 1.0, 1.0), 1.5, object_id=CEILING, room_id=0),))
+    else:
+        room = cornell_room(light_radiance, block=False)
     # The blocks float 1 cm above the floor: a glass face coplanar with the floor would leave
     # which surface a ray meets to each ray tracer's tie-breaking.
     smooth = box_between((1.6, 1.5, 0.01), (2.3, 2.2, 0.91))
