@@ -81,7 +81,7 @@ def _our_weights(cos_v, front, ior, rough, n, seed):
     vx, vz = np.sqrt(1.0 - cos_v * cos_v), cos_v
     refl, trans, refl2, trans2 = 0.0, 0.0, 0.0, 0.0
     for _ in range(n):
-        lx, ly, lz, w, through = kernels._dielectric_sample(0.0, 0.0, 1.0, vx, 0.0, vz, front, ior, False, rough,
+        _lx, _ly, _lz, w, through = kernels._dielectric_sample(0.0, 0.0, 1.0, vx, 0.0, vz, front, ior, False, rough,
                                                             np.random.random(), np.random.random(),
                                                             np.random.random())
         if through:

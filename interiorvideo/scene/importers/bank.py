@@ -44,7 +44,8 @@ class MaterialBank:
             return self._mats[key]
         name = raw.name or f"{obj_name}_material"
         key = (name, tuple(round(c, 6) for c in raw.base_color), round(raw.roughness, 6), round(raw.metallic, 6),
-               tuple(round(float(e), 6) for e in raw.emission), tex, round(raw.specular, 6))
+               tuple(round(float(e), 6) for e in raw.emission), tex, round(raw.specular, 6),
+               round(raw.transmission, 6), round(raw.ior, 6), raw.thin)
         if key not in self._mats:
             kind = guess_kind(f"{name} {obj_name}", raw.metallic, raw.emission)
             effective = np.asarray(raw.base_color)
@@ -55,6 +56,7 @@ class MaterialBank:
                 roughness=float(raw.roughness), metallic=float(raw.metallic),
                 emission=tuple(float(e) for e in raw.emission), texture=tex,
                 color_name=color_name(np.clip(effective, 0.0, 1.0), raw.metallic >= 0.5),
-                specular=float(raw.specular),
+                specular=float(raw.specular), transmission=float(raw.transmission), ior=float(raw.ior),
+                thin=bool(raw.thin),
             )
         return self._mats[key]

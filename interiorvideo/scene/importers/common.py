@@ -46,6 +46,11 @@ class RawMaterial:
     exact: Material | None = None
     specular: float = 1.0  # dielectric specular factor (Material.specular); MTL Ks sets it
     emission_map: bool = False  # the emission came from an emissive texture (often a baked light map)
+    # Dielectric transmission (Material.transmission / ior / thin): glTF KHR_materials_transmission,
+    # _ior and _volume (solid when present), MTL d / Tr / Tf / Ni / illum 4, 6, 7.
+    transmission: float = 0.0
+    ior: float = 1.5
+    thin: bool = True
 
 
 @dataclass
