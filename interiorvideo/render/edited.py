@@ -62,7 +62,8 @@ def render_edited(clip: Mapping[str, Any], edits: Sequence[SceneEdit], cache: Pa
     settings = render_settings(clip)
     key = digest({"scene_seed": meta.get("scene_seed"), "scene": meta.get("scene_id"),
                   "edits": [scene_edit_to_dict(e) for e in edits], "settings": dataclasses.asdict(settings),
-                  "renderer": RENDERER_VERSION, "generator": GENERATOR_VERSION, "K": K.tolist(), "poses": poses.tolist(), "size": [W, H]}, 24)
+                  "renderer": RENDERER_VERSION, "generator": GENERATOR_VERSION, "K": K.tolist(),
+                  "poses": poses.tolist(), "size": [W, H]}, 24)
     path = Path(cache) / "renders" / f"{key}.npz" if cache is not None else None
     if path is not None and path.is_file():
         try:

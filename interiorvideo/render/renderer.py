@@ -40,7 +40,9 @@ from .lights import LightSet
 from .sampling import point_hash, rotations, sobol_table
 from .scenedata import SceneData, sky_radiance
 
-RENDERER_VERSION = 2  # 2: full path tracing of the material model with MIS (issue 16)
+# 2: full path tracing of the material model with MIS (issue 16); 3: dielectrics (transmission), shadow
+# rays of delta lights through thin panes — scenes without transmissive materials render as in 2.
+RENDERER_VERSION = 3
 
 
 @dataclass(frozen=True)
