@@ -20,7 +20,7 @@ from ..io import y_up_to_z_up
 from ..model import Light, Material
 
 SUPPORTED_EXTENSIONS = {".glb": "gltf", ".gltf": "gltf", ".obj": "obj", ".ply": "ply"}
-STRUCTURAL_LABELS = frozenset({"wall", "floor", "ceiling", "window"})
+STRUCTURAL_LABELS = frozenset({"wall", "floor", "ceiling", "window", "window pane"})
 DEFAULT_BASE_COLOR = (0.5, 0.5, 0.5)  # linear mid grey (sRGB ≈ 188): "light gray" in prompts
 DEFAULT_ROUGHNESS = 0.5
 # Our OBJ files (export_obj) start with this header and carry per-instance extras in comments.
