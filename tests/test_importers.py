@@ -109,6 +109,7 @@ def test_foreign_glb_materials_through_8bit_factors(scene, tmp_path):
         ma, mb = a.material, b.material
         np.testing.assert_allclose(mb.base_color, ma.base_color, atol=TOL8)
         assert abs(mb.roughness - ma.roughness) <= TOL8 and abs(mb.metallic - ma.metallic) <= TOL8
+        assert (mb.transmission, mb.ior, mb.thin) == (ma.transmission, ma.ior, ma.thin)  # KHR_materials_*
         assert b.structural == a.structural and b.prompt  # local prompt from the imported material
         assert (mb.texture is None) == (ma.texture is None), a.name
         if ma.texture is not None:

@@ -73,7 +73,27 @@ def scene_to_glb_bytes(scene: Scene) -> bytes:
                                      "material": material_to_dict(o.material)}
                       for o in scene.objects},
     }
-    return out.export(file_type="glb")
+    glass = {o.material.name: o.material for o in scene.objects if o.material.is_transmissive}
+    return out.export(file_type="glb", tree_postprocessor=lambda tree: _add_transmission(tree, glass))
+
+
+def _add_transmission(tree: dict, glass: dict[str, Material]) -> None:
+    """Write glass as glTF's KHR_materials_transmission / _ior (solid: _volume, thickness 1) —
+    trimesh has no field for them — so other tools (and our importer without extras) see it."""
+    used = set()
+    for m in tree.get("materials", []):
+        g = glass.get(m.get("name"))
+        if g is None:
+            continue
+        ext = m.setdefault("extensions", {})
+        ext["KHR_materials_transmission"] = {"transmissionFactor": float(g.transmission)}
+        ext["KHR_materials_ior"] = {"ior": float(g.ior)}
+        used |= {"KHR_materials_transmission", "KHR_materials_ior"}
+        if not g.thin:
+            ext["KHR_materials_volume"] = {"thicknessFactor": 1.0}
+            used.add("KHR_materials_volume")
+    if used:
+        tree["extensionsUsed"] = sorted(set(tree.get("extensionsUsed", [])) | used)
 
 
 def material_to_dict(m: Material) -> dict:
