@@ -380,11 +380,12 @@ def _power(p_this, p_other):
 
 # -- dielectrics: transmission (Material.transmission / ior / thin) ---------------------------------
 # A transmissive material is f = (1 − t)·f_opaque + t·f_dielectric (glTF KHR_materials_transmission).
-# Each vertex picks the dielectric lobe with probability t and samples it alone; its directions
-# are never light-sampled (smooth ones cannot be; a light behind solid glass is occluded by the
-# glass itself), so the emitter or sky a dielectric-sampled ray hits counts with full weight
-# (``prev[3]`` = 0 marks it). The opaque part keeps its light sample, scaled by 1 − t, and its MIS
-# pdf is (1 − t)·pdf, the density with which this vertex draws it.
+# Each vertex picks the dielectric lobe with probability t and samples it alone. Delta lobes
+# (thin, smooth) and transmission are never light-sampled (a light behind solid glass is occluded
+# by the glass itself; light samples are one-sided), so the emitter or sky such a ray hits counts
+# with full weight (``prev[3]`` = 0 marks it). The light sample weighs each lobe by MIS on its
+# own: the opaque part × (1 − t) against pdf (1 − t)·pdf_opaque, a rough solid's reflection × t
+# against t·pdf_reflection (:func:`_rough_reflection`), the densities this vertex draws them with.
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
 def _fresnel_dielectric(cos_i, eta):
     """Exact unpolarised Fresnel reflectance at cosine ``cos_i`` > 0 into relative index ``eta``
@@ -451,6 +452,31 @@ def _dielectric_sample(nx, ny, nz, vx, vy, vz, front, ior, thin, rough, u_lobe, 
     if a2 > 0.0:
         g = _smith_g1(n_l, a2)
     return lx, ly, lz, g / (eta * eta) if transmitted else g, transmitted
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _rough_reflection(nx, ny, nz, vx, vy, vz, lx, ly, lz, front, ior, thin, rough):
+    """f (without the cosine) of a rough solid dielectric's reflection towards ``l`` (on v's
+    side) and the pdf with which :func:`_dielectric_sample` draws it (visible normal × Fresnel
+    choice): F·D·G1(v)G1(l)/(4 n·v n·l) and F·G1(v)·D/(4 n·v). 0 for thin or smooth glass
+    (delta lobes) and below the surface."""
+    if thin or rough < SMOOTH_ROUGHNESS:
+        return 0.0, 0.0
+    n_v, n_l = nx * vx + ny * vy + nz * vz, nx * lx + ny * ly + nz * lz
+    if n_v <= 0.0 or n_l <= 0.0:
+        return 0.0, 0.0
+    hx, hy, hz = vx + lx, vy + ly, vz + lz
+    hn = math.sqrt(hx * hx + hy * hy + hz * hz)
+    if hn <= 1e-12:
+        return 0.0, 0.0
+    n_h, v_h = (nx * hx + ny * hy + nz * hz) / hn, (vx * hx + vy * hy + vz * hz) / hn
+    alpha = rough * rough
+    a2 = alpha * alpha
+    d = n_h * n_h * (a2 - 1.0) + 1.0
+    dist = a2 / (math.pi * d * d)
+    f, _ = _fresnel_dielectric(min(max(v_h, 0.0), 1.0), ior if front else 1.0 / ior)
+    g1v = _smith_g1(n_v, a2)
+    return f * dist * g1v * _smith_g1(n_l, a2) / (4.0 * n_v * n_l), f * g1v * dist / (4.0 * n_v)
 
 
 # -- path vertices ----------------------------------------------------------------------------------
@@ -680,13 +706,21 @@ def path_vertex(rays, t_hit, geom, prim, bary, normals, beta, idx, prev, prev_in
                 area_radiance, area_tri_start, tri_cdf, tri_v0, tri_e1, tri_e2, tri_normal, pt_pos, pt_int, pt_dir,
                 pt_cos, sun_dir, sun_irr)
             br, bg, bb = beta[i, 0], beta[i, 1], beta[i, 2]
-            if tr < 1.0 and (er > 0.0 or eg > 0.0 or eb > 0.0):  # (no light or all glass: nothing to evaluate)
+            front = gx * dx + gy * dy + gz * dz < 0.0
+            rough_glass = tr > 0.0 and dielectric[k, 2] == 0.0 and roughness[k] >= SMOOTH_ROUGHNESS
+            if (tr < 1.0 or rough_glass) and (er > 0.0 or eg > 0.0 or eb > 0.0):  # (else nothing to evaluate)
                 ln = math.sqrt(lx * lx + ly * ly + lz * lz)
                 fr, fg, fb, pb = _bsdf(nx, ny, nz, vx, vy, vz, lx / ln, ly / ln, lz / ln, n_v, cdr, cdg, cdb, f0r,
                                        f0g, f0b, st, a2, p_s)
                 wl = (1.0 if (lp <= 0.0 or last) else _power(lp, (1.0 - tr) * pb)) * (1.0 - tr)
+                fr, fg, fb = fr * wl, fg * wl, fb * wl
+                if rough_glass:  # its reflection, MIS-weighted per lobe (the last vertex samples it too)
+                    fd, pd = _rough_reflection(nx, ny, nz, vx, vy, vz, lx / ln, ly / ln, lz / ln, front,
+                                               dielectric[k, 1], False, roughness[k])
+                    wd = tr * fd * (1.0 if lp <= 0.0 else _power(lp, tr * pd))
+                    fr, fg, fb = fr + wd, fg + wd, fb + wd
                 delta[i] = lp <= 0.0  # a delta light: its shadow ray may cross thin panes (shadows.py)
-                contrib[i, 0], contrib[i, 1], contrib[i, 2] = br * fr * er * wl, bg * fg * eg * wl, bb * fb * eb * wl
+                contrib[i, 0], contrib[i, 1], contrib[i, 2] = br * fr * er, bg * fg * eg, bb * fb * eb
                 shadow[i, 0], shadow[i, 1], shadow[i, 2] = px + offset * nx, py + offset * ny, pz + offset * nz
                 shadow[i, 3], shadow[i, 4], shadow[i, 5] = lx - offset * nx, ly - offset * ny, lz - offset * nz
             u_lobe = _u(table, rot, s, p, dim + 4)
@@ -695,16 +729,19 @@ def path_vertex(rays, t_hit, geom, prim, bary, normals, beta, idx, prev, prev_in
             side = 1.0  # the side of the surface the next ray leaves from: -1 for transmission
             if tr > 0.0 and u_lobe < tr:
                 cx, cy, cz, wd, through = _dielectric_sample(
-                    nx, ny, nz, vx, vy, vz, gx * dx + gy * dy + gz * dz < 0.0, dielectric[k, 1], dielectric[k, 2] > 0.0,
-                    roughness[k], u_lobe / tr, _u(table, rot, s, p, dim + 5), _u(table, rot, s, p, dim + 6))
+                    nx, ny, nz, vx, vy, vz, front, dielectric[k, 1], dielectric[k, 2] > 0.0, roughness[k], u_lobe / tr,
+                    _u(table, rot, s, p, dim + 5), _u(table, rot, s, p, dim + 6))
                 if wd <= 0.0:
                     continue
+                pb = 0.0  # delta lobes and transmission: no light sample to weigh against
                 if through:  # transmitted light is tinted by the base colour (glTF)
                     side = -1.0
                     br, bg, bb = br * wd * ar, bg * wd * ag, bb * wd * ab
                 else:
                     br, bg, bb = br * wd, bg * wd, bb * wd
-                pb = 0.0
+                    if rough_glass:  # a rough reflection: weighed against the light sample where it lands
+                        pb = tr * _rough_reflection(nx, ny, nz, vx, vy, vz, cx, cy, cz, front, dielectric[k, 1],
+                                                    False, roughness[k])[1]
             else:
                 if tr > 0.0:
                     u_lobe = (u_lobe - tr) / (1.0 - tr)
