@@ -395,7 +395,8 @@ def test_gltf_transmission_ior_and_volume(tmp_path):
     doc = {
         "asset": {"version": "2.0"}, "scene": 0, "scenes": [{"nodes": [0, 1, 2]}],
         "extensionsUsed": ["KHR_materials_transmission", "KHR_materials_ior", "KHR_materials_volume"],
-        "nodes": [{"name": n, "mesh": i, "translation": [2.0 * i, 0, 0]} for i, n in enumerate(["Window", "Vase", "Shelf"])],
+        "nodes": [{"name": n, "mesh": i, "translation": [2.0 * i, 0, 0]}
+                  for i, n in enumerate(["Window", "Vase", "Shelf"])],
         "meshes": [{"name": f"M{i}", "primitives": [{"attributes": {"POSITION": 0}, "indices": 1, "material": i}]}
                    for i in range(3)],
         "materials": mats,

@@ -655,8 +655,8 @@ def path_vertex(rays, t_hit, geom, prim, bary, normals, beta, idx, prev, prev_in
     ior, thin) takes the dielectric lobe with probability t at dim+4 (:func:`_dielectric_sample`,
     light-sampled only for a rough solid's reflection) — at the ``last`` vertex too, whose
     dielectric rays then only collect the emitter or sky they hit (a call with ``emit_only``), as
-    Mitsuba's path ends: a delta vertex has no light sample to stand in for that ray. ``delta[i]`` flags light samples of
-    delta lights (their shadow rays may cross thin panes). Path row i belongs to total row ``idx[i]`` =
+    Mitsuba's path ends: a delta vertex has no light sample to stand in for that ray.
+    ``delta[i]`` flags light samples of delta lights (their shadow rays may cross thin panes). Path row i belongs to total row ``idx[i]`` =
     point · 2^shift + sample. Results go to the preallocated outputs (row-aligned; :func:`compact`
     packs the survivors)."""
     m = t_hit.shape[0]

@@ -142,8 +142,8 @@ def glass_room(light_radiance: float = 8.0, ceiling_light: bool = False) -> Scen
     through glass then reaches the room often enough for a test to measure it."""
     if ceiling_light:
         glow = lambertian("m_ceiling", WHITE, emission=(1.5, 1.5, 1.5))
-        room = cornell_room(0.0, block=False, materials={"ceiling": glow},
-                            extra_lights=(Light("ceiling", "area", (1.0, 1.0, 1.0), 1.5, object_id=CEILING, room_id=0),))
+        lamp = Light("ceiling", "area", (1.0, 1.0, 1.0), 1.5, object_id=CEILING, room_id=0)
+        room = cornell_room(0.0, block=False, materials={"ceiling": glow}, extra_lights=(lamp,))
     else:
         room = cornell_room(light_radiance, block=False)
     # The blocks float 1 cm above the floor: a glass face coplanar with the floor would leave
