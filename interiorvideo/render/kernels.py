@@ -656,8 +656,8 @@ def path_vertex(rays, t_hit, geom, prim, bary, normals, beta, idx, prev, prev_in
     light-sampled only for a rough solid's reflection) — at the ``last`` vertex too, whose
     dielectric rays then only collect the emitter or sky they hit (a call with ``emit_only``), as
     Mitsuba's path ends: a delta vertex has no light sample to stand in for that ray.
-    ``delta[i]`` flags light samples of delta lights (their shadow rays may cross thin panes). Path row i belongs to total row ``idx[i]`` =
-    point · 2^shift + sample. Results go to the preallocated outputs (row-aligned; :func:`compact`
+    ``delta[i]`` flags light samples of delta lights (their shadow rays may cross thin panes).
+    Path row i belongs to total row ``idx[i]`` = point · 2^shift + sample. Results go to the preallocated outputs (row-aligned; :func:`compact`
     packs the survivors)."""
     m = t_hit.shape[0]
     n_lights = area_center.shape[0] + pt_pos.shape[0] + sun_dir.shape[0]
