@@ -109,6 +109,7 @@ def test_foreign_glb_materials_through_8bit_factors(scene, tmp_path):
         ma, mb = a.material, b.material
         np.testing.assert_allclose(mb.base_color, ma.base_color, atol=TOL8)
         assert abs(mb.roughness - ma.roughness) <= TOL8 and abs(mb.metallic - ma.metallic) <= TOL8
+        assert (mb.transmission, mb.ior, mb.thin) == (ma.transmission, ma.ior, ma.thin)  # KHR_materials_*
         assert b.structural == a.structural and b.prompt  # local prompt from the imported material
         assert (mb.texture is None) == (ma.texture is None), a.name
         if ma.texture is not None:
@@ -376,3 +377,58 @@ def test_bad_input_raises_scene_import_error_naming_the_file(tmp_path, file_name
         import_scene(path)
     assert file_name in str(info.value) and message in str(info.value)
     assert isinstance(info.value, ValueError)
+
+
+def test_gltf_transmission_ior_and_volume(tmp_path):
+    """KHR_materials_transmission (+ _ior, + _volume) → Material.transmission / ior / thin: a
+    window without a volume is thin-walled, a vase with one is solid; no extension, no glass."""
+    tri = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0]], dtype=np.float32)
+    idx = np.array([0, 1, 2], dtype=np.uint16)
+    binary = tri.tobytes() + idx.tobytes()
+    mats = [
+        {"name": "Pane", "extensions": {"KHR_materials_transmission": {"transmissionFactor": 1.0}}},
+        {"name": "Vase", "pbrMetallicRoughness": {"roughnessFactor": 0.3},
+         "extensions": {"KHR_materials_transmission": {"transmissionFactor": 0.8}, "KHR_materials_ior": {"ior": 1.33},
+                        "KHR_materials_volume": {"thicknessFactor": 0.1}}},
+        {"name": "Oak", "pbrMetallicRoughness": {"baseColorFactor": [0.5, 0.3, 0.1, 1], "metallicFactor": 0.0}},
+    ]
+    doc = {
+        "asset": {"version": "2.0"}, "scene": 0, "scenes": [{"nodes": [0, 1, 2]}],
+        "extensionsUsed": ["KHR_materials_transmission", "KHR_materials_ior", "KHR_materials_volume"],
+        "nodes": [{"name": n, "mesh": i, "translation": [2.0 * i, 0, 0]}
+                  for i, n in enumerate(["Window", "Vase", "Shelf"])],
+        "meshes": [{"name": f"M{i}", "primitives": [{"attributes": {"POSITION": 0}, "indices": 1, "material": i}]}
+                   for i in range(3)],
+        "materials": mats,
+        "buffers": [{"byteLength": len(binary) + (-len(binary) % 4)}],
+        "bufferViews": [{"buffer": 0, "byteOffset": 0, "byteLength": 36},
+                        {"buffer": 0, "byteOffset": 36, "byteLength": 6}],
+        "accessors": [{"bufferView": 0, "componentType": 5126, "count": 3, "type": "VEC3",
+                       "min": [0, 0, 0], "max": [1, 1, 0]},
+                      {"bufferView": 1, "componentType": 5123, "count": 3, "type": "SCALAR"}],
+    }
+    path = tmp_path / "glass.glb"
+    path.write_bytes(_glb(doc, binary))
+    pane, vase, oak = (o.material for o in import_scene(path, rooms="single").objects)
+    assert (pane.transmission, pane.ior, pane.thin) == (1.0, 1.5, True)
+    assert (vase.transmission, vase.ior, vase.thin) == (pytest.approx(0.8), pytest.approx(1.33), False)
+    assert (oak.transmission, oak.thin) == (0.0, True)
+
+
+def test_mtl_glass_illum_models(tmp_path):
+    """MTL glass: illum 4 a thin pane (tint Tf), illum 7 solid refracting glass with ior Ni and
+    transmission 1 − d (black Kd → white tint); d < 1 under illum 2 is a fade, not glass."""
+    (tmp_path / "a.obj").write_text(
+        "mtllib a.mtl\nv 0 0 0\nv 1 0 0\nv 1 0 1\nv 0 0 1\nv 0 1 0\nv 1 1 0\nv 0 1 1\n"
+        "o Window\nusemtl pane\nf 1 2 3\no Bottle\nusemtl bottle\nf 1 3 4\no Box\nusemtl faded\nf 5 6 7\n")
+    (tmp_path / "a.mtl").write_text(
+        "newmtl pane\nKd 0.5 0.5 0.5\nTf 0.9 0.95 0.9\nillum 4\n"
+        "newmtl bottle\nKd 0 0 0\nNi 1.45\nd 0.1\nillum 7\n"
+        "newmtl faded\nKd 0.5 0.2 0.2\nd 0.5\nillum 2\n")
+    mats = {o.name: o.material for o in import_scene(tmp_path / "a.obj", rooms="single", up="z").objects}
+    pane, bottle, faded = mats["Window"], mats["Bottle"], mats["Box"]
+    assert (pane.transmission, pane.ior, pane.thin) == (1.0, 1.5, True)
+    np.testing.assert_allclose(pane.base_color, (0.9, 0.95, 0.9), atol=1e-6)
+    assert (bottle.transmission, bottle.ior, bottle.thin) == (pytest.approx(0.9), pytest.approx(1.45), False)
+    assert bottle.base_color == (1.0, 1.0, 1.0)
+    assert faded.transmission == 0.0

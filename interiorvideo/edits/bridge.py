@@ -24,7 +24,9 @@ def from_scene_edit(edit: SceneEdit, *, scene: Scene | None = None) -> Intrinsic
 
     * ``AlbedoEdit`` → albedo set to its colour on its instance: exact (the renderer drops the
       texture, so the edited scene's albedo pass is exactly the colour there).
-    * ``MaterialEdit`` → roughness/metallic set on its instance: exact.
+    * ``MaterialEdit`` → roughness/metallic set on its instance: exact. A transmission change
+      → :class:`NoIntrinsicCounterpart`: the contract has no transmission channel (glass shows
+      its own albedo/roughness/metallic; what it lets through is only in rgb).
     * ``LightEdit`` intensity/colour → a whole-frame irradiance scale (new/old intensity) and
       tint (new/old colour, both normalised to max 1 as the scene does). Needs ``scene`` for the
       light's current values. This is an approximation: irradiance is linear in a light only
@@ -37,6 +39,9 @@ def from_scene_edit(edit: SceneEdit, *, scene: Scene | None = None) -> Intrinsic
     if isinstance(edit, AlbedoEdit):
         return AlbedoChange(color=tuple(edit.color), region=Region(instance=edit.instance_id))
     if isinstance(edit, MaterialEdit):
+        if edit.transmission is not None:
+            raise NoIntrinsicCounterpart(
+                f"{edit}: transmission has no intrinsic channel in the clip contract; render the edited scene instead")
         return MaterialChange(roughness=edit.roughness, metallic=edit.metallic,
                               region=Region(instance=edit.instance_id))
     if isinstance(edit, LightEdit):

@@ -32,13 +32,15 @@ class AlbedoEdit:
 
 @dataclass(frozen=True)
 class MaterialEdit:
-    """Set an instance's roughness and/or metallic (dropping the material's map of that channel, so
-    the edited pass is exactly the value)."""
+    """Set an instance's roughness, metallic and/or transmission (0..1: how much of it is glass —
+    thin-walled, ior 1.5 unless the material says otherwise; see ``Material``), dropping the
+    material's map of an edited channel, so the edited pass is exactly the value."""
 
     instance_id: int
     roughness: float | None = None
     metallic: float | None = None
     kind: str = "material"
+    transmission: float | None = None
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,8 @@ def apply_scene_edits(scene: Scene, edits: Iterable[SceneEdit]) -> Scene:
                     raise ValueError(f"edit {edit}: colour must be 3 linear values in [0, 1]")
                 mat = _own_material(obj, base_color=color, texture=None)
             else:
-                changes = {k: float(v) for k, v in (("roughness", edit.roughness), ("metallic", edit.metallic))
-                           if v is not None}
+                changes = {k: float(v) for k, v in (("roughness", edit.roughness), ("metallic", edit.metallic),
+                                                    ("transmission", edit.transmission)) if v is not None}
                 if not changes:
                     raise ValueError(f"edit {edit} changes nothing")
                 # The value is set, not scaled: a roughness/metallic map of the material goes (issue 16).

@@ -43,3 +43,30 @@ def smith_visibility(n_dot_l: np.ndarray, n_dot_v: np.ndarray, alpha: np.ndarray
 def alpha_from_roughness(roughness: np.ndarray) -> np.ndarray:
     """Perceptual roughness squared, floored so a 'perfect' mirror stays numerically sane."""
     return np.maximum(roughness * roughness, 2e-3)
+
+
+# -- dielectrics (transmission) ----------------------------------------------------------------------
+# Below this perceptual roughness (α = roughness² < 2e-3, the opaque model's α floor) a solid
+# dielectric is smooth: one delta reflection and one delta refraction (Mitsuba ``dielectric``).
+SMOOTH_ROUGHNESS = 0.045
+
+
+def fresnel_dielectric(cos_i: np.ndarray, eta: float | np.ndarray) -> np.ndarray:
+    """Exact unpolarised Fresnel reflectance of light arriving at cosine ``cos_i`` > 0 on an
+    interface with relative index ``eta`` = n_transmitted / n_incident (1 on total internal
+    reflection): the dielectric's split between reflection and refraction."""
+    cos_i = np.clip(np.asarray(cos_i, np.float64), 0.0, 1.0)
+    eta = np.asarray(eta, np.float64)
+    sin2_t = (1.0 - cos_i ** 2) / eta ** 2
+    cos_t = np.sqrt(np.clip(1.0 - sin2_t, 0.0, 1.0))
+    rs = (cos_i - eta * cos_t) / (cos_i + eta * cos_t)
+    rp = (eta * cos_i - cos_t) / (eta * cos_i + cos_t)
+    return np.where(sin2_t >= 1.0, 1.0, 0.5 * (rs * rs + rp * rp))
+
+
+def thin_slab_reflectance(cos_i: np.ndarray, ior: float) -> np.ndarray:
+    """Reflectance of a thin parallel slab with both faces' inter-reflections summed
+    (R + T²R/(1 − R²) = 2R/(1 + R), T = 1 − R; Mitsuba ``thindielectric``); the slab transmits
+    the rest, in the incident direction."""
+    r = fresnel_dielectric(cos_i, ior)
+    return 2.0 * r / (1.0 + r)

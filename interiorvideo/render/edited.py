@@ -19,6 +19,7 @@ from ..edits.scene import SceneEdit, apply_scene_edits
 from ..edits.serialise import scene_edit_to_dict
 from ..fileio import atomic_write_bytes, digest
 from ..scene import generate_scene
+from ..scene.generator import GENERATOR_VERSION
 from ..scene.model import Scene
 from .renderer import RENDERER_VERSION, Renderer, RenderSettings
 
@@ -63,7 +64,8 @@ def render_edited(clip: Mapping[str, Any], edits: Sequence[SceneEdit], cache: Pa
     settings = render_settings(clip)
     key = digest({"scene_seed": meta.get("scene_seed"), "scene": meta.get("scene_id"),
                   "edits": [scene_edit_to_dict(e) for e in edits], "settings": dataclasses.asdict(settings),
-                  "renderer": RENDERER_VERSION, "K": K.tolist(), "poses": poses.tolist(), "size": [W, H]}, 24)
+                  "renderer": RENDERER_VERSION, "generator": GENERATOR_VERSION, "K": K.tolist(),
+                  "poses": poses.tolist(), "size": [W, H]}, 24)
     path = Path(cache) / "renders" / f"{key}.npz" if cache is not None else None
     if path is not None and path.is_file():
         try:

@@ -29,6 +29,7 @@ import open3d as o3d
 from . import kernels
 from .lights import SHADOW_OFFSET, LightSet
 from .scenedata import SceneData
+from .shadows import through_panes
 
 DIMS_FIRST = 6  # irradiance's first vertex: light pick + 3 light dims, 2 cosine-direction dims
 DIMS_BOUNCE = 8  # each further vertex: light pick + 3 light dims, lobe pick, 2 direction dims, Russian roulette
@@ -58,6 +59,7 @@ class Hits:
     specular: np.ndarray
     emission: np.ndarray
     geometric: np.ndarray  # unit geometric normal facing the incoming ray (differs from normal under normal maps)
+    front: np.ndarray | None = None  # the ray hit the side the triangle's winding normal points to
 
 
 class RayCounter:
@@ -76,7 +78,8 @@ def trace(data: SceneData, origins: np.ndarray, directions: np.ndarray, counter:
         origins, directions, t, ans["geometry_ids"], ans["primitive_ids"], ans["primitive_uvs"],
         ans["primitive_normals"], data.rc.geometry_to_instance, data.base_color, data.roughness, data.metallic,
         data.specular, data.emission, data.tex)
-    hits = Hits(np.isfinite(t), t, *attrs)
+    front = np.einsum("ij,ij->i", ans["primitive_normals"], directions) < 0
+    hits = Hits(np.isfinite(t), t, *attrs, front=front)
     if hits.emission.any():
         # One-sided emitters glow only where they radiate: seen from behind they are dark.
         back = np.einsum("ij,ij->i", ans["primitive_normals"], directions) > 0
@@ -153,6 +156,7 @@ class Workspace:
             self.shadow = np.empty((rows, 6), f)
             self.idx = [np.empty(rows, np.int64), np.empty(rows, np.int64)]
             self.alive = np.empty(rows, np.bool_)
+            self.delta = np.empty(rows, np.bool_)
         return self
 
 
@@ -187,16 +191,17 @@ def irradiance(data: SceneData, lights: LightSet, x: np.ndarray, n: np.ndarray, 
     kernels.first_vertex(x, n, np.asarray(inst, np.int64), lights.inst_room, lights.room_mask, table, rot, S, 0, off,
                          *lights.arrays, contrib, e, ldir, lpdf, shadow, ws.rays[0][:M], ws.prev[0][:M],
                          ws.prev_inst[0][:M])
-    visible = ~_occluded_rays(data, shadow, counter)
+    visible = (~_occluded_rays(data, shadow, counter)).astype(np.float32)[:, None]
+    visible = _through_panes(data, shadow, visible, lpdf <= 0.0, counter)
     leaves = None
     if g is not None:  # normal-mapped points: nothing through the geometric back (kernels._below)
         gg = np.repeat(np.asarray(g, np.float32), S, axis=0)
-        visible &= np.einsum("ij,ij->i", ldir, gg) > 0
+        visible = visible * (np.einsum("ij,ij->i", ldir, gg) > 0)[:, None]
         leaves = np.einsum("ij,ij->i", ws.rays[0][:M, 3:6], gg) > 0
-    total = contrib * visible[:, None]
+    total = contrib * visible
     direct = None
     if keep_direct:
-        direct = DirectSamples((e * visible[:, None]).reshape(N, S, 3), ldir.reshape(N, S, 3).copy(),
+        direct = DirectSamples((e * visible).reshape(N, S, 3), ldir.reshape(N, S, 3).copy(),
                                lpdf.reshape(N, S).copy())
     idx = ws.idx[0][:M]
     idx[:] = np.arange(M)
@@ -243,6 +248,42 @@ def specular_paths(data: SceneData, lights: LightSet, x: np.ndarray, n: np.ndarr
     return out + paths
 
 
+def glass_paths(data: SceneData, lights: LightSet, x: np.ndarray, n: np.ndarray, view: np.ndarray,
+                front: np.ndarray, inst: np.ndarray, albedo: np.ndarray, rough: np.ndarray, diel: np.ndarray,
+                counts: np.ndarray, table: np.ndarray, rot: np.ndarray, dim: int,
+                max_bounces: int, rr_start: int, counter: RayCounter, clamp: float | None = None,
+                ws: Workspace | None = None) -> np.ndarray:
+    """Radiance (N, 3) the dielectric lobe of transmissive materials sends towards ``view`` at
+    the camera's hits (``front``: seen from the outside; ``albedo`` tints the transmitted light;
+    ``diel``: transmission, ior, thin per point): ``counts[i]`` paths per point that
+    start with a sample of the lobe (reflected or transmitted, :func:`kernels._dielectric_sample`)
+    and are traced like the specular lobe's — they use its stream (from ``dim``), and the
+    irradiance stream's dim 0 for the Fresnel choice. Emitters and sky they hit next count with
+    full weight (nothing light-samples a dielectric lobe)."""
+    N, S = len(x), table.shape[0]
+    shift = _check_table(table, rot, N, dim + stream_dims(max_bounces)[1])
+    if counts.max(initial=0) > S:
+        raise ValueError(f"at most {S} glass paths per point, got {counts.max()}")
+    M = N * S
+    ws = (ws or Workspace()).ensure(M)
+    c = 1
+    inst = np.asarray(inst, np.int64)
+    kernels.dielectric_first_vertex(
+        np.ascontiguousarray(x, np.float32), np.ascontiguousarray(n, np.float32),
+        np.ascontiguousarray(view, np.float32), np.asarray(front, np.bool_), inst,
+        np.ascontiguousarray(albedo, np.float32), np.asarray(rough, np.float32), np.ascontiguousarray(diel, np.float32),
+        np.asarray(counts, np.int64), S, table, rot, dim, np.float32(SHADOW_OFFSET),
+        ws.rays[c][:M], ws.beta[c][:M], ws.prev[c][:M], ws.prev_inst[c][:M], ws.alive[:M])
+    ws.idx[c][:M] = np.arange(M)
+    m = kernels.compact(ws.alive[:M], ws.rays[c][:M], ws.beta[c][:M], ws.prev[c][:M], ws.prev_inst[c][:M],
+                        ws.idx[c][:M], ws.rays[0], ws.beta[0], ws.prev[0], ws.prev_inst[0], ws.idx[0])
+    total = np.zeros((M, 3), np.float32)
+    if m:
+        trace_paths(data, lights, table, rot, shift, dim + DIMS_SPECULAR_FIRST, m, max_bounces, rr_start, total,
+                    clamp, counter, ws)
+    return total.reshape(N, S, 3).sum(axis=1) / np.maximum(counts, 1)[:, None]
+
+
 def trace_paths(data: SceneData, lights: LightSet, table: np.ndarray, rot: np.ndarray, shift: int, dim: int, m: int,
                 max_bounces: int, rr_start: int, total: np.ndarray, clamp: float | None, counter: RayCounter,
                 ws: Workspace) -> None:
@@ -253,7 +294,7 @@ def trace_paths(data: SceneData, lights: LightSet, table: np.ndarray, rot: np.nd
     off = np.float32(SHADOW_OFFSET)
     env, env_u = data.env.table, np.float64(data.env.u_offset)
     cur = 0
-    for bounce in range(1, max_bounces + 1):
+    for bounce in range(1, max_bounces + 2):  # (max_bounces + 1: the last dielectric rays' hits only)
         rays, beta, idx = ws.rays[cur][:m], ws.beta[cur][:m], ws.idx[cur][:m]
         ans = cast(data, rays, counter)
         nxt = 1 - cur
@@ -261,25 +302,49 @@ def trace_paths(data: SceneData, lights: LightSet, table: np.ndarray, rot: np.nd
         # Row-aligned survivors go to the other buffers first, then get packed in place.
         tmp_rays, tmp_beta, tmp_prev, tmp_inst = ws.rays[nxt][:m], ws.beta[nxt][:m], ws.prev[nxt][:m], \
             ws.prev_inst[nxt][:m]
-        last = bounce == max_bounces
+        last, emit_only = bounce == max_bounces, bounce > max_bounces
         kernels.path_vertex(
             rays, ans["t_hit"], ans["geometry_ids"], ans["primitive_ids"], ans["primitive_uvs"],
             ans["primitive_normals"], beta, idx, ws.prev[cur][:m],
             ws.prev_inst[cur][:m], shift, lights.inst_room, lights.room_mask, lights.inst_light, table, rot,
-            dim + DIMS_BOUNCE * (bounce - 1), bounce >= rr_start, last, np.float32(np.inf) if bounce == 1 else limit,
+            dim + DIMS_BOUNCE * (bounce - 1), bounce >= rr_start, last, emit_only,
+            np.float32(np.inf) if bounce == 1 else limit,
             total, limit, off, env, env_u, data.rc.geometry_to_instance,
             data.base_color, data.roughness, data.metallic, data.specular, data.emission, data.two_sided, data.tex,
             *lights.arrays,
-            contrib, shadow, tmp_rays, tmp_beta, tmp_prev, tmp_inst, alive)
-        kernels.accumulate(total, idx, contrib, _occluded_rays(data, shadow, counter), limit)
-        if last:
+            data.dielectric, contrib, shadow, tmp_rays, tmp_beta, tmp_prev, tmp_inst, alive, ws.delta[:m])
+        if emit_only:
             break
+        occluded = _occluded_rays(data, shadow, counter)
+        if data.has_panes:
+            vis = _through_panes(data, shadow, (~occluded).astype(np.float32)[:, None], ws.delta[:m], counter)
+            contrib *= vis
+            occluded = ~(vis > 0).any(axis=1)
+        kernels.accumulate(total, idx, contrib, occluded, limit)
         # Pack in place: the survivors' rows move to the front of buffer ``nxt``.
         m = kernels.compact(alive, tmp_rays, tmp_beta, tmp_prev, tmp_inst, idx, ws.rays[nxt], ws.beta[nxt],
                             ws.prev[nxt], ws.prev_inst[nxt], ws.idx[nxt])
         cur = nxt
         if m == 0:
             break
+
+
+def _through_panes(data: SceneData, rays: np.ndarray, visible: np.ndarray, delta: np.ndarray,
+                   counter: RayCounter) -> np.ndarray:
+    """Visibility (rows, 1 or 3) of shadow rays with those of delta lights (``delta``) that were
+    blocked re-traced across thin panes (:mod:`shadows`): their transmittance where only panes
+    were in the way."""
+    if not data.has_panes:
+        return visible
+    rows = np.nonzero((visible[:, 0] == 0.0) & delta)[0]
+    if not len(rows):
+        return visible
+    counter.rays += len(rows)
+    _, trans = through_panes(data.rc.scene, data.rc.geometry_to_instance, data.dielectric, data.base_color,
+                                   rays[rows], SHADOW_TFAR, data.threads)
+    out = np.repeat(visible, 3, axis=1) if visible.shape[1] == 1 else visible.copy()
+    out[rows] = trans
+    return out
 
 
 def _occluded_rays(data: SceneData, rays: np.ndarray, counter: RayCounter) -> np.ndarray:

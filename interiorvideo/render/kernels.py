@@ -31,7 +31,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .brdf import DIELECTRIC_F0
+from .brdf import DIELECTRIC_F0, SMOOTH_ROUGHNESS
 
 # OpenMP first: the TBB on some machines is too old for numba and only produces a warning.
 numba.config.THREADING_LAYER_PRIORITY = ["omp", "workqueue", "tbb"]
@@ -466,8 +466,8 @@ def _bsdf(nx, ny, nz, vx, vy, vz, lx, ly, lz, n_v, cdr, cdg, cdb, f0r, f0g, f0b,
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
-def _vndf_dir(nx, ny, nz, vx, vy, vz, a2, u1, u2):
-    """Reflect ``v`` about a microfacet normal drawn from GGX's distribution of visible normals
+def _vndf_normal(nx, ny, nz, vx, vy, vz, a2, u1, u2):
+    """A microfacet normal drawn from GGX's distribution of visible normals seen from ``v``
     (Dupuy & Benyoub 2023, spherical caps; isotropic α = √a2)."""
     tx, ty, tz, bx, by, bz = _basis(nx, ny, nz)
     alpha = math.sqrt(a2)
@@ -480,7 +480,13 @@ def _vndf_dir(nx, ny, nz, vx, vy, vz, a2, u1, u2):
     hx, hy, hz = alpha * (st * math.cos(phi) + wx), alpha * (st * math.sin(phi) + wy), z + wz
     hn = math.sqrt(hx * hx + hy * hy + hz * hz)
     hx, hy, hz = hx / hn, hy / hn, hz / hn
-    mx, my, mz = tx * hx + bx * hy + nx * hz, ty * hx + by * hy + ny * hz, tz * hx + bz * hy + nz * hz
+    return tx * hx + bx * hy + nx * hz, ty * hx + by * hy + ny * hz, tz * hx + bz * hy + nz * hz
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _vndf_dir(nx, ny, nz, vx, vy, vz, a2, u1, u2):
+    """Reflect ``v`` about a microfacet normal drawn from GGX's visible normals (:func:`_vndf_normal`)."""
+    mx, my, mz = _vndf_normal(nx, ny, nz, vx, vy, vz, a2, u1, u2)
     vm = 2.0 * (vx * mx + vy * my + vz * mz)
     return vm * mx - vx, vm * my - vy, vm * mz - vz
 
@@ -498,6 +504,107 @@ def _power(p_this, p_other):
     """Power-heuristic MIS weight of the technique with pdf ``p_this``."""
     a, b = p_this * p_this, p_other * p_other
     return a / (a + b) if a + b > 0.0 else 0.0
+
+
+# -- dielectrics: transmission (Material.transmission / ior / thin) ---------------------------------
+# A transmissive material is f = (1 − t)·f_opaque + t·f_dielectric (glTF KHR_materials_transmission).
+# Each vertex picks the dielectric lobe with probability t and samples it alone. Delta lobes
+# (thin, smooth) and transmission are never light-sampled (a light behind solid glass is occluded
+# by the glass itself; light samples are one-sided), so the emitter or sky such a ray hits counts
+# with full weight (``prev[3]`` = 0 marks it). The light sample weighs each lobe by MIS on its
+# own: the opaque part × (1 − t) against pdf (1 − t)·pdf_opaque, a rough solid's reflection × t
+# against t·pdf_reflection (:func:`_rough_reflection`), the densities this vertex draws them with.
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _fresnel_dielectric(cos_i, eta):
+    """Exact unpolarised Fresnel reflectance at cosine ``cos_i`` > 0 into relative index ``eta``
+    (n_transmitted / n_incident), and the refracted cosine (F = 1, cos_t = 0 on total internal
+    reflection)."""
+    sin2_t = (1.0 - cos_i * cos_i) / (eta * eta)
+    if sin2_t >= 1.0:
+        return 1.0, 0.0
+    cos_t = math.sqrt(1.0 - sin2_t)
+    rs = (cos_i - eta * cos_t) / (cos_i + eta * cos_t)
+    rp = (eta * cos_i - cos_t) / (eta * cos_i + cos_t)
+    return 0.5 * (rs * rs + rp * rp), cos_t
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _smith_g1(c, a2):
+    """Smith's GGX masking of a direction with cosine ``c`` to the normal (either side)."""
+    c2 = c * c
+    if c2 >= 1.0:
+        return 1.0
+    return 2.0 / (1.0 + math.sqrt(1.0 + a2 * (1.0 - c2) / max(c2, 1e-12)))
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _dielectric_sample(nx, ny, nz, vx, vy, vz, front, ior, thin, rough, u_lobe, u1, u2):
+    """Sample the dielectric lobe seen from ``v`` (unit normal n on v's side; ``front``: v is on
+    the side the geometric normal points to, outside a solid). Returns the direction l, the
+    weight f·|cos|/pdf before the transmission tint (0: no sample) and whether l is transmitted.
+
+    thin: a smooth slab, reflectance 2R/(1 + R) with both faces' inter-reflections (Mitsuba
+    ``thindielectric``), transmitted straight on; solid: relative index η = ior entering, 1/ior
+    leaving; smooth below SMOOTH_ROUGHNESS (Fresnel-chosen delta reflection or refraction,
+    ``dielectric``), else a GGX visible-normal sample of the microfacet normal, reflected or
+    refracted by its Fresnel (Walter et al. 2007, weight G1(l), ``roughdielectric``).
+    Refraction scales radiance by 1/η² (the solid angle compresses), as Mitsuba does."""
+    n_v = nx * vx + ny * vy + nz * vz
+    if thin:
+        r, _ = _fresnel_dielectric(min(max(n_v, 1e-6), 1.0), ior)
+        if u_lobe < 2.0 * r / (1.0 + r):
+            return 2.0 * n_v * nx - vx, 2.0 * n_v * ny - vy, 2.0 * n_v * nz - vz, 1.0, False
+        return -vx, -vy, -vz, 1.0, True
+    eta = ior if front else 1.0 / ior
+    if rough < SMOOTH_ROUGHNESS:
+        mx, my, mz, v_m = nx, ny, nz, n_v
+        a2, g = 0.0, 1.0
+    else:
+        alpha = rough * rough
+        a2 = alpha * alpha
+        mx, my, mz = _vndf_normal(nx, ny, nz, vx, vy, vz, a2, u1, u2)
+        v_m = vx * mx + vy * my + vz * mz
+        if v_m <= 0.0:
+            return 0.0, 0.0, 0.0, 0.0, False
+    f, cos_t = _fresnel_dielectric(min(v_m, 1.0), eta)
+    if u_lobe < f:
+        lx, ly, lz = 2.0 * v_m * mx - vx, 2.0 * v_m * my - vy, 2.0 * v_m * mz - vz
+        transmitted = False
+    else:
+        k = v_m / eta - cos_t
+        lx, ly, lz = -vx / eta + k * mx, -vy / eta + k * my, -vz / eta + k * mz
+        transmitted = True
+    n_l = nx * lx + ny * ly + nz * lz
+    if (n_l <= 0.0) != transmitted:  # a rough sample that went to the wrong side: no sample
+        return 0.0, 0.0, 0.0, 0.0, False
+    if a2 > 0.0:
+        g = _smith_g1(n_l, a2)
+    return lx, ly, lz, g / (eta * eta) if transmitted else g, transmitted
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _rough_reflection(nx, ny, nz, vx, vy, vz, lx, ly, lz, front, ior, thin, rough):
+    """f (without the cosine) of a rough solid dielectric's reflection towards ``l`` (on v's
+    side) and the pdf with which :func:`_dielectric_sample` draws it (visible normal × Fresnel
+    choice): F·D·G1(v)G1(l)/(4 n·v n·l) and F·G1(v)·D/(4 n·v). 0 for thin or smooth glass
+    (delta lobes) and below the surface."""
+    if thin or rough < SMOOTH_ROUGHNESS:
+        return 0.0, 0.0
+    n_v, n_l = nx * vx + ny * vy + nz * vz, nx * lx + ny * ly + nz * lz
+    if n_v <= 0.0 or n_l <= 0.0:
+        return 0.0, 0.0
+    hx, hy, hz = vx + lx, vy + ly, vz + lz
+    hn = math.sqrt(hx * hx + hy * hy + hz * hz)
+    if hn <= 1e-12:
+        return 0.0, 0.0
+    n_h, v_h = (nx * hx + ny * hy + nz * hz) / hn, (vx * hx + vy * hy + vz * hz) / hn
+    alpha = rough * rough
+    a2 = alpha * alpha
+    d = n_h * n_h * (a2 - 1.0) + 1.0
+    dist = a2 / (math.pi * d * d)
+    f, _ = _fresnel_dielectric(min(max(v_h, 0.0), 1.0), ior if front else 1.0 / ior)
+    g1v = _smith_g1(n_v, a2)
+    return f * dist * g1v * _smith_g1(n_l, a2) / (4.0 * n_v * n_l), f * g1v * dist / (4.0 * n_v)
 
 
 # -- path vertices ----------------------------------------------------------------------------------
@@ -601,6 +708,38 @@ def specular_first_vertex(x, n, v, inst, rough, f0, strength, counts, samples, n
             alive[i] = True
 
 
+@njit(parallel=True, cache=True, error_model="numpy", fastmath=FASTMATH)
+def dielectric_first_vertex(x, n, v, front, inst, albedo, rough, diel, counts, samples, table, rot, dim, offset, ray,
+                            beta, prev, prev_inst, alive):
+    """The dielectric lobe at the camera's hits: ``counts[p]`` path rays per point (rows p*S + r)
+    from :func:`_dielectric_sample` — Fresnel choice from dim 0 of the row (the irradiance
+    stream's light pick, unused by this lobe otherwise), microfacet normal from dims dim,
+    dim+1 — with throughput weight × tint and ``prev[3]`` = 0 (no light sample to weigh
+    against), leaving from the side they go to."""
+    N = x.shape[0]
+    S = samples
+    for p in prange(N):
+        for r in range(S):
+            alive[p * S + r] = False
+        nx, ny, nz = n[p, 0], n[p, 1], n[p, 2]
+        for r in range(counts[p]):
+            i = p * S + r
+            lx, ly, lz, wd, through = _dielectric_sample(
+                nx, ny, nz, v[p, 0], v[p, 1], v[p, 2], front[p], diel[p, 1], diel[p, 2] > 0.0, rough[p],
+                _u(table, rot, r, p, 0), _u(table, rot, r, p, dim), _u(table, rot, r, p, dim + 1))
+            if wd <= 0.0:
+                continue
+            side = -1.0 if through else 1.0
+            for c in range(3):
+                beta[i, c] = wd * albedo[p, c] if through else wd
+                prev[i, c] = side * n[p, c]
+                ray[i, c] = x[p, c] + side * offset * n[p, c]
+            ray[i, 3], ray[i, 4], ray[i, 5] = lx, ly, lz
+            prev[i, 3], prev[i, 4], prev[i, 5] = 0.0, 1.0, 0.0
+            prev_inst[i] = inst[p]
+            alive[i] = True
+
+
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
 def _emitter_hit(i, hx, hy, hz, dx, dy, dz, gx, gy, gz, k, rays, prev, prev_inst, offset, inst_room, room_mask,
                  inst_light, emission, two_sided, area_center, area_total, area_lum, area_radiance):
@@ -619,7 +758,7 @@ def _emitter_hit(i, hx, hy, hz, dx, dy, dz, gx, gy, gz, k, rays, prev, prev_inst
         return emission[k, 0], emission[k, 1], emission[k, 2]
     mask = room_mask[inst_room[prev_inst[i]]]
     wgt = 1.0
-    if mask[li] != 0.0:
+    if mask[li] != 0.0 and prev[i, 3] > 0.0:  # (pdf 0: a dielectric-sampled ray, no light sample to weigh)
         nx, ny, nz = prev[i, 0], prev[i, 1], prev[i, 2]
         # The previous vertex: the ray's origin less its offset along the normal.
         px, py, pz = rays[i, 0] - offset * nx, rays[i, 1] - offset * ny, rays[i, 2] - offset * nz
@@ -631,20 +770,24 @@ def _emitter_hit(i, hx, hy, hz, dx, dy, dz, gx, gy, gz, k, rays, prev, prev_inst
 
 @njit(parallel=True, cache=True, error_model="numpy", fastmath=FASTMATH)
 def path_vertex(rays, t_hit, geom, prim, bary, normals, beta, idx, prev, prev_inst, shift, inst_room, room_mask,
-                inst_light, table, rot, dim, rr, last, direct_clamp, total, clamp, offset, env, env_u_offset,
+                inst_light, table, rot, dim, rr, last, emit_only, direct_clamp, total, clamp, offset, env, env_u_offset,
                 geom_to_inst, base_color, roughness, metallic, specular, emission, two_sided, tex, area_center,
-                area_total, area_lum,
-                area_radiance, area_tri_start, tri_cdf, tri_v0, tri_e1, tri_e2, tri_normal, pt_pos, pt_int, pt_lum,
-                pt_dir, pt_cos, sun_dir, sun_irr, sun_lum, contrib, shadow, nxt, beta_out, prev_out, prev_inst_out,
-                alive):
+                area_total, area_lum, area_radiance, area_tri_start, tri_cdf, tri_v0, tri_e1, tri_e2, tri_normal,
+                pt_pos, pt_int, pt_lum, pt_dir, pt_cos, sun_dir, sun_irr, sun_lum, dielectric, contrib, shadow, nxt,
+                beta_out, prev_out, prev_inst_out, alive, delta):
     """One bounce of the first ``len(t_hit)`` live paths with the full material model. A miss adds
-    β·sky and ends. A hit adds the emitter's MIS-weighted radiance (:func:`_emitter_hit`;
+    β·sky (the environment table) and ends. A hit adds the emitter's MIS-weighted radiance (:func:`_emitter_hit`;
     luminance-capped at ``direct_clamp``), then at the new vertex: a light sample (dims
     dim..dim+3; β·f·E/p·w, w the power heuristic against BSDF sampling — 1 at the ``last`` vertex,
     which samples no direction — added once the shadow ray is tested), the next direction from
     the diffuse or the GGX lobe (dim+4 picks, dim+5, dim+6 draw), β ← β·f·cos/pdf(mixture) and
-    Russian roulette when ``rr`` (dim+7). Path row i belongs to total row ``idx[i]`` =
-    point · 2^shift + sample. Results go to the preallocated outputs (row-aligned; :func:`compact`
+    Russian roulette when ``rr`` (dim+7). A transmissive material (``dielectric[k]``: transmission,
+    ior, thin) takes the dielectric lobe with probability t at dim+4 (:func:`_dielectric_sample`,
+    light-sampled only for a rough solid's reflection) — at the ``last`` vertex too, whose
+    dielectric rays then only collect the emitter or sky they hit (a call with ``emit_only``), as
+    Mitsuba's path ends: a delta vertex has no light sample to stand in for that ray.
+    ``delta[i]`` flags light samples of delta lights (their shadow rays may cross thin panes).
+    Path row i belongs to total row ``idx[i]`` = point · 2^shift + sample. Results go to the preallocated outputs (row-aligned; :func:`compact`
     packs the survivors)."""
     m = t_hit.shape[0]
     n_lights = area_center.shape[0] + pt_pos.shape[0] + sun_dir.shape[0]
@@ -654,6 +797,7 @@ def path_vertex(rays, t_hit, geom, prim, bary, normals, beta, idx, prev, prev_in
         for i in range(chunk * CHUNK, min(m, (chunk + 1) * CHUNK)):
             dx, dy, dz = rays[i, 3], rays[i, 4], rays[i, 5]
             alive[i] = False
+            delta[i] = False
             for c in range(3):
                 contrib[i, c] = 0.0
                 shadow[i, c] = 0.0
@@ -670,9 +814,10 @@ def path_vertex(rays, t_hit, geom, prim, bary, normals, beta, idx, prev, prev_in
             if inst_light[k] >= 0 or emission[k, 0] > 0.0 or emission[k, 1] > 0.0 or emission[k, 2] > 0.0:
                 lr, lg, lb = _emitter_hit(i, px, py, pz, dx, dy, dz, gx, gy, gz, k, rays, prev, prev_inst, offset,
                                           inst_room, room_mask, inst_light, emission, two_sided, area_center,
-                                          area_total,
-                                          area_lum, area_radiance)
+                                          area_total, area_lum, area_radiance)
                 _add_clamped(total, idx[i], beta[i, 0] * lr, beta[i, 1] * lg, beta[i, 2] * lb, direct_clamp)
+            if emit_only:  # the ray a last vertex's dielectric lobe sent: only what it hits counts
+                continue
             nx, ny, nz, ar, ag, ab, ro, me = _surface(k, prim[i], bary[i, 0], bary[i, 1], dx, dy, dz, gx, gy, gz,
                                                       base_color, roughness, metallic, tex)
             vx, vy, vz = -dx, -dy, -dz
@@ -681,6 +826,7 @@ def path_vertex(rays, t_hit, geom, prim, bary, normals, beta, idx, prev, prev_in
                 continue
             cdr, cdg, cdb, f0r, f0g, f0b, st, a2, p_s = _lobes(ar, ag, ab, ro, me, specular[k], n_v)
             s, p = idx[i] & ((1 << shift) - 1), idx[i] >> shift
+            tr = dielectric[k, 0]  # transmission: the dielectric lobe's share
             total_w, floor = _light_weights(px, py, pz, nx, ny, nz, w, room_mask[inst_room[k]], area_center,
                                             area_total, area_lum, pt_pos, pt_lum, pt_dir, pt_cos, sun_dir, sun_lum)
             er, eg, eb, lx, ly, lz, lp = _light_sample(
@@ -689,24 +835,57 @@ def path_vertex(rays, t_hit, geom, prim, bary, normals, beta, idx, prev, prev_in
                 area_radiance, area_tri_start, tri_cdf, tri_v0, tri_e1, tri_e2, tri_normal, pt_pos, pt_int, pt_dir,
                 pt_cos, sun_dir, sun_irr)
             br, bg, bb = beta[i, 0], beta[i, 1], beta[i, 2]
-            if (er > 0.0 or eg > 0.0 or eb > 0.0) and not _below(k, gx, gy, gz, dx, dy, dz, lx, ly, lz, tex):
+            front = gx * dx + gy * dy + gz * dz < 0.0
+            rough_glass = tr > 0.0 and dielectric[k, 2] == 0.0 and roughness[k] >= SMOOTH_ROUGHNESS
+            if ((tr < 1.0 or rough_glass) and (er > 0.0 or eg > 0.0 or eb > 0.0)
+                    and not _below(k, gx, gy, gz, dx, dy, dz, lx, ly, lz, tex)):  # (else nothing to evaluate)
                 ln = math.sqrt(lx * lx + ly * ly + lz * lz)
                 fr, fg, fb, pb = _bsdf(nx, ny, nz, vx, vy, vz, lx / ln, ly / ln, lz / ln, n_v, cdr, cdg, cdb, f0r,
                                        f0g, f0b, st, a2, p_s)
-                wl = 1.0 if (lp <= 0.0 or last) else _power(lp, pb)
-                contrib[i, 0], contrib[i, 1], contrib[i, 2] = br * fr * er * wl, bg * fg * eg * wl, bb * fb * eb * wl
+                wl = (1.0 if (lp <= 0.0 or last) else _power(lp, (1.0 - tr) * pb)) * (1.0 - tr)
+                fr, fg, fb = fr * wl, fg * wl, fb * wl
+                if rough_glass:  # its reflection, MIS-weighted per lobe (the last vertex samples it too)
+                    fd, pd = _rough_reflection(nx, ny, nz, vx, vy, vz, lx / ln, ly / ln, lz / ln, front,
+                                               dielectric[k, 1], False, roughness[k])
+                    wd = tr * fd * (1.0 if lp <= 0.0 else _power(lp, tr * pd))
+                    fr, fg, fb = fr + wd, fg + wd, fb + wd
+                delta[i] = lp <= 0.0  # a delta light: its shadow ray may cross thin panes (shadows.py)
+                contrib[i, 0], contrib[i, 1], contrib[i, 2] = br * fr * er, bg * fg * eg, bb * fb * eb
                 shadow[i, 0], shadow[i, 1], shadow[i, 2] = px + offset * nx, py + offset * ny, pz + offset * nz
                 shadow[i, 3], shadow[i, 4], shadow[i, 5] = lx - offset * nx, ly - offset * ny, lz - offset * nz
+            u_lobe = _u(table, rot, s, p, dim + 4)
+            if last and not (tr > 0.0 and u_lobe < tr):
+                continue
+            side = 1.0  # the side of the surface the next ray leaves from: -1 for transmission
+            if tr > 0.0 and u_lobe < tr:
+                cx, cy, cz, wd, through = _dielectric_sample(
+                    nx, ny, nz, vx, vy, vz, front, dielectric[k, 1], dielectric[k, 2] > 0.0, roughness[k], u_lobe / tr,
+                    _u(table, rot, s, p, dim + 5), _u(table, rot, s, p, dim + 6))
+                if wd <= 0.0:
+                    continue
+                pb = 0.0  # delta lobes and transmission: no light sample to weigh against
+                if through:  # transmitted light is tinted by the base colour (glTF)
+                    side = -1.0
+                    br, bg, bb = br * wd * ar, bg * wd * ag, bb * wd * ab
+                else:
+                    br, bg, bb = br * wd, bg * wd, bb * wd
+                    if rough_glass:  # a rough reflection: weighed against the light sample where it lands
+                        pb = tr * _rough_reflection(nx, ny, nz, vx, vy, vz, cx, cy, cz, front, dielectric[k, 1],
+                                                    False, roughness[k])[1]
+            else:
+                if tr > 0.0:
+                    u_lobe = (u_lobe - tr) / (1.0 - tr)
+                cx, cy, cz = _sample_dir(nx, ny, nz, vx, vy, vz, a2, p_s, u_lobe, _u(table, rot, s, p, dim + 5),
+                                         _u(table, rot, s, p, dim + 6))
+                fr, fg, fb, pb = _bsdf(nx, ny, nz, vx, vy, vz, cx, cy, cz, n_v, cdr, cdg, cdb, f0r, f0g, f0b, st, a2,
+                                       p_s)
+                if pb <= 0.0 or _below(k, gx, gy, gz, dx, dy, dz, cx, cy, cz, tex):
+                    continue
+                n_l = nx * cx + ny * cy + nz * cz
+                br, bg, bb = br * fr * n_l / pb, bg * fg * n_l / pb, bb * fb * n_l / pb
+                pb *= 1.0 - tr
+            nx, ny, nz = side * nx, side * ny, side * nz
             ox, oy, oz = px + offset * nx, py + offset * ny, pz + offset * nz
-            if last:
-                continue
-            cx, cy, cz = _sample_dir(nx, ny, nz, vx, vy, vz, a2, p_s, _u(table, rot, s, p, dim + 4),
-                                     _u(table, rot, s, p, dim + 5), _u(table, rot, s, p, dim + 6))
-            fr, fg, fb, pb = _bsdf(nx, ny, nz, vx, vy, vz, cx, cy, cz, n_v, cdr, cdg, cdb, f0r, f0g, f0b, st, a2, p_s)
-            if pb <= 0.0 or _below(k, gx, gy, gz, dx, dy, dz, cx, cy, cz, tex):
-                continue
-            n_l = nx * cx + ny * cy + nz * cz
-            br, bg, bb = br * fr * n_l / pb, bg * fg * n_l / pb, bb * fb * n_l / pb
             if rr:
                 q = min(max(max(br, max(bg, bb)), 0.05), 1.0)
                 if _u(table, rot, s, p, dim + 7) >= q:

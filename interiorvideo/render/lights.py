@@ -10,6 +10,7 @@ import open3d as o3d
 
 from ..scene.model import Scene
 from ..scene.raycast import RaycastScene, build_raycast_scene
+from .shadows import pane_table, through_panes
 
 SHADOW_OFFSET = 2e-3  # metres along the normal, so a shadow ray does not hit its own surface
 
@@ -120,20 +121,21 @@ class LightSet:
         pts = np.stack([rng.uniform(x0, x1, probes), rng.uniform(y0, y1, probes),
                         rng.uniform(room.floor_z + 0.05, room.ceiling_z - 0.05, probes)], axis=1)
         n_area, n_pt = len(self.area_total), len(self.pt_pos)
+        diel, base = _pane_arrays(scene)
         out = np.zeros(len(lights), np.float32)
         for j, k in enumerate(lights):
             if k >= n_area + n_pt:  # the sun: rays towards it, long enough to leave the scene
                 d = np.broadcast_to(self.sun_dir[k - n_area - n_pt] * 1000.0, pts.shape)
-                out[j] = max(1.0 - self._blocked(rc, pts, d, 1.0).mean(), 0.02)
+                out[j] = max(1.0 - self._blocked(rc, pts, d, 1.0, diel, base).mean(), 0.02)
                 continue
-            if k >= n_area:
-                targets = self.pt_pos[k - n_area][None]
-            else:
-                lo, hi = self.area_tri_start[k], self.area_tri_start[k + 1]
-                tris = np.linspace(lo, hi - 1, min(8, hi - lo)).round().astype(np.int64)
-                # Triangle centroids, pulled 1 cm off the emitter so its own surface doesn't block.
-                targets = (self.tri_v0[tris] + (self.tri_e1[tris] + self.tri_e2[tris]) / 3
-                           + 0.01 * self.tri_normal[tris])
+            if k >= n_area:  # a point or spot light: delta, so its light crosses panes
+                out[j] = 1.0 - self._blocked(rc, pts, self.pt_pos[k - n_area] - pts, 0.999, diel, base).mean()
+                continue
+            lo, hi = self.area_tri_start[k], self.area_tri_start[k + 1]
+            tris = np.linspace(lo, hi - 1, min(8, hi - lo)).round().astype(np.int64)
+            # Triangle centroids, pulled 1 cm off the emitter so its own surface doesn't block.
+            targets = (self.tri_v0[tris] + (self.tri_e1[tris] + self.tri_e2[tris]) / 3
+                       + 0.01 * self.tri_normal[tris])
             seen = np.zeros(probes, bool)
             for tgt in targets:
                 seen |= ~self._blocked(rc, pts, tgt - pts, 0.999)
@@ -141,9 +143,15 @@ class LightSet:
         return out
 
     @staticmethod
-    def _blocked(rc: RaycastScene, origins: np.ndarray, vectors: np.ndarray, tfar: float) -> np.ndarray:
-        rays = np.concatenate([origins, vectors], axis=1).astype(np.float32)
-        return rc.scene.test_occlusions(o3d.core.Tensor(rays), tnear=0.0, tfar=tfar).numpy()
+    def _blocked(rc: RaycastScene, origins: np.ndarray, vectors: np.ndarray, tfar: float,
+                 diel: np.ndarray | None = None, base: np.ndarray | None = None) -> np.ndarray:
+        """Whether each ray is blocked before ``tfar``; with pane arrays (delta lights), rays
+        that only cross thin panes pass, as the renderer's shadow rays do (shadows.py)."""
+        rays = np.concatenate([origins, np.broadcast_to(vectors, origins.shape)], axis=1).astype(np.float32)
+        hit = rc.scene.test_occlusions(o3d.core.Tensor(rays), tnear=0.0, tfar=tfar).numpy()
+        if diel is not None and hit.any():
+            hit[hit] = through_panes(rc.scene, rc.geometry_to_instance, diel, base, rays[hit], tfar)[0]
+        return hit
 
     @property
     def count(self) -> int:
@@ -155,3 +163,14 @@ class LightSet:
         return (self.area_center, self.area_total, self.area_lum, self.area_radiance, self.area_tri_start,
                 self.tri_cdf, self.tri_v0, self.tri_e1, self.tri_e2, self.tri_normal, self.pt_pos, self.pt_int,
                 self.pt_lum, self.pt_dir, self.pt_cos, self.sun_dir, self.sun_irr, self.sun_lum)
+
+
+def _pane_arrays(scene: Scene) -> tuple[np.ndarray | None, np.ndarray]:
+    """Per instance (transmission, ior, thin) and base colour, or None without thin panes."""
+    n = max((o.instance_id for o in scene.objects), default=0) + 1
+    diel, base = np.zeros((n, 3), np.float32), np.ones((n, 3), np.float32)
+    for o in scene.objects:
+        m = o.material
+        diel[o.instance_id] = m.transmission, m.ior, float(m.thin)
+        base[o.instance_id] = m.base_color
+    return (diel if pane_table(diel).any() else None), base

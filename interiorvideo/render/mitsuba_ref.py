@@ -24,6 +24,11 @@ Mappings (ours → Mitsuba) and where they are approximate:
   spec_tint/sheen/clearcoat 0. Approximate: principled's diffuse lobe is Disney's (roughness
   dependent retro-reflection) rather than our (1 − F)·Lambert, and its dielectric Fresnel is the
   exact one at η from F0 rather than Schlick's.
+- **Dielectrics.** A transmissive material (transmission t) is ``blendbsdf`` (weight t) of the
+  opaque BSDF above and :func:`dielectric_bsdf_dict`'s ``thindielectric`` / ``dielectric`` /
+  ``roughdielectric`` (t = 1: that alone), outside ior 1, tint = base colour. Mitsuba's
+  roughdielectric uses the separable Smith G, as ours; like ours, its shadow rays are blocked
+  by glass (a delta light never shines through a smooth pane in Mitsuba's ``path``).
 - **Textures.** Base-colour textures (sRGB uint8) are linearised as our renderer does, multiplied
   by the base-colour factor and given to a ``bitmap`` texture (``raw``, bilinear, repeat); our
   UVs have v = 0 at the bottom, Mitsuba's at the top row, so v is flipped on export.
@@ -65,12 +70,14 @@ import glob
 import os
 import re
 import sys
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from ..colour import srgb_to_linear
 from ..scene.model import Light, Material, Scene, SceneObject
+from .brdf import SMOOTH_ROUGHNESS
 from .environment import RESOLUTION, environment
 from .scenedata import texture_texels
 
@@ -158,6 +165,20 @@ def _reflectance(scene: Scene, m: Material) -> dict:
             "wrap_mode": "repeat"}
 
 
+def dielectric_bsdf_dict(m: Material) -> dict:
+    """The dielectric lobe of a transmissive material: ``thindielectric`` (thin), ``dielectric``
+    (solid, roughness below SMOOTH_ROUGHNESS) or ``roughdielectric`` (GGX, α = roughness², visible
+    normal sampling), air outside (ext_ior 1, not Mitsuba's default 1.000277), the base colour
+    as specular transmittance (glTF's tint). Never ``twosided``: its sides are inside/outside."""
+    common = {"int_ior": float(m.ior), "ext_ior": 1.0, "specular_transmittance": _rgb(m.base_color)}
+    if m.thin:
+        return {"type": "thindielectric", **common}
+    if m.roughness < SMOOTH_ROUGHNESS:
+        return {"type": "dielectric", **common}
+    return {"type": "roughdielectric", "distribution": "ggx", "alpha": float(m.roughness) ** 2,
+            "sample_visible": True, **common}
+
+
 BSDFS = ("x2v", "principled")
 
 
@@ -171,6 +192,11 @@ def bsdf_dict(scene: Scene, m: Material, bsdf: str = "x2v") -> dict:
     ``metal_blend_dict`` where that is exact) whichever ``bsdf`` is asked for."""
     if bsdf not in BSDFS:
         raise ValueError(f"bsdf must be one of {BSDFS}, got {bsdf!r}")
+    if m.transmission > 0.0:
+        if m.transmission >= 1.0:
+            return dielectric_bsdf_dict(m)
+        return {"type": "blendbsdf", "weight": float(m.transmission),
+                "bsdf_0": bsdf_dict(scene, replace(m, transmission=0.0), bsdf), "bsdf_1": dielectric_bsdf_dict(m)}
     textured = m.roughness_texture is not None or m.metallic_texture is not None
     if bsdf == "x2v" and not textured and m.normal_texture is None:
         out = {"type": "x2v", "base_color": _reflectance(scene, m), "roughness": float(m.roughness),

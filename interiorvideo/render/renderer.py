@@ -16,6 +16,13 @@ be one surface's, an id cannot be averaged, and an edit or a local prompt masked
 must change exactly the pixels of that instance's material. So rgb = albedo·irradiance holds
 exactly where a pixel sees one Lambertian colour (inside surfaces, not across their edges or
 a texture's texels); ``pixel_samples=1`` makes it exact everywhere.
+
+A transmissive material (transmission t, see ``scene.model.Material``) shows (1 − t)·that +
+t·its dielectric lobe's radiance (``samples / P`` paths per position through or off the glass)
++ emission. Its intrinsic passes are the glass surface's own: albedo = base colour (the tint of
+the transmitted light), its roughness, metallic, normal, depth and instance id — what is seen
+through it shows only in rgb — and irradiance is, as everywhere, the first vertex treated as a
+white Lambertian (light arriving at the glass surface).
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from .integrator import (
     Hits,
     RayCounter,
     Workspace,
+    glass_paths,
     irradiance,
     specular_paths,
     stream_dims,
@@ -43,7 +51,9 @@ from .lights import LightSet
 from .sampling import point_hash, rotations, sobol_table
 from .scenedata import SceneData
 
-RENDERER_VERSION = 3  # 2: full path tracing with MIS; 3: pixel filter, two-sided emitters, far lights (issue 16)
+# 2: full path tracing of the material model with MIS; 3 (issue 16): pixel filter, two-sided emitters,
+# lights two doors away, sky table, texture maps, dielectrics and delta lights' shadow rays through panes.
+RENDERER_VERSION = 3
 
 
 def pixel_offsets(count: int) -> np.ndarray:
@@ -192,7 +202,9 @@ class Renderer:
         x, n = h.point[sel], h.normal[sel].astype(np.float32)
         albedo, rough, metal, spec = h.albedo[sel], h.roughness[sel], h.metallic[sel], h.specular[sel]
         strength = (1.0 - metal) * spec + metal
-        lobe = strength > 0
+        diel = self.data.dielectric[h.instance[sel]]
+        tr = diel[:, 0]
+        lobe = (strength > 0) & (tr < 1.0)
         g = h.geometric[sel] if self.data.has_normal_maps else None  # see kernels._below
         irr, direct = irradiance(self.data, self.lights, x, n, h.instance[sel], table, rot, s.max_bounces,
                                  s.rr_start, self.counter, s.indirect_clamp, keep_direct=bool(lobe.any()),
@@ -200,7 +212,7 @@ class Renderer:
         spec_f0 = f0(albedo, metal, spec)
         n_v = np.clip(np.einsum("ij,ij->i", n, view), 1e-4, 1.0)
         f_view = fresnel_schlick(spec_f0, n_v, strength)
-        rgb = (1.0 - metal)[:, None] * (1.0 - f_view) * albedo * irr + h.emission[sel]
+        rgb = (1.0 - metal)[:, None] * (1.0 - f_view) * albedo * irr
         if direct is not None:
             dielectric = max(1, min(s.specular_samples, s.samples) // s.pixel_positions)
             counts = np.where(lobe, np.where(metal >= 0.5, S, min(dielectric, S)), 0)
@@ -208,8 +220,25 @@ class Renderer:
                                   counts, direct, table, rot, self.dims_irr, s.max_bounces, s.rr_start,
                                   self.counter, s.indirect_clamp, ws=self.workspace, g=g)
         if g is not None:  # seen from below the shading normal's horizon: it reflects nothing (kernels._hidden)
-            rgb = np.where((np.einsum("ij,ij->i", n, view) > 0)[:, None], rgb, h.emission[sel])
-        return rgb.astype(np.float32), irr
+            rgb = np.where((np.einsum("ij,ij->i", n, view) > 0)[:, None], rgb, 0.0)
+        if (tr > 0).any():
+            rgb = self._shade_glass(h, sel, view, rgb, diel, rot, table)
+        return (rgb + h.emission[sel]).astype(np.float32), irr
+
+    def _shade_glass(self, h: Hits, sel: np.ndarray, view: np.ndarray, rgb: np.ndarray, diel: np.ndarray,
+                     rot: np.ndarray, table: np.ndarray) -> np.ndarray:
+        """Blend the dielectric lobe into the opaque radiance by transmission t (glTF's mix)."""
+        s = self.settings
+        tr = diel[:, 0]
+        g = np.nonzero(tr > 0)[0]
+        counts = np.full(len(g), len(table), np.int64)
+        glass = glass_paths(self.data, self.lights, h.point[sel][g], h.normal[sel][g].astype(np.float32), view[g],
+                            h.front[sel][g], h.instance[sel][g], h.albedo[sel][g], h.roughness[sel][g], diel[g],
+                            counts, table, rot[g], self.dims_irr, s.max_bounces, s.rr_start, self.counter,
+                            s.indirect_clamp, ws=self.workspace)
+        out = rgb.copy()
+        out[g] = (1.0 - tr[g])[:, None] * rgb[g] + tr[g][:, None] * glass
+        return out
 
     # -- a clip -------------------------------------------------------------------------------
     def render_clip(self, traj: Trajectory, width: int, height: int,

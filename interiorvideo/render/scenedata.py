@@ -12,6 +12,7 @@ from ..colour import srgb_to_linear
 from ..scene.model import Scene, Sky
 from ..scene.raycast import RaycastScene, build_raycast_scene
 from .environment import Environment, environment, lookup
+from .shadows import pane_table
 
 # Columns of SceneData.inst_tex (texture index, -1: none; channel) and SceneData.inst_texf.
 BASE, ROUGH, ROUGH_CH, METAL, METAL_CH, NORMAL, ALPHA, ALPHA_CH = range(8)
@@ -38,11 +39,18 @@ class SceneData:
     sky: Sky
     env: Environment  # the sky tabulated once (environment.py): what every escaping ray sees
     has_alpha: bool = False  # some material cuts out texels: rays are re-cast through them
+    # (I+1, 3) float32: transmission, ior, thin (1.0 / 0.0) — the dielectric lobe (Material docs)
+    dielectric: np.ndarray | None = None
     threads: int = 0  # Embree threads per call (0: all cores); a build worker given one core sets 1
 
     @property
     def has_normal_maps(self) -> bool:
         return bool((self.inst_tex[:, NORMAL] >= 0).any())
+
+    @property
+    def has_panes(self) -> bool:
+        """Whether any material is a thin transmissive pane (shadow rays of delta lights pass)."""
+        return self.dielectric is not None and bool(pane_table(self.dielectric).any())
 
     @property
     def tex(self) -> tuple:
@@ -62,6 +70,8 @@ class SceneData:
         inst_tex = np.full((n, 8), -1, np.int32)
         inst_texf = np.zeros((n, 4), np.float32)
         inst_texf[:, ALPHA_CUTOFF] = -1.0
+        diel = np.zeros((n, 3), np.float32)
+        diel[:, 1] = 1.5
         tex_names = sorted(scene.textures)
         textures = [texture_texels(scene.textures[k], k not in scene.linear_textures) for k in tex_names]
         offsets = np.zeros(n, np.int64)
@@ -70,6 +80,7 @@ class SceneData:
             i, m = o.instance_id, o.material
             base[i], rough[i], metal[i], spec[i], emis[i] = m.base_color, m.roughness, m.metallic, m.specular, m.emission
             two_sided[i] = m.emission_two_sided
+            diel[i] = m.transmission, m.ior, float(m.thin)
             offsets[i] = cursor
             cursor += o.mesh.num_triangles
             row = inst_tex[i]
@@ -97,7 +108,7 @@ class SceneData:
         pixels = np.concatenate([t.reshape(-1, 4) for t in textures]) if textures else np.zeros((1, 4), np.float32)
         return cls(build_raycast_scene(scene), base, rough, metal, spec, emis, two_sided, inst_tex, inst_texf,
                    tex_offset, shapes, pixels.astype(np.float32), offsets, tri_uvs.astype(np.float32),
-                   np.ascontiguousarray(tri_frame, np.float32), scene.sky, environment(scene.sky), has_alpha)
+                   np.ascontiguousarray(tri_frame, np.float32), scene.sky, environment(scene.sky), has_alpha, diel)
 
 
 def texture_texels(tex: np.ndarray, srgb: bool) -> np.ndarray:

@@ -194,6 +194,19 @@ def window_frame_mesh(rect: Rect, o: Opening, t: float) -> Mesh:
     ])
 
 
+def window_pane_mesh(rect: Rect, o: Opening, t: float) -> Mesh:
+    """A window's glass: one rectangle filling the opening in the wall's mid-plane (the frame's
+    bars overlap its edges); thin-walled glass needs no thickness and shades both sides."""
+    x0, y0, x1, y1 = rect
+    if o.side in ("south", "north"):
+        y = y0 + t / 2 if o.side == "south" else y1 - t / 2
+        v = [(o.start, y, o.bottom), (o.end, y, o.bottom), (o.end, y, o.top), (o.start, y, o.top)]
+    else:
+        x = x0 + t / 2 if o.side == "west" else x1 - t / 2
+        v = [(x, o.start, o.bottom), (x, o.end, o.bottom), (x, o.end, o.top), (x, o.start, o.top)]
+    return Mesh(np.asarray(v, np.float64), np.array([[0, 1, 2], [0, 2, 3]]))
+
+
 def floor_mesh(rect: Rect) -> Mesh:
     x0, y0, x1, y1 = rect
     return box_between((x0, y0, -0.05), (x1, y1, 0.0))

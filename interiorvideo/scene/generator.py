@@ -23,6 +23,7 @@ from .floorplan import (
     split_rectangle,
     wall_side_mesh,
     window_frame_mesh,
+    window_pane_mesh,
 )
 from .materials import TEXTURE_TILE_SIZE, make_texture, sample_material
 from .mesh import Mesh, with_box_uvs
@@ -31,7 +32,10 @@ from .placement import Placed, Placer
 from .prompts import local_prompt, room_prompt
 from .sky import physical_sky
 
-GENERATOR_VERSION = 2  # 2: the physical sky (Preetham, drawn turbidity) replaces the gradient (issue 16)
+GENERATOR_VERSION = 2  # 2 (issue 16): the physical sky (Preetham, drawn turbidity) replaces the gradient; glass
+# panes in the windows, after every other object; lamp shades glow on both faces
+WINDOW_GLASS = Material("window_glass", "glass", (1.0, 1.0, 1.0), 0.0, 0.0, color_name="clear", transmission=1.0,
+                        ior=1.5, thin=True)
 ROOM_KINDS = ("living room", "bedroom", "kitchen", "dining room", "study")
 
 # Material role → candidate material kinds (weighted by repetition).
@@ -381,6 +385,12 @@ def generate_scene(seed: int, settings: GeneratorSettings | None = None) -> Scen
         prompt = room_prompt(kind, builder.objects[first:], plan.openings, int(room_rng.integers(1000)))
         rooms.append(Room(room_id, kind, ((x0, y0), (x1, y0), (x1, y1), (x0, y1)), 0.0, ceiling, prompt,
                           plan.openings, s.wall_thickness))
+
+    # Panes last, drawing no random numbers: every other object keeps its instance id and material.
+    for room_id, plan in enumerate(plans):
+        for k, o in enumerate(o for o in plan.openings if o.kind == "window"):
+            builder.add(f"room{room_id}_window{k}_pane", "window pane", room_id,
+                        window_pane_mesh(plan.rect, o, s.wall_thickness), WINDOW_GLASS, structural=True)
 
     sun_rng = np.random.default_rng([seed, 2])
     azimuth = sun_rng.uniform(0, 2 * np.pi)

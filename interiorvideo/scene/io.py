@@ -113,7 +113,27 @@ def scene_to_glb_bytes(scene: Scene) -> bytes:
                                      "material": material_to_dict(o.material)}
                       for o in scene.objects},
     }
-    return out.export(file_type="glb")
+    glass = {o.material.name: o.material for o in scene.objects if o.material.is_transmissive}
+    return out.export(file_type="glb", tree_postprocessor=lambda tree: _add_transmission(tree, glass))
+
+
+def _add_transmission(tree: dict, glass: dict[str, Material]) -> None:
+    """Write glass as glTF's KHR_materials_transmission / _ior (solid: _volume, thickness 1) —
+    trimesh has no field for them — so other tools (and our importer without extras) see it."""
+    used = set()
+    for m in tree.get("materials", []):
+        g = glass.get(m.get("name"))
+        if g is None:
+            continue
+        ext = m.setdefault("extensions", {})
+        ext["KHR_materials_transmission"] = {"transmissionFactor": float(g.transmission)}
+        ext["KHR_materials_ior"] = {"ior": float(g.ior)}
+        used |= {"KHR_materials_transmission", "KHR_materials_ior"}
+        if not g.thin:
+            ext["KHR_materials_volume"] = {"thicknessFactor": 1.0}
+            used.add("KHR_materials_volume")
+    if used:
+        tree["extensionsUsed"] = sorted(set(tree.get("extensionsUsed", [])) | used)
 
 
 MAP_FIELDS = ("roughness_texture", "roughness_channel", "metallic_texture", "metallic_channel", "normal_texture",
@@ -127,6 +147,7 @@ def material_to_dict(m: Material) -> dict:
         "roughness": float(m.roughness), "metallic": float(m.metallic),
         "emission": [float(c) for c in m.emission], "texture": m.texture, "color_name": m.color_name,
         "specular": float(m.specular), "emission_two_sided": bool(m.emission_two_sided),
+        "transmission": float(m.transmission), "ior": float(m.ior), "thin": bool(m.thin),
     }
     # The maps beyond base colour only when used, so scene.json of a scene without them is as before.
     d.update({f: getattr(m, f) for f in MAP_FIELDS if getattr(m, f) != _MAP_DEFAULTS[f]})
@@ -139,6 +160,7 @@ def material_from_dict(d: dict) -> Material:
         metallic=d["metallic"], emission=tuple(d.get("emission", (0.0, 0.0, 0.0))), texture=d.get("texture"),
         color_name=d.get("color_name", ""), specular=d.get("specular", 1.0),
         emission_two_sided=bool(d.get("emission_two_sided", False)),
+        transmission=d.get("transmission", 0.0), ior=d.get("ior", 1.5), thin=d.get("thin", True),
         **{f: d[f] for f in MAP_FIELDS if f in d},
     )
 

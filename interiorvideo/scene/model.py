@@ -67,6 +67,17 @@ class Material:
     alpha_cutoff: float = 0.5
     alpha_texture: str | None = None
     alpha_channel: int = 3
+    # -- dielectric transmission (glTF KHR_materials_transmission / _ior / _volume) ---------------
+    # ``transmission`` t blends a dielectric BSDF into the opaque model above, as glTF's
+    # transmission extension does: f = (1 − t)·f_opaque + t·f_dielectric, the dielectric's
+    # transmitted light tinted by ``base_color``. ``thin`` (glTF: transmission without
+    # KHR_materials_volume) is a thin-walled slab — a smooth pane with the slab's Fresnel
+    # inter-reflection and no refraction (Mitsuba ``thindielectric``); solid (``thin`` False)
+    # refracts at ``ior``: smooth below roughness ``render.brdf.SMOOTH_ROUGHNESS`` (``dielectric``), else GGX
+    # microfacet transmission with α = roughness² (Walter et al. 2007, ``roughdielectric``).
+    transmission: float = 0.0
+    ior: float = 1.5
+    thin: bool = True
 
     def __post_init__(self) -> None:
         for c in self.base_color:
@@ -103,10 +114,18 @@ class Material:
     def masked(self) -> bool:
         """Whether some texels may be cut out (alpha tested)."""
         return self.alpha_mode != "opaque" and (self.alpha_texture is not None or self.alpha < self.alpha_cutoff)
+        if not 0.0 <= self.transmission <= 1.0:
+            raise ValueError(f"material {self.name!r}: transmission {self.transmission} outside [0, 1]")
+        if not 1.0 <= self.ior <= 4.0:
+            raise ValueError(f"material {self.name!r}: ior {self.ior} outside [1, 4]")
 
     @property
     def is_emissive(self) -> bool:
         return max(self.emission) > 0.0
+
+    @property
+    def is_transmissive(self) -> bool:
+        return self.transmission > 0.0
 
 
 def _channels(tex: np.ndarray) -> int:

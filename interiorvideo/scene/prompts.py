@@ -17,11 +17,12 @@ _SPECIAL = {
     "tv": lambda m: f"a {m.color_name} flat-screen tv",
     "ceiling": lambda m: f"a {m.color_name} ceiling",
     "window": lambda m: f"a {m.color_name} window frame",
+    "window pane": lambda m: "a clear glass window pane",
 }
 
 # Parts too small or too secondary to headline a room description.
 _MINOR = {"lampshade", "books", "painting", "plant pot", "countertop", "bedding", "wall", "floor", "ceiling",
-          "window", "ceiling light", "chair", "table lamp", "picture frame", "mirror", "tv"}
+          "window", "window pane", "ceiling light", "chair", "table lamp", "picture frame", "mirror", "tv"}
 
 
 def with_article(phrase: str) -> str:

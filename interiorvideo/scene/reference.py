@@ -23,7 +23,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..trajectory.camera import Trajectory, intrinsics, look_at
-from .mesh import Mesh, box_between
+from .mesh import Mesh, box_between, sphere
 from .model import Light, Material, Opening, Room, Scene, SceneObject, Sky
 
 SIZE = 3.0  # metres: the rooms are cubes
@@ -288,3 +288,58 @@ def tilted_floor_room(tilt_deg: float = 30.0, black_walls: bool = True) -> Scene
                              floor, structural=True) if o.name == "floor" else o for o in room.objects)
     return Scene("cornell_tilted_floor", objs, room.lights, room.rooms, sky=room.sky, textures={"tilt": nrm},
                  linear_textures=frozenset({"tilt"}))
+# -- glass (issue 16: dielectrics) -----------------------------------------------------------------
+SMOOTH_GLASS, ROUGH_GLASS, PANE = 10, 11, 12
+GLASS_REGIONS = {"floor": FLOOR, "left wall": LEFT_WALL, "right wall": RIGHT_WALL, "back wall": BACK_WALL,
+                 "smooth glass": SMOOTH_GLASS, "rough glass": ROUGH_GLASS, "pane": PANE}
+
+
+def glass(name: str, roughness: float = 0.0, thin: bool = False, ior: float = 1.5, tint=(1.0, 1.0, 1.0),
+          transmission: float = 1.0) -> Material:
+    """A clear dielectric: solid (refracting at ``ior``; meshes wound outwards) or a thin pane."""
+    return Material(name, "glass", tuple(float(c) for c in tint), float(roughness), 0.0, transmission=transmission,
+                    ior=ior, thin=thin)
+
+
+def glass_room(light_radiance: float = 8.0, ceiling_light: bool = False) -> Scene:
+    """The Cornell room with a smooth solid glass block where the white block was, a rough glass
+    block (roughness 0.3) turned 30° in the left half, both 1 cm above the floor, and a thin pane (a one-sided 1.2 × 1 m
+    rectangle, thin-walled, ior 1.5) standing across the front of the room, so the camera of
+    :func:`glossy_camera` sees the floor and the blocks' feet through it. ``ceiling_light``
+    replaces the lamp by the whole ceiling glowing at radiance 1.5 (an area light): light
+    through glass then reaches the room often enough for a test to measure it."""
+    if ceiling_light:
+        glow = lambertian("m_ceiling", WHITE, emission=(1.5, 1.5, 1.5))
+        lamp = Light("ceiling", "area", (1.0, 1.0, 1.0), 1.5, object_id=CEILING, room_id=0)
+        room = cornell_room(0.0, block=False, materials={"ceiling": glow}, extra_lights=(lamp,))
+    else:
+        room = cornell_room(light_radiance, block=False)
+    # The blocks float 1 cm above the floor: a glass face coplanar with the floor would leave
+    # which surface a ray meets to each ray tracer's tie-breaking.
+    smooth = box_between((1.6, 1.5, 0.01), (2.3, 2.2, 0.91))
+    rough = box_between((-0.3, -0.3, 0.01), (0.3, 0.3, 0.81)).transformed(30.0, (0.85, 1.9, 0.0))
+    pane = quad((1.0, 1.2, 0.0), (1.2, 0.0, 0.0), (0.0, 0.0, 1.0))
+    objs = (SceneObject(SMOOTH_GLASS, "smooth_glass", "box", 0, smooth, glass("m_glass_smooth")),
+            SceneObject(ROUGH_GLASS, "rough_glass", "box", 0, rough, glass("m_glass_rough", roughness=0.3)),
+            SceneObject(PANE, "pane", "window", 0, pane, glass("m_pane", thin=True)))
+    return Scene("cornell_glass", room.objects + objs, room.lights, room.rooms, sky=room.sky)
+
+
+def furnace(radiance: float = 1.0, material: Material | None = None, radius: float = 0.5) -> tuple[Scene, Trajectory]:
+    """A white furnace: a glass sphere (default smooth solid glass) in the middle of a closed
+    cube whose walls are black emitters of uniform ``radiance`` (no area lights, so emitters are
+    reached by paths only, with full weight). Energy conservation makes every pixel show exactly
+    ``radiance``, through the sphere too, up to the paths cut off at the bounce limit. The
+    renderer's sky cannot serve (it is 0.3× horizon below the horizon)."""
+    s = SIZE
+    black = lambertian("m_furnace_wall", (0.0, 0.0, 0.0), emission=(radiance,) * 3)
+    faces = [quad((0, 0, 0), (0, s, 0), (s, 0, 0)), quad((0, 0, s), (s, 0, 0), (0, s, 0)),
+             quad((0, 0, 0), (0, 0, s), (0, s, 0)), quad((s, 0, 0), (0, s, 0), (0, 0, s)),
+             quad((0, 0, 0), (s, 0, 0), (0, 0, s)), quad((0, s, 0), (0, 0, s), (s, 0, 0))]
+    objs = [SceneObject(i, f"wall{i}", "wall", 0, _inward(m), black, structural=True) for i, m in enumerate(faces, 1)]
+    ball = sphere(radius, (s / 2, s / 2, s / 2), resolution=24)
+    objs.append(SceneObject(BLOCK, "ball", "ball", 0, ball, material or glass("m_ball")))
+    room = Room(0, "furnace", ((0, 0), (s, 0), (s, s), (0, s)), 0.0, s, prompt="a furnace")
+    scene = Scene("furnace", tuple(objs), (), (room,), sky=Sky(intensity=0.0))
+    poses = look_at(np.array([[s / 2, 0.4, s / 2]]), np.array([[s / 2, s / 2, s / 2]]))
+    return scene, Trajectory(intrinsics(32, 32, 40.0), poses, 24.0, 32, 32, "furnace", 0, 0)

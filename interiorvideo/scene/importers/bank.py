@@ -68,7 +68,8 @@ class MaterialBank:
         name = raw.name or f"{obj_name}_material"
         key = (name, tuple(round(c, 6) for c in raw.base_color), round(raw.roughness, 6), round(raw.metallic, 6),
                tuple(round(float(e), 6) for e in raw.emission), tex, round(raw.specular, 6), tuple(sorted(maps.items())),
-               raw.emission_two_sided and max(raw.emission) > 0)
+               raw.emission_two_sided and max(raw.emission) > 0, round(raw.transmission, 6), round(raw.ior, 6),
+               raw.thin)
         if key not in self._mats:
             kind = guess_kind(f"{name} {obj_name}", raw.metallic, raw.emission)
             effective = np.asarray(raw.base_color)
@@ -81,5 +82,6 @@ class MaterialBank:
                 color_name=color_name(np.clip(effective, 0.0, 1.0), raw.metallic >= 0.5),
                 specular=float(raw.specular), **maps,
                 emission_two_sided=bool(raw.emission_two_sided and max(raw.emission) > 0),
+                transmission=float(raw.transmission), ior=float(raw.ior), thin=bool(raw.thin),
             )
         return self._mats[key]

@@ -20,7 +20,7 @@ from ..io import y_up_to_z_up
 from ..model import Light, Material
 
 SUPPORTED_EXTENSIONS = {".glb": "gltf", ".gltf": "gltf", ".obj": "obj", ".ply": "ply"}
-STRUCTURAL_LABELS = frozenset({"wall", "floor", "ceiling", "window"})
+STRUCTURAL_LABELS = frozenset({"wall", "floor", "ceiling", "window", "window pane"})
 DEFAULT_BASE_COLOR = (0.5, 0.5, 0.5)  # linear mid grey (sRGB ≈ 188): "light gray" in prompts
 DEFAULT_ROUGHNESS = 0.5
 # Our OBJ files (export_obj) start with this header and carry per-instance extras in comments.
@@ -65,6 +65,11 @@ class RawMaterial:
         """Whether any texture (colour or data) needs the mesh's UVs."""
         return any(x is not None for x in (self.texture, self.roughness_map, self.metallic_map, self.normal_map,
                                            self.alpha_map))
+    # Dielectric transmission (Material.transmission / ior / thin): glTF KHR_materials_transmission,
+    # _ior and _volume (solid when present), MTL d / Tr / Tf / Ni / illum 4, 6, 7.
+    transmission: float = 0.0
+    ior: float = 1.5
+    thin: bool = True
 
 
 @dataclass

@@ -27,6 +27,10 @@ UVs get the node transforms like any other primitive. Without DracoPy, or when a
 Draco data does not decode, trimesh would leave zero placeholders (a mesh of degenerate
 triangles at the origin); that is an error naming the file, the node and the mesh instead.
 
+Transmission: ``KHR_materials_transmission`` (factor), ``_ior`` and ``_volume`` (solid glass when
+present, thin-walled otherwise, as glTF defines) → ``Material.transmission / ior / thin``
+(:func:`.gltf_header.transmission_params`; trimesh ignores these extensions).
+
 Lights: ``KHR_lights_punctual`` point, spot and directional lights are read by
 :mod:`.gltf_lights` onto :attr:`FileResult.lights`.
 """
@@ -54,7 +58,7 @@ from .common import (
     name_from_node,
     to_z_up,
 )
-from .gltf_header import emissive_strengths, gltf_json, node_order, normal_scales
+from .gltf_header import emissive_strengths, gltf_json, node_order, normal_scales, transmission_params
 from .gltf_lights import punctual_lights
 from .trimesh_parts import geometry_arrays, trimesh_load, uv_and_material
 
@@ -69,6 +73,7 @@ def read_gltf(path: Path, up: str) -> FileResult:
     name_index, rank = node_order(header)
     strength = emissive_strengths(header)
     nscale = normal_scales(header)
+    transmissive = transmission_params(header)
     extras = ts.metadata.get("extras") if isinstance(ts.metadata, dict) else None
     instances = extras.get("instances") if isinstance(extras, dict) else None
     ours = isinstance(instances, dict) and extras.get("generator") == "interiorvideo"
@@ -113,6 +118,8 @@ def read_gltf(path: Path, up: str) -> FileResult:
             check_mesh(path, obj_name, v, f)
         uv, mat = uv_and_material(geom, len(v), vertex_colors_linear=True, emissive_strength=strength,
                                   normal_scale=nscale)
+        if mat.name in transmissive:
+            mat.transmission, mat.ior, mat.thin = transmissive[mat.name]
         part = RawPart(obj_name, raw_name, to_z_up(v, up), f, uv, mat, group=node if frame != node else "")
         info = instances.get(frame) if ours else None
         if isinstance(info, dict):

@@ -61,6 +61,25 @@ def node_order(header: dict) -> tuple[dict[str, int], dict[int, int]]:
     return name_index, rank
 
 
+def transmission_params(header: dict) -> dict[str, tuple[float, float, bool]]:
+    """Material name → (transmission, ior, thin) of materials with ``KHR_materials_transmission``
+    (trimesh ignores it): its ``transmissionFactor`` (default 0), ``KHR_materials_ior``'s
+    ``ior`` (default 1.5) and thin unless ``KHR_materials_volume`` gives the material a
+    thickness (glTF: transmission without a volume is thin-walled). A ``transmissionTexture`` is
+    not read (the factor alone). The first material of a name wins."""
+    out: dict[str, tuple[float, float, bool]] = {}
+    for m in header.get("materials", []) or []:
+        ext = m.get("extensions") or {}
+        if "KHR_materials_transmission" not in ext or m.get("name") is None:
+            continue
+        t = float((ext["KHR_materials_transmission"] or {}).get("transmissionFactor", 0.0))
+        ior = float((ext.get("KHR_materials_ior") or {}).get("ior", 1.5))
+        volume = ext.get("KHR_materials_volume")
+        thin = volume is None or float((volume or {}).get("thicknessFactor", 0.0)) <= 0.0
+        out.setdefault(m["name"], (min(max(t, 0.0), 1.0), min(max(ior, 1.0), 4.0), thin))
+    return out
+
+
 def emissive_strengths(header: dict) -> dict[str, float]:
     """Material name → ``KHR_materials_emissive_strength`` (the first material of a name wins)."""
     strength: dict[str, float] = {}

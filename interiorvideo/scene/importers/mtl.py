@@ -30,6 +30,13 @@ with a dielectric specular factor (1 ↔ F0 = 4 %, 0 ↔ Lambertian). The mappin
   normal maps with ``-bm`` as their scale — what Blender writes and reads (classic OBJ meant a
   height map by ``bump``; height maps are not supported); ``map_d`` (grey) × ``d`` is an alpha
   cut-out at 0.5 (MTL states no cutoff). A map that cannot be read is left out (the factor stays).
+* transmission (glass) only under the illumination models with transparency, ``illum`` 4
+  (glass), 6 and 7 (refraction): 1 − ``d`` (dissolve), else ``Tr``, else 1; a ``d`` < 1 under
+  other models is a fade/cut-out, not glass, and stays opaque. ``illum`` 4 is a thin pane,
+  6 and 7 solid refracting glass. ior: ``Ni``, or 1.5 where it is absent or ≤ 1 (many exporters
+  write ``Ni 1`` for every material). The tint of the transmitted light is the base colour
+  (glTF's single colour): ``Tf`` when given, else ``Kd`` — white when ``Kd`` is black, as
+  exporters often write it for glass.
 
 The MTL itself is parsed by trimesh (:func:`trimesh.exchange.obj.parse_mtl`), which keeps every
 key, so an absent ``Pr`` is told apart from ``Pr 0``.
@@ -49,6 +56,7 @@ SPECULAR_PER_KS = 2.0  # specular factor per unit mean Ks (Blender: Specular = m
 METAL_KS_OVER_KD = 2.0  # mean Ks / mean Kd above which a strong or tinted Ks reads as a metal
 METAL_KS = 0.5  # mean Ks above which a white Ks reads as a metal (F0 ≫ 4 %)
 METAL_TINT = 0.1  # max − min of Ks above which a Ks is coloured (a dielectric's highlight is white)
+GLASS_ILLUM = (4, 6, 7)  # MTL illumination models with transparency: 4 glass, 6/7 refraction
 NS_MAX = 10000.0  # Ns written for a perfectly smooth material (roughness 0 has no finite exponent)
 
 
@@ -111,11 +119,13 @@ def raw_from_mtl(mat: SimpleMaterial, image: np.ndarray | None, load: MapLoader 
     else:
         metallic = 0.0
     emission = tuple(max(0.0, e) for e in ke) if ke is not None else (0.0, 0.0, 0.0)
+    transmission, ior, thin, base = _transmission(kw, illum, base)
     hint = None
     if mat.image is not None:
         hint = Path(str(mat.image.info.get("file_path", "") or "")).stem or None
     raw = RawMaterial(mat.name, tuple(float(c) for c in base), float(roughness), float(metallic), emission,
-                      image, hint, specular=float(min(1.0, max(0.0, specular))))
+                      image, hint, specular=float(min(1.0, max(0.0, specular))), transmission=transmission,
+                      ior=ior, thin=thin)
     if load is not None:
         _read_maps(raw, kw, load, pr is not None, pm is not None)
     return raw
@@ -159,6 +169,20 @@ def _read_maps(raw: RawMaterial, kw: dict, load: MapLoader, has_pr: bool, has_pm
         d = _floats(kw, "d", 1)
         raw.alpha_map, raw.alpha_channel, raw.alpha_mode = alpha, 0, "mask"
         raw.alpha, raw.alpha_cutoff = (d[0] if d else 1.0), 0.5
+
+
+def _transmission(kw: dict, illum: int | None, base: np.ndarray) -> tuple[float, float, bool, np.ndarray]:
+    """(transmission, ior, thin, base colour) from d / Tr / Tf / Ni under illum 4, 6, 7 (module doc)."""
+    if illum not in GLASS_ILLUM:
+        return 0.0, 1.5, True, base
+    d, tr, tf, ni = _floats(kw, "d", 1), _floats(kw, "tr", 1), _floats(kw, "tf", 3), _floats(kw, "ni", 1)
+    t = 1.0 - d[0] if d is not None else (tr[0] if tr is not None else 1.0)
+    ior = ni[0] if ni is not None and ni[0] > 1.0 else 1.5
+    if tf is not None:
+        base = np.clip(np.asarray(tf), 0.0, 1.0)
+    elif float(np.max(base)) <= 0.0:
+        base = np.ones(3)
+    return float(min(max(t, 0.0), 1.0)), float(min(ior, 4.0)), illum == 4, base
 
 
 def _looks_metallic(ks: np.ndarray, kd: list[float] | None) -> bool:

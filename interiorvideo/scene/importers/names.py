@@ -35,6 +35,7 @@ _MULTIWORD_LABELS = frozenset({
     "coffee table", "side table", "dining table", "end table", "bedside table", "night stand", "tv stand",
     "kitchen cabinet", "wall cabinet", "office chair", "dining chair", "picture frame", "plant pot", "bed frame",
     "kitchen island", "washing machine", "range hood", "shower curtain", "window frame", "door frame",
+    "window pane",
 })
 _MAX_PHRASE_WORDS = max(len(p.split()) for p in _MULTIWORD_LABELS)
 
