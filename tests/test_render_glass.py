@@ -160,7 +160,8 @@ def test_rough_reflection_eval_and_pdf_agree_with_the_sampler(front, cos_v, roug
 # -- furnace --------------------------------------------------------------------------------------------
 def _furnace(material, seed=0, samples=16):
     scene, traj = ref.furnace(material=material)
-    r = Renderer(scene, RenderSettings(samples=samples, max_bounces=8, seed=seed, indirect_clamp=None))
+    r = Renderer(scene, RenderSettings(samples=samples, max_bounces=8, seed=seed, indirect_clamp=None,
+                                       pixel_samples=1))
     f = r.render_frame(traj.K, traj.poses[0], traj.width, traj.height)
     return scene, traj, f
 
@@ -222,7 +223,9 @@ def test_sun_shines_through_a_thin_pane_with_its_transmittance():
                   (room,), sky=Sky(intensity=0.0))
     poses = look_at(np.array([[0.0, -0.3, 0.3]]), np.array([[0.0, 0.0, 0.0]]))
     traj = Trajectory(intrinsics(32, 32, 90.0), poses, 24.0, 32, 32, "pane", 0, 0)
-    f = Renderer(scene, RenderSettings(samples=4, max_bounces=2)).render_frame(traj.K, traj.poses[0], 32, 32)
+    # Pixel centres: the shadow's edge is then a step between two exact levels, not a blend.
+    f = Renderer(scene, RenderSettings(samples=4, max_bounces=2, pixel_samples=1)).render_frame(traj.K, traj.poses[0],
+                                                                                               32, 32)
     irr = f["irradiance"][f["instance"] == 1].astype(np.float64)  # floor pixels: two exact levels
     lum = irr.mean(axis=1)
     open_, shaded = irr[lum > 0.999 * lum.max()], irr[lum < 0.99 * lum.max()]
@@ -234,7 +237,8 @@ def test_sun_shines_through_a_thin_pane_with_its_transmittance():
 
 # -- the glass room against Mitsuba ---------------------------------------------------------------------
 def ours(scene, traj, seed, samples=SPP, bounces=BOUNCES):
-    r = Renderer(scene, RenderSettings(samples=samples, max_bounces=bounces, seed=seed, indirect_clamp=None))
+    r = Renderer(scene, RenderSettings(samples=samples, max_bounces=bounces, seed=seed, indirect_clamp=None,
+                                       pixel_samples=1))  # pixel centres, as Mitsuba here
     return r.render_frame(traj.K, traj.poses[0], traj.width, traj.height)
 
 

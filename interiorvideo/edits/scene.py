@@ -85,7 +85,7 @@ def apply_scene_edits(scene: Scene, edits: Iterable[SceneEdit]) -> Scene:
                 if not changes:
                     raise ValueError(f"edit {edit} changes nothing")
                 # The value is set, not scaled: a roughness/metallic map of the material goes (issue 16).
-                maps = {f"{k}_texture": None for k in changes}
+                maps = {f"{k}_texture": None for k in changes if k in ("roughness", "metallic")}
                 mat = _own_material(obj, **changes, **maps)
             objects[obj.instance_id] = replace(obj, material=mat)
         elif isinstance(edit, LightEdit):
