@@ -12,13 +12,16 @@ with its 3D-FUTURE furniture folder (rooms, kinds and heights from the JSON; lab
 ``model_info.json``); it is a function of its own because the format states its rooms, units and
 up axis, so none of ``import_scene``'s options applies (see :mod:`.front3d`).
 
-What is read: glTF/GLB meshes with node transforms, metallic-roughness materials, base colour
-textures, ``KHR_materials_emissive_strength``, Draco-compressed meshes
+What is read: glTF/GLB meshes with node transforms, metallic-roughness materials, base colour,
+metallic-roughness and normal textures, alpha modes, ``doubleSided`` (two-sided emitters),
+``KHR_materials_emissive_strength``, ``KHR_materials_specular`` (its factor: 0 is Lambertian),
+``KHR_materials_transmission``/``_ior``/``_volume`` (glass), Draco-compressed meshes
 (``KHR_draco_mesh_compression``, decoded through DracoPy) and ``KHR_lights_punctual``; OBJ
 geometry with relative (negative) indices and tab separators, per ``o``/``g`` object, and MTL
 ``Kd``/``map_Kd``/``Ke`` plus the Phong ``Ks``/``Ns``/``illum`` and the PBR extension ``Pr``/``Pm``
-mapped to roughness, metallic and specular (:mod:`.mtl`); PLY vertices, triangles and vertex
-colours.
+mapped to roughness, metallic and specular, ``map_Pr``/``map_Pm``/``norm``/``map_Bump``/``map_d``
+maps and ``d``/``Tr``/``Tf``/``Ni`` glass under ``illum`` 4, 6, 7 (:mod:`.mtl`); PLY vertices,
+triangles and vertex colours.
 
 This package is split by job; the why of each choice is in the module that makes it:
 

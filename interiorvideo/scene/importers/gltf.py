@@ -58,7 +58,14 @@ from .common import (
     name_from_node,
     to_z_up,
 )
-from .gltf_header import emissive_strengths, gltf_json, node_order, normal_scales, transmission_params
+from .gltf_header import (
+    emissive_strengths,
+    gltf_json,
+    node_order,
+    normal_scales,
+    specular_factors,
+    transmission_params,
+)
 from .gltf_lights import punctual_lights
 from .trimesh_parts import geometry_arrays, trimesh_load, uv_and_material
 
@@ -74,6 +81,7 @@ def read_gltf(path: Path, up: str) -> FileResult:
     strength = emissive_strengths(header)
     nscale = normal_scales(header)
     transmissive = transmission_params(header)
+    specular = specular_factors(header)
     extras = ts.metadata.get("extras") if isinstance(ts.metadata, dict) else None
     instances = extras.get("instances") if isinstance(extras, dict) else None
     ours = isinstance(instances, dict) and extras.get("generator") == "interiorvideo"
@@ -120,6 +128,8 @@ def read_gltf(path: Path, up: str) -> FileResult:
                                   normal_scale=nscale)
         if mat.name in transmissive:
             mat.transmission, mat.ior, mat.thin = transmissive[mat.name]
+        if mat.name in specular:
+            mat.specular = specular[mat.name]
         part = RawPart(obj_name, raw_name, to_z_up(v, up), f, uv, mat, group=node if frame != node else "")
         info = instances.get(frame) if ours else None
         if isinstance(info, dict):

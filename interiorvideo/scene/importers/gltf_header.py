@@ -80,6 +80,20 @@ def transmission_params(header: dict) -> dict[str, tuple[float, float, bool]]:
     return out
 
 
+def specular_factors(header: dict) -> dict[str, float]:
+    """Material name → ``KHR_materials_specular``'s ``specularFactor`` (default 1; trimesh ignores
+    the extension): the strength of the dielectric specular lobe, which is ``Material.specular``
+    — 0 makes the surface Lambertian. ``specularColorFactor`` and the textures are not read. The
+    first material of a name wins."""
+    out: dict[str, float] = {}
+    for m in header.get("materials", []) or []:
+        ext = (m.get("extensions") or {}).get("KHR_materials_specular")
+        if ext is None or m.get("name") is None:
+            continue
+        out.setdefault(m["name"], min(max(float((ext or {}).get("specularFactor", 1.0)), 0.0), 1.0))
+    return out
+
+
 def emissive_strengths(header: dict) -> dict[str, float]:
     """Material name → ``KHR_materials_emissive_strength`` (the first material of a name wins)."""
     strength: dict[str, float] = {}
