@@ -379,29 +379,13 @@ def test_gltf_double_sided_emitters_radiate_both_ways(tmp_path, double_sided):
 def test_gltf_specular_factor_can_make_an_imported_material_lambertian(tmp_path):
     """KHR_materials_specular's specularFactor is Material.specular: 0 gives a Lambertian surface
     (rgb = albedo · irradiance), 0.4 a weaker coat; without the extension the glTF default 1."""
-    from test_importers import _glb
+    from test_importers import triangle_glb
 
-    tri = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0]], dtype=np.float32)
-    binary = tri.tobytes() + np.array([0, 1, 2], dtype=np.uint16).tobytes()
     mats = [{"name": "Matte", "pbrMetallicRoughness": {"metallicFactor": 0.0},
              "extensions": {"KHR_materials_specular": {"specularFactor": 0.0}}},
             {"name": "Satin", "pbrMetallicRoughness": {"metallicFactor": 0.0},
              "extensions": {"KHR_materials_specular": {"specularFactor": 0.4}}},
             {"name": "Plain", "pbrMetallicRoughness": {"metallicFactor": 0.0}}]
-    doc = {
-        "asset": {"version": "2.0"}, "scene": 0, "scenes": [{"nodes": [0, 1, 2]}],
-        "extensionsUsed": ["KHR_materials_specular"],
-        "nodes": [{"name": n, "mesh": i, "translation": [2.0 * i, 0, 0]} for i, n in enumerate(["A", "B", "C"])],
-        "meshes": [{"name": f"M{i}", "primitives": [{"attributes": {"POSITION": 0}, "indices": 1, "material": i}]}
-                   for i in range(3)],
-        "materials": mats,
-        "buffers": [{"byteLength": len(binary) + (-len(binary) % 4)}],
-        "bufferViews": [{"buffer": 0, "byteOffset": 0, "byteLength": 36},
-                        {"buffer": 0, "byteOffset": 36, "byteLength": 6}],
-        "accessors": [{"bufferView": 0, "componentType": 5126, "count": 3, "type": "VEC3",
-                       "min": [0, 0, 0], "max": [1, 1, 0]},
-                      {"bufferView": 1, "componentType": 5123, "count": 3, "type": "SCALAR"}],
-    }
-    (tmp_path / "spec.glb").write_bytes(_glb(doc, binary))
+    triangle_glb(tmp_path / "spec.glb", ["A", "B", "C"], mats, ["KHR_materials_specular"])
     matte, satin, plain = (o.material for o in import_scene(tmp_path / "spec.glb", rooms="single").objects)
     assert (matte.specular, satin.specular, plain.specular) == (0.0, pytest.approx(0.4), 1.0)

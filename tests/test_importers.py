@@ -269,6 +269,29 @@ def _glb(doc: dict, binary: bytes) -> bytes:
     return (struct.pack("<4sII", b"glTF", 2, total) + struct.pack("<II", len(js), 0x4E4F534A) + js
             + struct.pack("<II", len(binary), 0x004E4942) + binary)
 
+def triangle_glb(path, names: list[str], materials: list[dict], extensions: list[str] = ()) -> None:
+    """A GLB of one triangle node per material (node i named names[i], 2 m apart along x): the
+    writer the material-extension tests share."""
+    tri = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0]], dtype=np.float32)
+    binary = tri.tobytes() + np.array([0, 1, 2], dtype=np.uint16).tobytes()
+    n = len(names)
+    doc = {
+        "asset": {"version": "2.0"}, "scene": 0, "scenes": [{"nodes": list(range(n))}],
+        "extensionsUsed": list(extensions),
+        "nodes": [{"name": nm, "mesh": i, "translation": [2.0 * i, 0, 0]} for i, nm in enumerate(names)],
+        "meshes": [{"name": f"M{i}", "primitives": [{"attributes": {"POSITION": 0}, "indices": 1, "material": i}]}
+                   for i in range(n)],
+        "materials": materials,
+        "buffers": [{"byteLength": len(binary) + (-len(binary) % 4)}],
+        "bufferViews": [{"buffer": 0, "byteOffset": 0, "byteLength": 36},
+                        {"buffer": 0, "byteOffset": 36, "byteLength": 6}],
+        "accessors": [{"bufferView": 0, "componentType": 5126, "count": 3, "type": "VEC3",
+                       "min": [0, 0, 0], "max": [1, 1, 0]},
+                      {"bufferView": 1, "componentType": 5123, "count": 3, "type": "SCALAR"}],
+    }
+    path.write_bytes(_glb(doc, binary))
+
+
 
 def test_gltf_transforms_multi_primitive_meshes_and_pbr(tmp_path):
     tri = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0]], dtype=np.float32)
@@ -382,9 +405,6 @@ def test_bad_input_raises_scene_import_error_naming_the_file(tmp_path, file_name
 def test_gltf_transmission_ior_and_volume(tmp_path):
     """KHR_materials_transmission (+ _ior, + _volume) → Material.transmission / ior / thin: a
     window without a volume is thin-walled, a vase with one is solid; no extension, no glass."""
-    tri = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0]], dtype=np.float32)
-    idx = np.array([0, 1, 2], dtype=np.uint16)
-    binary = tri.tobytes() + idx.tobytes()
     mats = [
         {"name": "Pane", "extensions": {"KHR_materials_transmission": {"transmissionFactor": 1.0}}},
         {"name": "Vase", "pbrMetallicRoughness": {"roughnessFactor": 0.3},
@@ -392,23 +412,9 @@ def test_gltf_transmission_ior_and_volume(tmp_path):
                         "KHR_materials_volume": {"thicknessFactor": 0.1}}},
         {"name": "Oak", "pbrMetallicRoughness": {"baseColorFactor": [0.5, 0.3, 0.1, 1], "metallicFactor": 0.0}},
     ]
-    doc = {
-        "asset": {"version": "2.0"}, "scene": 0, "scenes": [{"nodes": [0, 1, 2]}],
-        "extensionsUsed": ["KHR_materials_transmission", "KHR_materials_ior", "KHR_materials_volume"],
-        "nodes": [{"name": n, "mesh": i, "translation": [2.0 * i, 0, 0]}
-                  for i, n in enumerate(["Window", "Vase", "Shelf"])],
-        "meshes": [{"name": f"M{i}", "primitives": [{"attributes": {"POSITION": 0}, "indices": 1, "material": i}]}
-                   for i in range(3)],
-        "materials": mats,
-        "buffers": [{"byteLength": len(binary) + (-len(binary) % 4)}],
-        "bufferViews": [{"buffer": 0, "byteOffset": 0, "byteLength": 36},
-                        {"buffer": 0, "byteOffset": 36, "byteLength": 6}],
-        "accessors": [{"bufferView": 0, "componentType": 5126, "count": 3, "type": "VEC3",
-                       "min": [0, 0, 0], "max": [1, 1, 0]},
-                      {"bufferView": 1, "componentType": 5123, "count": 3, "type": "SCALAR"}],
-    }
     path = tmp_path / "glass.glb"
-    path.write_bytes(_glb(doc, binary))
+    triangle_glb(path, ["Window", "Vase", "Shelf"], mats,
+                 ["KHR_materials_transmission", "KHR_materials_ior", "KHR_materials_volume"])
     pane, vase, oak = (o.material for o in import_scene(path, rooms="single").objects)
     assert (pane.transmission, pane.ior, pane.thin) == (1.0, 1.5, True)
     assert (vase.transmission, vase.ior, vase.thin) == (pytest.approx(0.8), pytest.approx(1.33), False)
