@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import time
 
-import numba
 import numpy as np
 import open3d as o3d
 
@@ -51,8 +50,6 @@ def main() -> None:
     ap.add_argument("--scene-seed", type=int, default=0)
     ap.add_argument("--samples", type=int, default=RenderSettings().samples)
     ap.add_argument("--pixel-samples", type=int, default=RenderSettings().pixel_samples)
-    ap.add_argument("--scaling", type=int, default=0, metavar="N",
-                    help="also render the frames with 1 and with N threads, alternating, and print the speed-up")
     args = ap.parse_args()
 
     scene = generate_scene(args.scene_seed)
@@ -86,26 +83,6 @@ def main() -> None:
     print(f"noise (relative RMS between seeds 0 and 1, {surface.mean():.0%} of pixels): "
           f"rgb {relative_rms(f0['rgb'], other['rgb'], surface):.3f}, "
           f"irradiance {relative_rms(f0['irradiance'], other['irradiance'], surface):.3f}")
-    if args.scaling:
-        thread_scaling(scene, traj, K, args.size, args.samples, args.scaling)
-
-
-def thread_scaling(scene, traj, K: np.ndarray, size: int, samples: int, threads: int, rounds: int = 3) -> None:
-    """s/frame with 1 and with ``threads`` threads, alternated ``rounds`` times so the machine's
-    load drifts over both alike; the speed-up is the ratio of the best of each."""
-    renderers = {n: Renderer(scene, RenderSettings(samples=samples, threads=n)) for n in (1, threads)}
-    best = {n: np.inf for n in renderers}
-    for _ in range(rounds):
-        for n, r in renderers.items():
-            r.settings = RenderSettings(samples=samples, threads=n)
-            numba.set_num_threads(n)
-            r.data.threads = n
-            t = time.perf_counter()
-            for pose in traj.poses:
-                r.render_frame(K, pose, size, size)
-            best[n] = min(best[n], (time.perf_counter() - t) / len(traj.poses))
-    print(f"threads 1: {best[1]:.2f} s/frame, threads {threads}: {best[threads]:.2f} s/frame, "
-          f"speed-up {best[1] / best[threads]:.2f}x (goal >= 1.8 on 2 threads)")
 
 
 if __name__ == "__main__":

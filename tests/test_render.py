@@ -281,3 +281,31 @@ def test_openmp_workers_sleep_between_kernels_unless_the_user_says_otherwise(giv
     policy, layer, gomp_loaded = out.stdout.split()
     assert policy == (given or "PASSIVE")
     assert layer != "omp" or gomp_loaded == "True"  # with OpenMP in use, libgomp read the setting
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_compact_packs_live_rows_in_order_across_chunks(threads):
+    """The parallel pack (per-chunk counts, then copies from their prefix sums) must equal a
+    boolean-mask selection, row order kept, for sizes that split into several uneven chunks."""
+    import numba
+
+    from interiorvideo.render import kernels
+
+    rng = np.random.default_rng(3)
+    m = 3 * kernels.CHUNK + 517
+    alive = rng.random(m) < 0.37
+    alive[: kernels.CHUNK] = False  # a whole dead chunk: later chunks' rows land in its place
+    rays, prev = rng.random((m, 6), dtype=np.float32), rng.random((m, 6), dtype=np.float32)
+    beta = rng.random((m, 3), dtype=np.float32)
+    inst, idx = rng.integers(0, 99, m), rng.permutation(m)
+    outs = [np.full_like(a, -1) for a in (rays, beta, prev, inst, idx)]
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        n = kernels.compact(alive, rays, beta, prev, inst, idx, *outs)
+    finally:
+        numba.set_num_threads(before)
+    assert n == alive.sum()
+    for got, want in zip(outs, (rays, beta, prev, inst, idx)):
+        np.testing.assert_array_equal(got[:n], want[alive])
+        assert (got[n:] == -1).all()  # rows past the survivors untouched

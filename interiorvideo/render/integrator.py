@@ -293,13 +293,14 @@ def trace_paths(data: SceneData, lights: LightSet, table: np.ndarray, rot: np.nd
     limit = np.float32(np.inf if clamp is None else clamp)
     off = np.float32(SHADOW_OFFSET)
     env, env_u = data.env.table, np.float64(data.env.u_offset)
-    cur = 0
+    cur = ci = 0  # buffers holding the live paths' state (rays, β, MIS state) and their idx
     for bounce in range(1, max_bounces + 2):  # (max_bounces + 1: the last dielectric rays' hits only)
-        rays, beta, idx = ws.rays[cur][:m], ws.beta[cur][:m], ws.idx[cur][:m]
+        rays, beta, idx = ws.rays[cur][:m], ws.beta[cur][:m], ws.idx[ci][:m]
         ans = cast(data, rays, counter)
         nxt = 1 - cur
         contrib, shadow, alive = ws.contrib[:m], ws.shadow[:m], ws.alive[:m]
-        # Row-aligned survivors go to the other buffers first, then get packed in place.
+        # Row-aligned survivors go to the other buffers first, then get packed back into these
+        # (the parallel pack needs distinct input and output; idx alternates between its two).
         tmp_rays, tmp_beta, tmp_prev, tmp_inst = ws.rays[nxt][:m], ws.beta[nxt][:m], ws.prev[nxt][:m], \
             ws.prev_inst[nxt][:m]
         last, emit_only = bounce == max_bounces, bounce > max_bounces
@@ -316,15 +317,18 @@ def trace_paths(data: SceneData, lights: LightSet, table: np.ndarray, rot: np.nd
         if emit_only:
             break
         occluded = _occluded_rays(data, shadow, counter)
-        if data.has_panes:
-            vis = _through_panes(data, shadow, (~occluded).astype(np.float32)[:, None], ws.delta[:m], counter)
-            contrib *= vis
-            occluded = ~(vis > 0).any(axis=1)
+        if data.has_panes:  # blocked delta-light rays may be blocked by panes only: re-trace those rows
+            rows = np.flatnonzero(occluded & ws.delta[:m])
+            if len(rows):
+                counter.rays += len(rows)
+                blocked, trans = through_panes(data.rc.scene, data.rc.geometry_to_instance, data.dielectric,
+                                               data.base_color, shadow[rows], SHADOW_TFAR, data.threads)
+                contrib[rows] *= trans
+                occluded[rows] = blocked
         kernels.accumulate(total, idx, contrib, occluded, limit)
-        # Pack in place: the survivors' rows move to the front of buffer ``nxt``.
-        m = kernels.compact(alive, tmp_rays, tmp_beta, tmp_prev, tmp_inst, idx, ws.rays[nxt], ws.beta[nxt],
-                            ws.prev[nxt], ws.prev_inst[nxt], ws.idx[nxt])
-        cur = nxt
+        m = kernels.compact(alive, tmp_rays, tmp_beta, tmp_prev, tmp_inst, idx, ws.rays[cur], ws.beta[cur],
+                            ws.prev[cur], ws.prev_inst[cur], ws.idx[1 - ci])
+        ci = 1 - ci
         if m == 0:
             break
 
