@@ -68,7 +68,7 @@ def with_sky(sc, sky: Optional[str], strength: Optional[float], rotation: float)
 
 @app.command()
 def scene(
-    seed: int = typer.Option(0, help="Random seed; the same seed gives byte-identical files."),
+    seed: int = typer.Option(0, min=0, help="Random seed; the same seed gives byte-identical files."),
     out: Path = typer.Option(..., help="Output folder (scene.glb, scene.json, floorplan.png)."),
     sky: Optional[str] = typer.Option(None, help=SKY_HELP),
     sky_strength: Optional[float] = typer.Option(None, help=SKY_STRENGTH_HELP),
@@ -174,7 +174,7 @@ def trajectory(
     room: int = typer.Option(0, help="Room id (see scene.json or the floor plan)."),
     frames: int = typer.Option(96, min=2, help="Number of frames."),
     fps: float = typer.Option(24.0, min=1.0, help="Frames per second."),
-    seed: int = typer.Option(0, help="Random seed."),
+    seed: int = typer.Option(0, min=0, help="Random seed."),
     size: str = typer.Option("512x512", help="Image size WxH the intrinsics are for."),
     hfov: float = typer.Option(70.0, help="Horizontal field of view in degrees."),
     out: Path = typer.Option(..., help="Trajectory JSON to write; a floor-plan PNG with the path goes beside it."),
@@ -221,7 +221,7 @@ def render(
     pixel_samples: int = typer.Option(4, help="Positions per pixel that rgb and irradiance are averaged over "
                                               "(anti-aliasing; a power of two; 1 = pixel centres). The "
                                               "intrinsic passes are pixel-centre samples."),
-    seed: int = typer.Option(0, help="Render seed (sample streams); the same seed gives identical bytes."),
+    seed: int = typer.Option(0, min=0, help="Render seed (sample streams); the same seed gives identical bytes."),
     edits: Optional[Path] = typer.Option(None, help="JSON list of scene edits to apply first "
                                                     "(e.g. [{\"kind\": \"albedo\", \"instance_id\": 12, "
                                                     "\"color\": [0.8, 0.1, 0.1]}])."),
@@ -254,6 +254,11 @@ def render(
     try:
         sc = load_scene(scene_dir)
         traj = Trajectory.load(trajectory_path)
+        if traj.scene and traj.scene != sc.name:
+            raise ValueError(f"{trajectory_path} was planned for scene {traj.scene!r}, but --scene {scene_dir} is "
+                             f"{sc.name!r}: plan one for this scene (interiorvideo trajectory)")
+        if traj.room_id >= 0 and traj.room_id not in {r.room_id for r in sc.rooms}:
+            raise ValueError(f"{trajectory_path} walks room {traj.room_id}, which {scene_dir} does not have")
         if edits is not None:
             raw = read_json(edits, "edits file")
             if not isinstance(raw, list):

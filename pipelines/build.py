@@ -23,8 +23,9 @@ from typing import Callable
 
 import ray
 
+from interiorvideo.dataset import DATASET_JSON, MANIFEST
 from interiorvideo.fileio import atomic_write_json, read_json
-from interiorvideo.shards import SHARD_FORMAT_VERSION, read_shard, write_shard
+from interiorvideo.shards import SHARD_FORMAT_VERSION, read_shard, sha256_file, write_shard
 
 from .index import write_index
 from .plan import WORK_DIR, BuildConfig, ClipJob, Plan, frozen_dir, make_plan
@@ -47,6 +48,7 @@ class BuildReport:
     skipped_rooms: list[str] = field(default_factory=list)
     scenes_without_clips: list[str] = field(default_factory=list)  # scenes (sources) that gave no clip
     source_notes: list[str] = field(default_factory=list)  # what the importer assumed, per user source
+    damaged: list[str] = field(default_factory=list)  # finished files whose bytes changed: named, rebuilt
 
     @property
     def ok(self) -> bool:
@@ -55,7 +57,8 @@ class BuildReport:
 
 def _paths(out_dir: Path) -> dict[str, Path]:
     return {"shards": out_dir / "shards", "samples": out_dir / WORK_DIR / "samples",
-            "stats": out_dir / WORK_DIR / "stats", "scenes": frozen_dir(out_dir)}
+            "stats": out_dir / WORK_DIR / "stats", "checksums": out_dir / WORK_DIR / "checksums",
+            "scenes": frozen_dir(out_dir)}
 
 
 def load_or_write_plan(out_dir: Path, config: BuildConfig) -> Plan:
@@ -107,7 +110,9 @@ def _remove_stale_temporaries(paths: dict[str, Path]) -> int:
 
 
 def _assemble_ready_shards(plan: Plan, paths: dict[str, Path]) -> int:
-    """Write every shard whose clips are all rendered; returns how many were written."""
+    """Write every shard whose clips are all rendered; returns how many were written. Its sha256
+    is recorded (``.work/checksums/``) before its clip files go, so a later run can tell a shard
+    whose bytes changed from one it wrote."""
     written = 0
     for shard, jobs in plan.shards().items():
         target = paths["shards"] / f"{shard}.tar"
@@ -117,11 +122,79 @@ def _assemble_ready_shards(plan: Plan, paths: dict[str, Path]) -> int:
         if not all(f.exists() for f in files):
             continue
         samples = [read_shard(f)[0] for f in files]
-        write_shard(target, samples)
+        sha = write_shard(target, samples)
+        atomic_write_json(paths["checksums"] / f"{shard}.json", {"sha256": sha, "bytes": target.stat().st_size})
         for f in files:
             f.unlink()
         written += 1
     return written
+
+
+def recorded_shard_sha256(paths: dict[str, Path], shard: str) -> str | None:
+    """The sha256 this build recorded when it wrote ``shard`` (None: no record)."""
+    record = paths["checksums"] / f"{shard}.json"
+    return str(read_json(record, f"checksum record of shard {shard}")["sha256"]) if record.exists() else None
+
+
+def _verify_finished(plan: Plan, paths: dict[str, Path], out_dir: Path) -> list[str]:
+    """Check every finished shard and kept clip file against the sha256 recorded when it was
+    written — never recompute and re-bless. A file whose bytes changed is removed, so its clips
+    are rendered again (deterministically: the same bytes as before); returns one line per file.
+    A shard without a record (written by a build before records were kept) is checked against
+    ``dataset.json`` when there is one."""
+    listed = {}
+    index_path = out_dir / DATASET_JSON
+    if index_path.exists():
+        try:
+            listed = {e["name"]: e["sha256"] for e in read_json(index_path, "dataset index").get("shards", [])}
+        except (ValueError, KeyError, TypeError, AttributeError):
+            listed = {}  # an unreadable index is rewritten at the end; the records still decide
+    damaged = []
+    for shard, jobs in plan.shards().items():
+        target = paths["shards"] / f"{shard}.tar"
+        if not target.exists():
+            continue
+        recorded = recorded_shard_sha256(paths, shard)
+        want = recorded or listed.get(target.name)
+        if want is None:
+            if all((paths["samples"] / f"{j.key}.tar").exists() for j in jobs):
+                target.unlink()  # killed between the shard's rename and its record: assemble it again
+                continue
+            damaged.append(f"shard {target.name}: no recorded sha256 to check it against; its {len(jobs)} clips "
+                           "are rendered again")
+        elif (have := sha256_file(target)) != want:
+            damaged.append(f"shard {target.name}: bytes changed since it was written (sha256 {want[:12]}… recorded, "
+                           f"{have[:12]}… on disk); its {len(jobs)} clips are rendered again")
+        else:
+            if recorded is None:  # checked against dataset.json: keep that as its record
+                atomic_write_json(paths["checksums"] / f"{shard}.json", {"sha256": want, "bytes": target.stat().st_size})
+            continue
+        target.unlink()
+        (paths["checksums"] / f"{shard}.json").unlink(missing_ok=True)
+    for job in plan.jobs:
+        sample, stats = paths["samples"] / f"{job.key}.tar", paths["stats"] / f"{job.key}.json"
+        if not (sample.exists() and stats.exists()):
+            continue
+        want = read_json(stats, f"statistics of clip {job.key}").get("sample_sha256")
+        if want is not None and sha256_file(sample) != want:
+            damaged.append(f"clip file {sample.name}: bytes changed since it was rendered; rendered again")
+            sample.unlink()
+    return damaged
+
+
+BUILD_FILES = {".lock", "shards", WORK_DIR, PLAN_NAME, DATASET_JSON, MANIFEST}
+
+
+def check_out_dir(out_dir: Path) -> None:
+    """A build writes into a new folder, an empty one, or its own earlier build (to resume);
+    refused before anything is written: a file, or a folder holding anything else."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"--out {out_dir} is a file, not a folder: give a new or empty folder for the dataset")
+    if out_dir.is_dir() and not (out_dir / PLAN_NAME).exists():
+        other = sorted(p.name for p in out_dir.iterdir() if p.name not in BUILD_FILES)
+        if other:
+            raise ValueError(f"--out {out_dir} is a folder that holds other files ({', '.join(other[:3])}"
+                             f"{', …' if len(other) > 3 else ''}) and no build: give a new or empty folder")
 
 
 GPU_SHARE = 0.125  # --backend mitsuba with cuda_ad_rgb: up to 8 clip tasks per GPU
@@ -143,6 +216,7 @@ def build_dataset(out_dir: str | Path, config: BuildConfig, address: str | None 
     default (recorded in the plan), and on a local build a variant that cannot start raises
     before anything is written."""
     check_sources(config.scenes)
+    check_out_dir(Path(out_dir))
     if config.backend == "mitsuba":
         from interiorvideo.render.mitsuba_backend import default_variant, start_variant
 
@@ -167,6 +241,7 @@ def _build(out_dir: Path, config: BuildConfig, address: str | None, workers: int
     report = BuildReport(out_dir, len(plan.jobs), skipped_rooms=plan.skipped_rooms,
                          scenes_without_clips=plan.scenes_without_clips(),
                          source_notes=[f"{s.label}: {n}" for s in plan.scenes for n in s.notes])
+    report.damaged = _verify_finished(plan, paths, out_dir)
     report.shards_written += _assemble_ready_shards(plan, paths)
 
     done_shards = {p.stem for p in paths["shards"].glob("*.tar")}
@@ -193,10 +268,11 @@ def _build(out_dir: Path, config: BuildConfig, address: str | None, workers: int
                 if exc is not None:  # the task failed after its retries
                     report.failed[job.key] = f"{type(exc).__name__}: {str(exc).splitlines()[-1] if str(exc) else ''}"
                 else:
-                    # Statistics first: the clip's tar appearing is what marks it done.
+                    # The clip's tar first, then its statistics with the tar's sha256: the statistics
+                    # appearing mark it done, and a later run checks the tar against them.
+                    sha = write_shard(paths["samples"] / f"{job.key}.tar", [result["sample"]])
                     atomic_write_json(paths["stats"] / f"{job.key}.json", {"stats": result["stats"],
-                                                                           "meta": result["meta"]})
-                    write_shard(paths["samples"] / f"{job.key}.tar", [result["sample"]])
+                                                                           "meta": result["meta"], "sample_sha256": sha})
                     report.clips_rendered += 1
                     report.shards_written += _assemble_ready_shards(plan, paths)
                 if progress:

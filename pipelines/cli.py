@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from interiorvideo.cli import console, err, fail, info, parse_size
 from interiorvideo.render.mitsuba_backend import MitsubaUnavailable
 
-from .build import build_dataset
+from .build import build_dataset, check_out_dir
 from .plan import BuildConfig
 from .ray_pool import RayUnavailable
 from .sources import check_sources
@@ -31,7 +31,7 @@ def build(
     frames: int = typer.Option(16, help="Frames per clip."),
     size: str = typer.Option("128x128", help="Frame size WxH."),
     fps: float = typer.Option(24.0, help="Frames per second."),
-    seed: int = typer.Option(0, help="Master seed: same seed and options give byte-identical shards."),
+    seed: int = typer.Option(0, min=0, help="Master seed: same seed and options give byte-identical shards."),
     samples: int = typer.Option(32, help="Irradiance samples per pixel (a power of two)."),
     shard_size: int = typer.Option(8, help="Clips per shard."),
     address: Optional[str] = typer.Option(None, help="Ray cluster address (e.g. ray://head:10001 or auto); "
@@ -56,6 +56,7 @@ def build(
                              samples=samples, default_lights=default_lights, backend=backend,
                              mitsuba_variant=mitsuba_variant)
         check_sources(config.scenes)  # every path, before any work
+        check_out_dir(out)
     except ValueError as exc:
         fail(str(exc))
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
@@ -72,8 +73,13 @@ def build(
                                    progress=update)
         except (FileNotFoundError, ValueError, RayUnavailable, MitsubaUnavailable) as exc:
             fail(str(exc))
+        except OSError as exc:  # disk full, permissions: finished clips and shards stay, as after a kill
+            fail(f"{exc.strerror or exc} while writing {exc.filename or out}: fix that and re-run the same "
+                 "command to resume (finished clips and shards are kept)")
     console.print(f"{report.clips_total} clips ({report.clips_rendered} rendered, {report.clips_reused} reused), "
                   f"{report.shards_written} shards written, {report.seconds:.1f} s → {out}")
+    for line in report.damaged:
+        err.print(f"[bold yellow]rebuilt[/] {line}")
     for line in report.source_notes:
         console.print(f"[cyan]source[/] {line}")
     for line in report.skipped_rooms:

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 
 from interiorvideo.dataset import DATASET_JSON, MANIFEST, MANIFEST_SCHEMA, SPLITS, shard_offsets
 from interiorvideo.fileio import atomic_write_bytes, atomic_write_json, read_json
-from interiorvideo.shards import SHARD_FORMAT_VERSION, member_names, sha256_file
+from interiorvideo.shards import SHARD_FORMAT_VERSION, member_names
 
 from .plan import Plan
 
@@ -45,7 +45,8 @@ def write_index(out_dir: Path, plan: Plan, paths: dict[str, Path]) -> None:
     for name, jobs in sorted(plan.shards().items()):
         path = paths["shards"] / f"{name}.tar"
         offsets = shard_offsets(path)
-        shards.append({"name": path.name, "split": jobs[0].split, "clips": len(jobs), "sha256": sha256_file(path),
+        sha = read_json(paths["checksums"] / f"{name}.json", f"checksum record of shard {name}")["sha256"]
+        shards.append({"name": path.name, "split": jobs[0].split, "clips": len(jobs), "sha256": sha,
                        "bytes": path.stat().st_size, "keys": [j.key for j in jobs],
                        "offsets": [offsets[j.key] for j in jobs]})
     counts = {split: sum(1 for j in plan.jobs if j.split == split) for split in SPLITS}

@@ -9,6 +9,7 @@ the same config always puts the same clips in the same shard.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Iterator
 import numpy as np
 
 from interiorvideo.dataset import SPLITS
+from interiorvideo.render import RenderSettings
 from interiorvideo.render.mitsuba_backend import BACKENDS, VARIANTS
 from interiorvideo.scene import generate_scene
 from interiorvideo.scene.model import Scene
@@ -73,6 +75,14 @@ class BuildConfig:
                 raise ValueError(f"build config: {name} must be at least 1, got {getattr(self, name)}")
         if self.frames < 2:
             raise ValueError(f"build config: frames must be at least 2, got {self.frames}")
+        if self.seed < 0:
+            raise ValueError(f"build config: seed must be at least 0, got {self.seed}")
+        if not (math.isfinite(self.fps) and self.fps > 0):
+            raise ValueError(f"build config: fps must be a positive finite number, got {self.fps}")
+        try:  # the renderer's own checks (samples a power of two), now rather than in every worker
+            RenderSettings(samples=self.samples)
+        except ValueError as exc:
+            raise ValueError(f"build config: {exc}") from None
         if self.backend not in BACKENDS:
             raise ValueError(f"build config: backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
         if self.mitsuba_variant is not None and (self.backend != "mitsuba" or self.mitsuba_variant not in VARIANTS):

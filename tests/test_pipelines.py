@@ -126,6 +126,31 @@ def test_corrupt_and_incomplete_shards_are_named(built, tmp_path):
     assert any(shards[1].name in p and "depth" in p and "missing" in p for p in problems)
 
 
+def test_rerun_checks_finished_shards_against_their_recorded_sha256(built, tmp_path):
+    """A re-run never re-blesses a shard whose bytes changed: it names it and renders its clips
+    again (the same bytes as before); an intact build is reused as is, and one whose records are
+    gone (an older build) is checked against dataset.json."""
+    copy = tmp_path / "copy"
+    shutil.copytree(built, copy)
+    clean = {p.name: p.read_bytes() for p in (built / "shards").glob("*.tar")}
+    victim = sorted((copy / "shards").glob("*.tar"))[1]
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte inside a member: same size, same tar layout
+    victim.write_bytes(bytes(data))
+    report = build_dataset(copy, TINY, workers=2)
+    assert report.ok and len(report.damaged) == 1, report.damaged
+    assert victim.name in report.damaged[0] and "bytes changed" in report.damaged[0]
+    assert report.clips_rendered == 2 and report.clips_reused == 4
+    assert {p.name: p.read_bytes() for p in (copy / "shards").glob("*.tar")} == clean
+    assert validate_dataset(copy) == []
+
+    shutil.rmtree(copy / ".work" / "checksums")
+    report = build_dataset(copy, TINY, workers=2)
+    assert report.ok and report.damaged == [] and report.clips_rendered == 0
+    assert sorted(p.stem for p in (copy / ".work" / "checksums").glob("*.json")) == sorted(p.stem for p in victim.parent.glob("*.tar"))
+    assert json.loads((copy / "dataset.json").read_text()) == json.loads((built / "dataset.json").read_text())
+
+
 def test_failed_clip_is_reported_and_written_shards_survive(tmp_path):
     out = tmp_path / "fails"
     cfg = BuildConfig(**{**TINY.to_dict(), "split_fractions": (0.8, 0.1, 0.1), "generated": 3})

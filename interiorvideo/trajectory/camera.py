@@ -7,12 +7,40 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..fileio import atomic_write_json, read_json
 
 TRAJECTORY_FORMAT_VERSION = 1
 CONVENTION = "camera-to-world poses, OpenCV camera axes (x right, y down, z forward), world +Z up, metres"
 WORLD_UP = np.array([0.0, 0.0, 1.0])
+
+
+class TrajectoryFile(BaseModel):
+    """The trajectory JSON's fields and their ranges: every number finite, sizes and fps positive."""
+
+    model_config = ConfigDict(extra="allow")
+    K: list[list[float]] = Field(min_length=3, max_length=3)
+    poses: list[list[list[float]]] = Field(min_length=1)
+    fps: float = Field(gt=0, allow_inf_nan=False)
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+    scene: str = ""
+    room_id: int = -1
+    seed: int | None = None
+    settings: dict = {}
+    report: dict = {}
+
+    @field_validator("K", "poses")
+    @classmethod
+    def _finite(cls, value: list) -> list:
+        try:
+            finite = np.isfinite(np.asarray(value, np.float64)).all()
+        except ValueError:  # ragged rows: the shape check after validation names it
+            return value
+        if not finite:
+            raise ValueError("holds a value that is not finite (NaN or inf)")
+        return value
 
 
 def intrinsics(width: int, height: int, hfov_deg: float) -> np.ndarray:
@@ -90,16 +118,27 @@ class Trajectory:
 
     @classmethod
     def load(cls, path: str | Path) -> "Trajectory":
+        """A trajectory JSON, every field checked (:class:`TrajectoryFile`) before it is used."""
         d = read_json(path, "trajectory")
+        if not isinstance(d, dict):
+            raise ValueError(f"{path}: a trajectory is a JSON object, got a {type(d).__name__}")
         if d.get("format_version") != TRAJECTORY_FORMAT_VERSION:
             raise ValueError(f"{path}: trajectory format version {d.get('format_version')!r}, "
                              f"expected {TRAJECTORY_FORMAT_VERSION}")
         try:
-            K = np.asarray(d["K"], dtype=np.float64)
-            poses = np.asarray(d["poses"], dtype=np.float64)
-        except (KeyError, ValueError) as exc:
-            raise ValueError(f"{path}: malformed trajectory ({exc})") from exc
-        if K.shape != (3, 3) or poses.ndim != 3 or poses.shape[1:] != (4, 4):
+            f = TrajectoryFile.model_validate(d)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(x) for x in first["loc"][:1])
+            raise ValueError(f"{path}: malformed trajectory: {where}: {first['msg'].removeprefix('Value error, ')}") from None
+        try:
+            K, poses = np.asarray(f.K, np.float64), np.asarray(f.poses, np.float64)
+        except ValueError:
+            raise ValueError(f"{path}: K must be 3x3 and poses (T, 4, 4) (rows of unequal length)") from None
+        if K.shape != (3, 3) or poses.ndim != 3 or poses.shape[1:] != (4, 4) or len(poses) < 1:
             raise ValueError(f"{path}: K must be 3x3 and poses (T, 4, 4); got {K.shape} and {poses.shape}")
-        return cls(K, poses, float(d["fps"]), int(d["width"]), int(d["height"]), d.get("scene", ""),
-                   int(d.get("room_id", -1)), d.get("seed"), d.get("settings", {}), d.get("report", {}))
+        R = poses[:, :3, :3]
+        bad = np.flatnonzero(np.abs(R @ R.transpose(0, 2, 1) - np.eye(3)).max(axis=(1, 2)) > 1e-4)
+        if len(bad):
+            raise ValueError(f"{path}: pose {bad[0]} is not a rotation and translation (its 3x3 part is not orthonormal)")
+        return cls(K, poses, f.fps, f.width, f.height, f.scene, f.room_id, f.seed, f.settings, f.report)

@@ -1,0 +1,152 @@
+"""Bad input, as a hostile user gives it (issue 17): a table of inputs and the one-line error each
+must get — exit status 2, the input named, no traceback, nothing written or lost."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from interiorvideo.trajectory import Trajectory
+from interiorvideo.trajectory.camera import intrinsics
+from workbench.cli import interiorvideo_app
+
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+runner = CliRunner()
+
+BUILD_ARGS = ["--generated", "1", "--rooms-per-scene", "1", "--clips-per-room", "2", "--frames", "3", "--size",
+              "16x12", "--samples", "2", "--shard-size", "1", "--workers", "1"]
+
+
+def one_error(res, *needles: str) -> None:
+    """Exit 2, a single error line that contains every needle, and no traceback."""
+    out = res.output
+    assert res.exit_code == 2 and "Traceback" not in out, out  # an uncaught exception exits 1
+    flat = " ".join(out.split())
+    for needle in needles:
+        assert needle in flat, (needle, out)
+
+
+def _with(args: list[str], flag: str, value: str) -> list[str]:
+    args = list(args)
+    args[args.index(flag) + 1] = value
+    return args
+
+
+@pytest.mark.parametrize("flag, value, needles", [
+    ("--samples", "3", ["samples must be a power of two", "3"]),
+    ("--fps", "inf", ["fps must be a positive finite number"]),
+    ("--fps", "0", ["fps must be a positive finite number"]),
+    ("--seed", "-1", ["--seed", "greater than or equal to 0"]),
+    ("--frames", "1", ["frames must be at least 2"]),
+    ("--size", "0x12", ["size must be positive"]),
+    ("--shard-size", "0", ["shard_size must be at least 1"]),
+    ("--backend", "vulkan", ["backend must be one of", "vulkan"]),
+])
+def test_build_rejects_bad_options_before_writing_anything(tmp_path, flag, value, needles):
+    out = tmp_path / "ds"
+    args = _with(BUILD_ARGS + ["--fps", "24", "--seed", "0", "--backend", "cpu"], flag, value)
+    res = runner.invoke(interiorvideo_app, ["build", "--out", str(out), *args])
+    one_error(res, *needles)
+    assert not out.exists()
+
+
+def test_build_refuses_an_out_that_is_a_file_or_a_foreign_folder(tmp_path):
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    one_error(runner.invoke(interiorvideo_app, ["build", "--out", str(a_file), *BUILD_ARGS]), "is a file")
+    assert a_file.read_text() == "mine"
+    foreign = tmp_path / "home"
+    foreign.mkdir()
+    (foreign / "thesis.tex").write_text("x")
+    one_error(runner.invoke(interiorvideo_app, ["build", "--out", str(foreign), *BUILD_ARGS]),
+              "holds other files", "thesis.tex")
+    assert sorted(p.name for p in foreign.iterdir()) == ["thesis.tex"]
+
+
+def test_disk_full_during_a_build_is_one_error_and_the_rerun_finishes(tmp_path, monkeypatch):
+    """Fault injection: the second clip's file cannot be written (ENOSPC). The CLI says so in one
+    line, keeps what was finished, and the same command then completes a sound dataset."""
+    from pipelines import build
+    from interiorvideo.dataset import Dataset
+    from interiorvideo.dataset_check import validate_dataset
+
+    real, calls = build.write_shard, []
+
+    def full_disk(path, samples):
+        calls.append(path)
+        if len(calls) == 3:  # clip 1, its shard, then clip 2
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(path, samples)
+
+    out = tmp_path / "ds"
+    monkeypatch.setattr(build, "write_shard", full_disk)
+    res = runner.invoke(interiorvideo_app, ["build", "--out", str(out), *BUILD_ARGS])
+    one_error(res, "No space left on device", "re-run the same command")
+    kept = sorted(p.name for p in (out / "shards").glob("*.tar"))
+    assert kept and not (out / "dataset.json").exists()
+    monkeypatch.setattr(build, "write_shard", real)
+    res = runner.invoke(interiorvideo_app, ["build", "--out", str(out), *BUILD_ARGS])
+    assert res.exit_code == 0, res.output
+    assert set(kept) <= {p.name for p in (out / "shards").glob("*.tar")}
+    assert validate_dataset(Dataset.open(out)) == []
+
+
+def test_scene_seed_must_not_be_negative(tmp_path):
+    one_error(runner.invoke(interiorvideo_app, ["scene", "--seed", "-1", "--out", str(tmp_path / "s")]), "--seed")
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.fixture(scope="module")
+def scene_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("scene") / "s"
+    res = runner.invoke(interiorvideo_app, ["scene", "--seed", "1", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def _trajectory(scene_name: str) -> dict:
+    poses = np.tile(np.eye(4), (2, 1, 1))
+    poses[:, :3, 3] = [1.0, 1.0, 1.2]
+    return Trajectory(intrinsics(16, 12, 60), poses, 24.0, 16, 12, scene_name, 1).to_dict()
+
+
+@pytest.mark.parametrize("case, needles", [
+    ("a list", ["a trajectory is a JSON object, got a list"]),
+    ("NaN pose", ["poses", "not finite"]),
+    ("inf fps", ["fps", "finite"]),
+    ("zero width", ["width", "greater than 0"]),
+    ("shear pose", ["pose 1 is not a rotation"]),
+    ("another scene", ["was planned for scene 'elsewhere'"]),
+    ("missing room", ["walks room 77"]),
+])
+def test_render_rejects_bad_trajectories_before_rendering(scene_dir, tmp_path, case, needles):
+    from interiorvideo.scene import load_scene
+
+    d = _trajectory(load_scene(scene_dir).name)
+    if case == "a list":
+        d = [d]
+    elif case == "NaN pose":
+        d["poses"][1][0][3] = float("nan")
+    elif case == "inf fps":
+        d["fps"] = float("inf")
+    elif case == "zero width":
+        d["width"] = 0
+    elif case == "shear pose":
+        d["poses"][1][0][1] = 0.5
+    elif case == "another scene":
+        d["scene"] = "elsewhere"
+    elif case == "missing room":
+        d["room_id"] = 77
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(d))
+    out = tmp_path / "clip"
+    res = runner.invoke(interiorvideo_app, ["render", "--scene", str(scene_dir), "--trajectory", str(path),
+                                            "--out", str(out), "--size", "16x12", "--samples", "1"])
+    one_error(res, str(path) if case not in ("missing room",) else "77", *needles)
+    assert not out.exists()
