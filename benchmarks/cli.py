@@ -114,10 +114,18 @@ def run(
                                                          "else 8)."),
     cache: Optional[Path] = typer.Option(None, help="Cache of edit ground-truth renders (default OUT/.cache)."),
     videos: bool = typer.Option(True, help="Write videos/<task>/<clip>/<method>.mp4 and the ground truth."),
+    verify: bool = typer.Option(True, help="Check the clips' shards against dataset.json's sha256 first (a damaged "
+                                           "shard stops the run before any unit)."),
 ) -> None:
     """Score methods on tasks over a dataset split; resumable (finished units are skipped)."""
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                               TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from x2video.pipeline import saved_window
 
@@ -141,7 +149,8 @@ def run(
                     limit=limit, seed=seed, metrics=_names(metrics) or None, options=options, external=ext,
                     task_options={"long": {"window": long_window}} if long_window is not None else {},
                     exposure=exposure, lpips_weights=str(lpips_weights) if lpips_weights else None,
-                    i3d=str(i3d) if i3d else None, address=address, workers=workers, cache=cache, videos=videos)
+                    i3d=str(i3d) if i3d else None, address=address, workers=workers, cache=cache, videos=videos,
+                    verify_data=verify)
     try:
         with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=False) as bar:
@@ -219,8 +228,8 @@ _SCOPES = {"clip": "each clip", "sweep": "a control sweep", "set": "all clips at
 @app.command("list")
 def list_(what: str = typer.Argument("all", help="tasks, metrics, methods or all")) -> None:
     """Show tasks, metrics and methods with one-line descriptions."""
-    from .metrics import METRICS
     from .methods import available_methods
+    from .metrics import METRICS
     from .tasks import TASKS
 
     if what not in ("all", "tasks", "metrics", "methods"):

@@ -33,6 +33,7 @@ import torch
 
 from interiorvideo.dataset import Dataset, DatasetError
 from interiorvideo.fileio import digest
+from interiorvideo.shards import ShardError
 from pipelines.ray_pool import RayUnavailable, map_unordered, ray_session
 
 from .common import BenchmarkError
@@ -71,6 +72,7 @@ class RunConfig:
     workers: int | None = None  # local Ray CPUs (default: all); 0 = no Ray
     cache: Path | None = None  # edit ground-truth renders (default RESULTS/.cache)
     videos: bool = True
+    verify_data: bool = True  # check the clips' shards against dataset.json's sha256 before any unit
 
 
 @dataclass
@@ -122,8 +124,8 @@ def run_group(spec: Mapping[str, Any], task: str, clip: str, methods: Sequence[M
     """Pose ``task`` on ``clip`` once and score every method on it; a failure of one method is its record's
     ``error``; a failure to pose the task is every record's error."""
     t0 = time.perf_counter()
+    data = load_clip(spec["data"], clip)  # damaged ground truth stops the run: it is no method's failure
     try:
-        data = load_clip(spec["data"], clip)
         need_flow = any("flow" in METRICS[n].needs for n in task_metrics(task, spec["metrics"])[0])
         ctx = TaskContext(seed=spec["seed"], cache=Path(spec["cache"]) if spec["cache"] else None,
                           options=spec["task_options"].get(task, {}), need_flow=need_flow)
@@ -236,6 +238,8 @@ def _schedule(cfg: RunConfig, spec: dict, groups: Mapping[tuple[str, str], Mappi
             spec_ref = ray.put(spec)
             for (_, t, c, names), records, exc in map_unordered(remote, ((spec_ref, *g) for g in ray_queue),
                                                                 between=jobs):
+                if isinstance(exc, ShardError):  # damaged ground truth (RayTaskError subclasses the cause)
+                    raise BenchmarkError(str(exc)) from None
                 if exc is not None:  # the task died (worker crash) after its retry
                     records = [{"method": n, "task": t, "clip": c, "error": error_text(exc)} for n in names]
                 accept(records)
@@ -253,6 +257,11 @@ def run_benchmark(cfg: RunConfig, progress: Callable[[int, int, str], None] | No
     except DatasetError as exc:
         raise BenchmarkError(str(exc)) from None
     methods, tasks, clips, instances = _validate(cfg, ds)
+    if cfg.verify_data:
+        try:
+            ds.verify_shards(ds.shards_holding(clips))
+        except ShardError as exc:
+            raise BenchmarkError(f"{exc}; scores against it would be wrong (--no-verify skips this check)") from None
     out.mkdir(parents=True, exist_ok=True)
     cache = (Path(cfg.cache) if cfg.cache else out / CACHE_DIR).resolve()  # workers may have another cwd
     spec = _spec(cfg, cache)
@@ -304,7 +313,10 @@ def run_benchmark(cfg: RunConfig, progress: Callable[[int, int, str], None] | No
             if progress:
                 progress(report.reused + report.computed + len(report.failed), len(units), "/".join(u))
 
-    ray_resources = _schedule(cfg, spec, groups, instances, accept)
+    try:
+        ray_resources = _schedule(cfg, spec, groups, instances, accept)
+    except (ShardError, DatasetError, OSError) as exc:  # a clip that cannot be read, or breaks the contract
+        raise BenchmarkError(f"{exc}; the run stops (finished units are kept)") from None
     merge_units(out, run_id, units, done, report.failed, cfg.metrics)
     report.seconds = time.perf_counter() - t_start
     config_json.update(address=cfg.address, workers=cfg.workers, cache=str(cfg.cache) if cfg.cache else None,

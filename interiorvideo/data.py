@@ -141,6 +141,9 @@ class InteriorVideoDataset(wds.DataPipeline):
             "warn": a ShardWarning naming it, and the rest goes on.
         rank, world_size: node split override (both or neither); default: torch.distributed or
             the RANK / WORLD_SIZE variables via ``wds.split_by_node``.
+        verify: check the split's shards against the sha256 in ``dataset.json`` now (needs
+            ``dataset_dir``; one read of each shard). Values are always checked: a clip with NaN,
+            inf or out-of-range values raises a ShardError naming shard, clip and pass.
 
     ``num_clips`` is the split's clip count when read from ``dataset_dir`` (else None);
     ``set_epoch(e)`` sets the epoch of the next pass.
@@ -151,15 +154,19 @@ class InteriorVideoDataset(wds.DataPipeline):
                  short: str = "raise", size: int | Sequence[int] | None = None, crop: str = "random",
                  passes: Iterable[str] | str | None = None, shuffle: int = 0, shardshuffle: bool = False,
                  seed: int = 0, resampled: bool = False, on_error: str = "raise", rank: int | None = None,
-                 world_size: int | None = None):
+                 world_size: int | None = None, verify: bool = False):
         self.num_clips: int | None = None
         if urls is None:
             if dataset_dir is None:
                 raise ValueError("give shard urls, or dataset_dir and split")
             ds = dataset_dir if isinstance(dataset_dir, Dataset) else Dataset.open(dataset_dir)
             urls, self.num_clips = ds.shard_urls(split), ds.num_clips(split)
+            if verify:
+                ds.verify_shards(ds.shards_of(split))
         elif dataset_dir is not None:
             raise ValueError("give either urls or dataset_dir, not both")
+        elif verify:
+            raise ValueError("verify needs dataset_dir: shard urls alone carry no checksums")
         urls = list(expand_urls(urls)) if isinstance(urls, str) else [str(u) for u in urls]
         if not urls:
             raise ValueError("no shard urls given")

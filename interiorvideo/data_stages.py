@@ -17,7 +17,7 @@ import torch.nn.functional as F
 import webdataset as wds
 from webdataset.filters import pipelinefilter
 
-from .schema import PASSES, clip_shape
+from .schema import PASSES, check_values, clip_shape
 from .shards import ENCODING, ShardError, decode_sample
 
 #: Passes resampled by nearest neighbour: interpolating would invent depths between surfaces
@@ -185,6 +185,11 @@ def _decode_clips(src: Iterable[dict], passes: Iterable[str] | None = None, on_e
             _check_decoded(clip, passes)
         except Exception as exn:
             _fail(on_error, f"shard {url}: sample {key} cannot be decoded ({_describe(exn)})", exn)
+            continue
+        problems = check_values(clip, passes)
+        if problems:  # NaN, inf or out-of-range values never reach training
+            _fail(on_error, f"shard {url} clip {key}: {problems[0]} (`interiorvideo validate` lists every problem)",
+                  ShardError(problems[0]))
             continue
         clip["key"], clip["url"] = key, url
         yield clip

@@ -19,12 +19,13 @@ from __future__ import annotations
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import pyarrow as pa
 
 from .fileio import digest, read_json
-from .shards import SHARD_FORMAT_VERSION, ShardError, decode_sample, read_shard
+from .schema import check_values
+from .shards import SHARD_FORMAT_VERSION, ShardError, decode_sample, read_shard, sha256_file
 
 DATASET_JSON = "dataset.json"
 MANIFEST = "manifest.parquet"
@@ -79,6 +80,7 @@ class Dataset:
         self.index = index
         self.shards = tuple(_entry(root, s) for s in index["shards"])
         self._where = {k: (s, i) for s in self.shards for i, k in enumerate(s.keys)}
+        self._verified: set[str] = set()
 
     @classmethod
     def open(cls, root: str | Path) -> "Dataset":
@@ -171,8 +173,35 @@ class Dataset:
         return _sample_at(path, entry.offsets[i], key)
 
     def read_clip(self, key: str, passes: Iterable[str] | None = None) -> dict:
-        """One clip decoded (schema layout), found by its offset in its shard."""
-        return decode_sample(self.read_sample(key), passes)
+        """One clip decoded (schema layout), found by its offset in its shard; values the contract
+        forbids (NaN, inf, out of range) raise a ShardError naming shard, clip and pass."""
+        clip = decode_sample(self.read_sample(key), passes)
+        problems = check_values(clip, list(passes) if passes is not None else None)
+        if problems:
+            raise ShardError(f"shard {self.locate(key)[0].name} clip {key}: {problems[0]} "
+                             f"(`interiorvideo validate {self.root}` lists every problem)")
+        return clip
+
+    def shards_holding(self, keys: Iterable[str]) -> list[ShardEntry]:
+        """The shards that hold ``keys``, in index order."""
+        names = {self.locate(k)[0].name for k in keys}
+        return [s for s in self.shards if s.name in names]
+
+    def verify_shards(self, entries: Iterable[ShardEntry] | None = None,
+                      progress: Callable[[int, int], None] | None = None) -> None:
+        """Check shards (default: all) against the sha256 ``dataset.json`` lists, once per shard
+        per opened Dataset; a shard whose bytes differ raises a ShardError naming it."""
+        todo = [e for e in (self.shards if entries is None else entries) if e.name not in self._verified]
+        for i, entry in enumerate(todo):
+            if progress:
+                progress(i, len(todo))
+            path = self.shard_path(entry)
+            if not path.is_file():
+                raise ShardError(f"shard {path}: missing ({DATASET_JSON} lists it)")
+            if sha256_file(path) != entry.sha256:
+                raise ShardError(f"shard {path}: bytes differ from the sha256 {DATASET_JSON} lists (corrupt or "
+                                 f"modified since the build); re-run the build command to rebuild it")
+            self._verified.add(entry.name)
 
 
 def _entry(root: Path, s: dict) -> ShardEntry:

@@ -7,7 +7,7 @@ units, dtypes or conventions.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
@@ -275,6 +275,24 @@ def _check_meta(meta: Any, out: list[str]) -> None:
                 out.append(f"meta.local_prompts: key {k!r} is not an instance id (int >= 0)")
             if not isinstance(v, str):
                 out.append(f"meta.local_prompts[{k!r}]: expected str, got {type(v).__name__}")
+
+
+def check_values(clip: Mapping[str, Any], passes: Iterable[str] | None = None) -> list[str]:
+    """The contract's checks of dtype, finiteness and range for the passes present (or
+    ``passes``), and finite camera numbers: cheap enough for every read, so a reader never hands
+    NaN, inf or out-of-range ground truth to training or scoring (:func:`check_clip` is the full check)."""
+    out: list[str] = []
+    for name in passes if passes is not None else [p for p in PASSES if p in clip]:
+        a = clip[name]
+        if _check_structure(name, a, PASSES[name], out):
+            _check_values(name, a, PASSES[name], out)
+    camera = clip.get("camera")
+    if isinstance(camera, Mapping):
+        for part in ("K", "poses"):
+            value = np.asarray(camera.get(part, np.zeros(0)), dtype=np.float64)
+            if not np.isfinite(value).all():
+                out.append(f"camera: {part} holds {value.size - np.count_nonzero(np.isfinite(value))} non-finite values")
+    return out
 
 
 def check_clip(clip: Mapping[str, Any], *, require_all: bool = True,

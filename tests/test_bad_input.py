@@ -72,9 +72,9 @@ def test_build_refuses_an_out_that_is_a_file_or_a_foreign_folder(tmp_path):
 def test_disk_full_during_a_build_is_one_error_and_the_rerun_finishes(tmp_path, monkeypatch):
     """Fault injection: the second clip's file cannot be written (ENOSPC). The CLI says so in one
     line, keeps what was finished, and the same command then completes a sound dataset."""
-    from pipelines import build
     from interiorvideo.dataset import Dataset
     from interiorvideo.dataset_check import validate_dataset
+    from pipelines import build
 
     real, calls = build.write_shard, []
 
@@ -150,3 +150,64 @@ def test_render_rejects_bad_trajectories_before_rendering(scene_dir, tmp_path, c
                                             "--out", str(out), "--size", "16x12", "--samples", "1"])
     one_error(res, str(path) if case not in ("missing room",) else "77", *needles)
     assert not out.exists()
+
+
+# -- damaged data: readers never hand it on --------------------------------------------------------
+
+def _poison(root, split: str, value: float = float("nan")):
+    """Rewrite one clip of a split with ``value`` in one rgb pixel (a well-formed shard, so only
+    its checksum and its values give it away); returns (shard file, clip key)."""
+    from interiorvideo.dataset import Dataset
+    from interiorvideo.shards import decode_sample, encode_sample, read_shard, write_shard
+
+    ds = Dataset.open(root)
+    entry = ds.shards_of(split)[0]
+    path = ds.shard_path(entry)
+    samples = read_shard(path)
+    clip = decode_sample(samples[0])
+    clip["rgb"] = clip["rgb"].copy()
+    clip["rgb"][0, 0, 0, 0] = value
+    samples[0] = encode_sample(samples[0]["__key__"], clip)
+    write_shard(path, samples)
+    return path, samples[0]["__key__"]
+
+
+@pytest.fixture
+def poisoned(built_dataset, tmp_path):
+    import shutil
+
+    root = tmp_path / "ds"
+    shutil.copytree(built_dataset, root)
+    return root
+
+
+@pytest.mark.parametrize("value, needle", [(float("nan"), "non-finite"), (float("inf"), "non-finite"),
+                                           (-2.0, "values outside")])
+def test_readers_reject_values_the_contract_forbids(poisoned, value, needle):
+    from interiorvideo.data import InteriorVideoDataset
+    from interiorvideo.dataset import Dataset
+    from interiorvideo.shards import ShardError
+
+    path, key = _poison(poisoned, "train", value)
+    with pytest.raises(ShardError, match=rf"shard {path.name} clip {key}: rgb: 1 {needle}"):
+        Dataset.open(poisoned).read_clip(key)
+    reader = InteriorVideoDataset(dataset_dir=poisoned, split="train", frames=None, temporal="first")
+    with pytest.raises(ShardError, match=rf"{path.name} clip {key}: rgb: 1 {needle}"):
+        list(reader)
+    with pytest.raises(ShardError, match=rf"shard .*{path.name}: bytes differ from the sha256"):
+        InteriorVideoDataset(dataset_dir=poisoned, split="train", frames=None, verify=True)
+
+
+def test_the_benchmark_stops_on_damaged_ground_truth_and_blames_no_method(poisoned, tmp_path):
+    from benchmarks.common import BenchmarkError
+    from benchmarks.runner import RunConfig, run_benchmark
+
+    path, key = _poison(poisoned, "test")
+    out = tmp_path / "results"
+    cfg = dict(data=poisoned, out=out, methods=["gt"], tasks=["render"], metrics=["psnr"], workers=0)
+    with pytest.raises(BenchmarkError, match=rf"{path.name}: bytes differ from the sha256"):
+        run_benchmark(RunConfig(**cfg))
+    assert not list(out.rglob("*.json"))  # stopped before any unit
+    with pytest.raises(BenchmarkError, match=rf"shard {path.name} clip {key}: rgb: 1 non-finite") as info:
+        run_benchmark(RunConfig(**cfg, verify_data=False))
+    assert "gt" not in str(info.value).split(":")[0]
