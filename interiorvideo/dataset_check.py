@@ -17,7 +17,7 @@ from .dataset import (
     shard_offsets,
 )
 from .schema import check_clip
-from .shards import ShardError, decode_sample, read_shard, sha256_file
+from .shards import ShardError, decode_sample, member_names, read_shard, sha256_file
 
 
 def validate_dataset(ds: Dataset, progress: Callable[[int, int], None] | None = None) -> list[str]:
@@ -28,6 +28,7 @@ def validate_dataset(ds: Dataset, progress: Callable[[int, int], None] | None = 
     for extra in sorted(p.name for p in (ds.root / SHARDS_DIR).glob("*.tar") if p.name not in listed):
         problems.append(f"shard {extra}: on disk but not in {DATASET_JSON}")
     seen_keys: dict[str, str] = {}
+    members = member_names()
     scene_split: dict[int, str] = {}
     for i, entry in enumerate(ds.shards):
         name, path = entry.name, ds.shard_path(entry)
@@ -54,6 +55,9 @@ def validate_dataset(ds: Dataset, progress: Callable[[int, int], None] | None = 
             if key in seen_keys:
                 problems.append(f"shard {name} clip {key}: duplicated (also in {seen_keys[key]})")
             seen_keys[key] = name
+            extra = sorted(m for m in sample if not m.startswith("__") and m not in members)
+            if extra:
+                problems.append(f"shard {name} clip {key}: unknown members {extra} (the contract's are {members})")
             try:
                 clip = decode_sample(sample)
             except ShardError as exc:

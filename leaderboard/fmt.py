@@ -18,8 +18,11 @@ def decimals_for(values: Iterable[float]) -> int:
 
 
 def num(v: float | None, decimals: int) -> str:
-    if v is None or not math.isfinite(v):
+    """The value at ``decimals``; "∞"/"−∞" for infinities (not "–", which means no value)."""
+    if v is None or math.isnan(v):
         return "–"
+    if math.isinf(v):
+        return "∞" if v > 0 else "−∞"
     return f"{v:.{decimals}f}"
 
 

@@ -35,6 +35,10 @@ def _env() -> jinja2.Environment:
                               trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
 
+INFINITE_NOTE = ("an infinite mean: some clip scored ±∞ on this metric (a method's own output can make a "
+                 "metric unbounded); not ranked")
+
+
 def _sort_value(v: float | None) -> str:
     return "" if v is None or not np.isfinite(v) else repr(float(v))
 
@@ -105,7 +109,8 @@ def task_tables(agg: Aggregates, methods: Sequence[str]) -> list[dict[str, Any]]
                 r = cell.loc[(m, c["metric"])]
                 d = c["decimals"]
                 has = bool(np.isfinite(r["mean"]))
-                note = ""
+                infinite = bool(np.isinf(r["mean"]))
+                note = INFINITE_NOTE if infinite else ""
                 if r["n_missing"]:
                     note = f"{r['n_missing']} of {r['n_clips'] + r['n_missing']} clips missing"
                 if r["set_level"]:
@@ -113,7 +118,8 @@ def task_tables(agg: Aggregates, methods: Sequence[str]) -> list[dict[str, Any]]
                 else:
                     ci = f"[{num(r['ci_low'], d)}, {num(r['ci_high'], d)}]" if has else ""
                 cells.append({
-                    "text": num(r["mean"], d) if has else "missing", "ci": ci, "set_level": bool(r["set_level"]),
+                    "text": num(r["mean"], d) if has or infinite else "missing", "ci": ci,
+                    "set_level": bool(r["set_level"]),
                     "rank": str(int(r["rank"])) if has else "",
                     "sort": _sort_value(r["mean"]), "best": bool(r["best"]) if has else False,
                     "note": note,

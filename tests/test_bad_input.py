@@ -211,3 +211,58 @@ def test_the_benchmark_stops_on_damaged_ground_truth_and_blames_no_method(poison
     with pytest.raises(BenchmarkError, match=rf"shard {path.name} clip {key}: rgb: 1 non-finite") as info:
         run_benchmark(RunConfig(**cfg, verify_data=False))
     assert "gt" not in str(info.value).split(":")[0]
+
+
+def test_validate_names_members_the_contract_does_not_have(poisoned):
+    import io
+    import tarfile
+
+    from interiorvideo.dataset import Dataset
+    from interiorvideo.dataset_check import validate_dataset
+
+    ds = Dataset.open(poisoned)
+    entry = ds.shards[0]
+    last = entry.keys[-1]
+    with tarfile.open(ds.shard_path(entry), "a") as tar:  # joins the shard's last sample
+        payload = b"not part of the contract"
+        info = tarfile.TarInfo(f"{last}.notes.txt")
+        info.size = len(payload)
+        tar.addfile(info, io.BytesIO(payload))
+    problems = validate_dataset(Dataset.open(poisoned))
+    assert any(f"clip {last}: unknown members ['notes.txt']" in p for p in problems), problems
+
+
+# -- external method folders -------------------------------------------------------------------------
+
+def test_a_16_bit_png_keeps_its_16_bits(tmp_path):
+    import cv2
+
+    from benchmarks.methods.external import load_frames
+
+    rng = np.random.default_rng(4)
+    rgb16 = rng.integers(0, 65536, (2, 6, 5, 3), dtype=np.uint16)
+    for t in range(2):
+        cv2.imwrite(str(tmp_path / f"{t:05d}.png"), rgb16[t][..., ::-1])  # OpenCV writes BGR
+    frames, space = load_frames(tmp_path, 2, (6, 5))
+    assert space == "display" and frames.dtype == np.float32
+    np.testing.assert_array_equal(np.round(frames * 65535).astype(np.uint16), rgb16)  # not cut to 8 bits
+
+
+@pytest.mark.parametrize("array, needles", [
+    (np.zeros((2, 6, 5, 3), np.uint16), ["holds uint16 values", "expected float"]),
+    (np.zeros((2, 6, 5, 3), bool), ["holds bool values"]),
+    (np.full((2, 6, 5, 3), -0.5, np.float32), ["negative radiance", "-0.5"]),
+    (np.full((2, 6, 5, 3), np.nan, np.float32), ["NaN or infinite"]),
+    (np.array([{"a": 1}, None], dtype=object), ["is not a plain .npy array"]),
+])
+def test_bad_frames_npy_is_named(tmp_path, array, needles):
+    from benchmarks.common import BenchmarkError
+    from benchmarks.methods.external import load_frames
+
+    path = tmp_path / "frames.npy"
+    np.save(path, array, allow_pickle=True)
+    with pytest.raises(BenchmarkError) as info:
+        load_frames(tmp_path, 2, (6, 5))
+    assert str(path) in str(info.value)
+    for needle in needles:
+        assert needle in str(info.value)

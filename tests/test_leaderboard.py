@@ -13,13 +13,13 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from synthetic_results import tiny_mp4, write_results, write_synthetic
 
 from benchmarks.results import METRICS_SCHEMA, VERSION_KEY, ResultsSchemaError, to_table, video_path
 from leaderboard import build_report
 from leaderboard.aggregate import aggregate, bootstrap_means, normalised_scores, rank_with_ties
 from leaderboard.load import ResultsConflictError, load_results
 from leaderboard.markdown import md_text
-from synthetic_results import tiny_mp4, write_results, write_synthetic
 
 EVIL = "<script>alert(1)</script>"
 EVIL_IMG = '<img src=x onerror="document.title=\'pwned\'">'
@@ -401,3 +401,16 @@ def test_page_in_headless_chromium(report, tmp_path):
     im = np.asarray(Image.open(shot).convert("L"), dtype=float)
     assert im.shape == (2000, 1280) and im.std() > 10 and len(np.unique(im)) > 50
     shutil.copyfile(shot, root / "page.png")
+
+
+def test_an_infinite_mean_is_shown_as_infinity_with_a_note():
+    """±∞ is a value, not a missing one: the cell says ∞ and why it is not ranked (issue 17)."""
+    from leaderboard.fmt import num
+    from leaderboard.render import INFINITE_NOTE, task_tables
+
+    assert (num(float("inf"), 2), num(float("-inf"), 2), num(float("nan"), 2), num(None, 2)) == ("∞", "−∞", "–", "–")
+    agg = aggregate(pd.concat([rows(("A", "c", "s", 30.0), ("B", "c", "s", float("inf")))], ignore_index=True))
+    table = task_tables(agg, ["A", "B"])[0]
+    cells = {r["method"]: r["cells"][0] for r in table["rows"]}
+    assert cells["B"]["text"] == "∞" and cells["B"]["note"] == INFINITE_NOTE and cells["B"]["rank"] == ""
+    assert cells["A"]["text"] == num(30.0, table["columns"][0]["decimals"]) and cells["A"]["rank"] == "1"

@@ -255,8 +255,8 @@ def test_x2v_sample_command(pipe, built_dataset, tmp_path):
 
 
 def test_reference_png_is_read_through_the_display_mapping(tmp_path):
-    from x2video.sample_job import _reference
     from interiorvideo.colour import display_to_hdr, hdr_to_display, to_uint8
+    from x2video.sample_job import _reference
 
     hdr = np.random.default_rng(0).random((8, 8, 3)).astype(np.float32) * 3
     png = to_uint8(hdr_to_display(torch.from_numpy(hdr)).numpy())
@@ -266,3 +266,20 @@ def test_reference_png_is_read_through_the_display_mapping(tmp_path):
     np.testing.assert_allclose(hdr_to_display(torch.from_numpy(got)).numpy(), png / 255.0, atol=1e-5)
     with pytest.raises(ValueError, match="differs from the intrinsics"):
         _reference(str(tmp_path / "ref.png"), (16, 16))
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated"])
+def test_a_damaged_pipeline_export_is_one_clear_error(pipe, tmp_path, damage):
+    """A pipeline folder whose UNet weights are gone or cut short is named, not a diffusers traceback."""
+    from x2video.pipeline import load_pipeline
+    from x2video.weights import MissingWeightsError
+
+    root = tmp_path / "p"
+    pipe.save_pretrained(root, safe_serialization=True)
+    weights = next((root / "unet").glob("*.safetensors"))
+    if damage == "missing":
+        weights.unlink()
+    else:
+        weights.write_bytes(weights.read_bytes()[:100])
+    with pytest.raises(MissingWeightsError, match=f"pipeline at {root} is incomplete or damaged"):
+        load_pipeline(root)

@@ -22,9 +22,8 @@ from PIL import Image
 
 from .configs import install_processors
 from .sampling import GuidanceConfig, sample_video
-from .vae import VAE_PASSES, SD21_SCALE_FACTORS
+from .vae import SD21_SCALE_FACTORS, VAE_PASSES
 from .weights import MissingWeightsError
-
 
 OUTPUT_TYPES = ("np", "pt", "pil", "hdr", "latent")
 
@@ -161,4 +160,9 @@ def load_pipeline(path: str | Path, **kw) -> X2VideoPipeline:
     if not (root / "model_index.json").is_file():
         raise MissingWeightsError(f"no X2Video pipeline at {path} (expected model_index.json, or a training run "
                                   f"folder with pipeline/). Train one with `x2v train --data DIR --out RUN`.")
-    return X2VideoPipeline.from_pretrained(root, local_files_only=True, use_safetensors=True, **kw)
+    try:
+        return X2VideoPipeline.from_pretrained(root, local_files_only=True, use_safetensors=True, **kw)
+    except Exception as e:  # diffusers raises OSError, ValueError, EnvironmentError, safetensors errors
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        raise MissingWeightsError(f"the X2Video pipeline at {root} is incomplete or damaged ({type(e).__name__}: "
+                                  f"{first[:300]}); export it again (`x2v train` writes RUN/pipeline/)") from e

@@ -33,6 +33,7 @@ import re
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+import cv2
 import imageio.v3 as iio
 import numpy as np
 
@@ -70,9 +71,18 @@ def _frame_files(folder: Path) -> dict[int, Path]:
 
 
 def _read_image(path: Path) -> np.ndarray:
+    """An 8- or 16-bit display image as RGB. PNGs go through OpenCV, which keeps 16 bits per
+    channel (Pillow, behind imageio, reads a 16-bit RGB PNG as 8-bit)."""
     try:
-        a = np.asarray(iio.imread(path))
-    except Exception as exc:  # imageio raises many types for unreadable files
+        if path.suffix.lower() == ".png":
+            a = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+            if a is None:
+                raise ValueError("OpenCV cannot decode it")
+            if a.ndim == 3:
+                a = a[..., [2, 1, 0, 3][: a.shape[-1]]]  # BGR(A) → RGB(A)
+        else:
+            a = np.asarray(iio.imread(path))
+    except Exception as exc:  # imageio and OpenCV raise many types for unreadable files
         raise BenchmarkError(f"external frame {path}: not a readable image ({exc})") from None
     if a.ndim == 2:
         a = np.repeat(a[..., None], 3, axis=-1)
@@ -86,6 +96,27 @@ def _read_image(path: Path) -> np.ndarray:
     return a
 
 
+def _load_array(path: Path) -> tuple[np.ndarray, str]:
+    """A ``.npy`` of frames and its space: float = linear HDR (finite, ≥ 0), uint8 = display sRGB;
+    anything else (pickles, integers, booleans) is refused naming the file."""
+    try:
+        a = np.load(path, allow_pickle=False)
+    except Exception as exc:  # a pickle, a truncated or foreign file
+        raise BenchmarkError(f"external frames: {path} is not a plain .npy array ({exc})") from None
+    if a.dtype == np.uint8:
+        return a, "display"
+    if a.dtype.kind != "f":
+        raise BenchmarkError(f"external frames: {path} holds {a.dtype} values; expected float (linear HDR "
+                             "radiance) or uint8 (display sRGB)")
+    a = a.astype(np.float32)
+    if not np.isfinite(a).all():
+        raise BenchmarkError(f"external frames: {path} holds NaN or infinite values")
+    if (a < 0).any():
+        raise BenchmarkError(f"external frames: {path} holds negative radiance (min {a.min():.4g}); linear HDR "
+                             "frames are ≥ 0")
+    return a, "linear"
+
+
 def load_frames(folder: str | Path, frames: int, size: tuple[int, int] | None = None) -> tuple[np.ndarray, str]:
     """(T, H, W, 3) frames and their space ("linear" or "display") from one call folder."""
     folder = Path(folder)
@@ -93,8 +124,7 @@ def load_frames(folder: str | Path, frames: int, size: tuple[int, int] | None = 
         raise BenchmarkError(f"external frames: folder {folder} not found; {LAYOUT_HINT}")
     whole = folder / CLIP_FILE
     if whole.is_file():
-        a = np.load(whole, allow_pickle=False)
-        space = "display" if a.dtype == np.uint8 else "linear"
+        a, space = _load_array(whole)
         if a.ndim != 4 or a.shape[-1] != 3 or a.shape[0] != frames:
             raise BenchmarkError(f"external frames: {whole} has shape {a.shape}, expected ({frames}, H, W, 3)")
     else:
@@ -114,7 +144,11 @@ def load_frames(folder: str | Path, frames: int, size: tuple[int, int] | None = 
             imgs = [_read_image(files[i]) for i in range(frames)]
             space = "display"
         else:
-            imgs = [np.load(files[i], allow_pickle=False) for i in range(frames)]
+            loaded = [_load_array(files[i]) for i in range(frames)]
+            if {sp for _, sp in loaded} != {"linear"}:
+                raise BenchmarkError(f"external frames: {folder}: per-frame .npy files are linear HDR floats "
+                                     "(uint8 display frames go in PNGs or one frames.npy)")
+            imgs = [im for im, _ in loaded]
             space = "linear"
         shapes = {im.shape for im in imgs}
         if len(shapes) > 1:
@@ -125,10 +159,6 @@ def load_frames(folder: str | Path, frames: int, size: tuple[int, int] | None = 
     if size is not None and a.shape[1:3] != tuple(size):
         raise BenchmarkError(f"external frames: {folder} has {a.shape[2]}x{a.shape[1]} frames, the clip is "
                              f"{size[1]}x{size[0]}; write frames at the clip's size")
-    if space == "linear":
-        a = a.astype(np.float32)
-        if not np.isfinite(a).all():
-            raise BenchmarkError(f"external frames: {folder} holds NaN or infinite values")
     return a, space
 
 
