@@ -242,11 +242,11 @@ def render(
 
     from .edits.scene import apply_scene_edits
     from .edits.serialise import scene_edit_from_dict
-    from .fileio import read_json
+    from .fileio import atomic_write_bytes, read_json
     from .render import RenderSettings
     from .render.clipio import write_clip
     from .render.mitsuba_backend import MitsubaUnavailable, make_renderer
-    from .render.preview import write_preview
+    from .render.preview import preview_bytes
     from .scene import load_scene
     from .trajectory import Trajectory
 
@@ -274,9 +274,10 @@ def render(
         task = bar.add_task(f"rendering {width}x{height}", total=traj.frames)
         clip = renderer.render_clip(traj, width, height, progress=lambda done, total: bar.update(task, completed=done))
     elapsed = time.perf_counter() - t0
+    video = preview_bytes(clip) if preview else None  # made before anything is written
     write_clip(clip, out)
-    if preview:
-        write_preview(clip, out / "preview.mp4")
+    if video is not None:
+        atomic_write_bytes(out / "preview.mp4", video)
     console.print(f"clip → {out}: {traj.frames} frames at {width}x{height} in {elapsed:.1f} s "
                   f"({traj.frames / elapsed:.2f} frames/s, {renderer.counter.rays / elapsed / 1e6:.2f} Mrays/s)")
 

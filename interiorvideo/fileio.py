@@ -22,6 +22,16 @@ from typing import IO, Any, Iterator
 from boltons.fileutils import AtomicSaver
 
 
+HOME_VAR = "X2V_HOME"
+
+
+def platform_home() -> Path:
+    """The platform's own folder (weights it installs, crash logs): ``$X2V_HOME``, by default
+    ``~/.cache/x2video``."""
+    home = os.environ.get(HOME_VAR)
+    return Path(home) if home else Path.home() / ".cache" / "x2video"
+
+
 def _part_name(path: Path) -> str:
     return f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
 

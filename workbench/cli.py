@@ -4,6 +4,10 @@ one above it."""
 
 from __future__ import annotations
 
+import os
+import sys
+import time
+import traceback
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Optional
@@ -12,6 +16,7 @@ import typer
 
 from benchmarks.cli import app as bench_base
 from interiorvideo.cli import app as interiorvideo_base
+from interiorvideo.fileio import atomic_write_bytes, platform_home
 from leaderboard.cli import report
 from pipelines.cli import build
 from x2video.cli import app as x2v_base
@@ -48,6 +53,33 @@ def extended(base: typer.Typer, *commands: Callable) -> typer.Typer:
     return app
 
 
+def guarded(app: typer.Typer, name: str) -> Callable[[], None]:
+    """The installed command: ``app``, where an exception no command turned into its one-line
+    error (a bug, not bad input) prints one line naming the log that holds its traceback, and
+    exits 1 (bad input exits 2)."""
+
+    def main() -> None:
+        try:
+            app()
+        except Exception as exc:  # noqa: BLE001 — the last resort: everything expected is handled below
+            log = crash_log(name, exc)
+            typer.secho(f"error: unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} — "
+                        f"the traceback is in {log}; please report it with that file", err=True, fg=typer.colors.RED)
+            raise SystemExit(1) from None
+
+    return main
+
+
+def crash_log(name: str, exc: BaseException) -> Path:
+    """Write the traceback and the command line to ``$X2V_HOME/logs/NAME-<time>-<pid>.log``."""
+    path = platform_home() / "logs" / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    text = f"{' '.join(sys.argv)}\n\n" + "".join(traceback.format_exception(exc))
+    return atomic_write_bytes(path, text.encode())
+
+
 interiorvideo_app = extended(interiorvideo_base, build)
 x2v_app = extended(x2v_base, demo)
 bench_app = extended(bench_base, report)
+interiorvideo_main = guarded(interiorvideo_app, "interiorvideo")
+x2v_main = guarded(x2v_app, "x2v")
+bench_main = guarded(bench_app, "x2v-bench")

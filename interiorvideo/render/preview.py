@@ -65,6 +65,10 @@ def preview_grid(clip: dict, columns: int = 4) -> np.ndarray:
     return np.concatenate(rows, axis=1)
 
 
+def preview_bytes(clip: dict, fps: float | None = None) -> bytes:
+    """The preview video (passes side by side) as mp4 bytes."""
+    return mp4_bytes(preview_grid(clip), fps or float(clip.get("meta", {}).get("fps", 24.0)))
+
+
 def write_preview(clip: dict, path: str | Path, fps: float | None = None) -> Path:
-    fps = fps or float(clip.get("meta", {}).get("fps", 24.0))
-    return atomic_write_bytes(path, mp4_bytes(preview_grid(clip), fps))
+    return atomic_write_bytes(path, preview_bytes(clip, fps))

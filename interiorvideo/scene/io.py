@@ -22,7 +22,7 @@ from PIL import Image
 from trimesh.visual import TextureVisuals
 from trimesh.visual.material import PBRMaterial
 
-from ..fileio import atomic_write_bytes, atomic_write_json, read_json
+from ..fileio import atomic_write_bytes, read_json, to_json_bytes
 from .mesh import Mesh
 from .model import Light, Material, Opening, Room, Scene, SceneObject, Sky
 from .preview import floorplan_png_bytes
@@ -288,26 +288,26 @@ def scene_to_dict(scene: Scene) -> dict:
 def save_scene(scene: Scene, out_dir: str | Path, floorplan: bool = True) -> Path:
     """Write ``scene.glb``, ``scene.json`` and (optionally) ``floorplan.png`` into ``out_dir``.
 
-    Each file is written under a temporary name and renamed, so an interrupted save never
-    leaves a half-written scene next to a good one.
+    Every file's bytes are made (and the sky map checked) before the first is written, and each
+    is written under a temporary name and renamed: a save that fails leaves the folder as it was,
+    and an interrupted one never leaves a half-written file.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(out_dir / GLB_NAME, scene_to_glb_bytes(scene))
     meta = scene_to_dict(scene)
+    files: dict[str, bytes] = {GLB_NAME: scene_to_glb_bytes(scene)}
     if scene.sky.kind == "map":
         data = Path(scene.sky.map_path).read_bytes()
         if hashlib.sha256(data).hexdigest() != meta["sky"]["sha256"]:
             raise ValueError(f"environment map {scene.sky.map_path}: its SHA-256 differs from the sky's "
                              f"({meta['sky']['sha256']}); the file changed after the sky was made")
-        atomic_write_bytes(out_dir / meta["sky"]["file"], data)
+        files[meta["sky"]["file"]] = data
     for key, rel in texture_files(scene).items():  # maps the GLB cannot carry losslessly, as PNG
-        (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(out_dir / rel, _png_bytes(scene.textures[key]))
-    atomic_write_json(out_dir / JSON_NAME, meta)
+        files[rel] = _png_bytes(scene.textures[key])
     if floorplan:
-
-        atomic_write_bytes(out_dir / FLOORPLAN_NAME, floorplan_png_bytes(scene))
+        files[FLOORPLAN_NAME] = floorplan_png_bytes(scene)
+    files[JSON_NAME] = to_json_bytes(meta)  # last: a folder with scene.json is a complete scene
+    for rel, data in files.items():
+        atomic_write_bytes(out_dir / rel, data)
     return out_dir
 
 
