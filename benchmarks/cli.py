@@ -92,7 +92,7 @@ def run(
     tasks: Optional[list[str]] = typer.Option(None, "--tasks", "-t",
                                               help="Tasks, comma-separated or repeated, or `all` (the default)."),
     address: Optional[str] = typer.Option(None, help="Ray cluster address (default: a local Ray)."),
-    workers: Optional[int] = typer.Option(None, help="Local Ray CPUs (default: all); 0 runs in this process."),
+    workers: Optional[int] = typer.Option(None, min=0, help="Local Ray CPUs (default: all); 0 runs in this process."),
     seed: int = typer.Option(0, help="Run seed: task choices (edited object, channel subset) and sampling seeds."),
     clip: Optional[list[str]] = typer.Option(None, "--clip", help="Only these clip keys (repeatable)."),
     limit: Optional[int] = typer.Option(None, help="Only the first N clips of the split."),

@@ -23,6 +23,7 @@ it), and appears in the tables with ``value`` null and the error as ``missing_re
 from __future__ import annotations
 
 import functools
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,6 +184,8 @@ def _split_keys(ds: Dataset, split: str) -> list[str]:
 
 
 def _validate(cfg: RunConfig, ds: Dataset) -> tuple[list[str], list[str], list[str], dict[str, Method]]:
+    if not (math.isfinite(cfg.exposure) and cfg.exposure > 0):
+        raise BenchmarkError(f"--exposure must be a positive finite number, got {cfg.exposure}")
     tasks = list(dict.fromkeys(cfg.tasks))
     if not tasks:
         raise BenchmarkError("no task given (--tasks)")
@@ -256,6 +259,8 @@ def run_benchmark(cfg: RunConfig, progress: Callable[[int, int, str], None] | No
         ds = Dataset.open(cfg.data)
     except DatasetError as exc:
         raise BenchmarkError(str(exc)) from None
+    if out.exists() and not out.is_dir():
+        raise BenchmarkError(f"--out {out} is a file, not a results folder")
     methods, tasks, clips, instances = _validate(cfg, ds)
     if cfg.verify_data:
         try:

@@ -95,6 +95,11 @@ def test_disk_full_during_a_build_is_one_error_and_the_rerun_finishes(tmp_path, 
     assert res.exit_code == 0, res.output
     assert set(kept) <= {p.name for p in (out / "shards").glob("*.tar")}
     assert validate_dataset(Dataset.open(out)) == []
+    # Its 3-frame clips are too short to train on: said before any training, not a StopIteration.
+    from workbench.cli import x2v_app
+
+    one_error(runner.invoke(x2v_app, ["train", "--data", str(out), "--out", str(tmp_path / "run")]),
+              "its clips have 3 frames", "--frames 5")
 
 
 def test_scene_seed_must_not_be_negative(tmp_path):
@@ -297,3 +302,35 @@ def test_an_unexpected_exception_is_one_line_naming_its_log(tmp_path, monkeypatc
     assert "RuntimeError: the renderer fell over" in err and "second line" not in err and "Traceback" not in err
     text = logs[0].read_text()
     assert "tool boom" in text and "Traceback" in text and "raise RuntimeError" in text
+
+
+@pytest.mark.parametrize("app_name, args, needles", [
+    ("bench", ["--out", "{file}"], ["--out", "is a file, not a results folder"]),
+    ("bench", ["--exposure", "inf"], ["--exposure must be a positive finite number"]),
+    ("bench", ["--exposure", "-1"], ["--exposure must be a positive finite number"]),
+    ("bench", ["--workers", "-1"], ["--workers", "greater than or equal to 0"]),
+    ("bench", ["--metrics", "lpips", "--lpips-weights", "{file}"], ["--lpips-weights", "not LPIPS backbone weights"]),
+    ("train", ["--lr", "-1"], ["--lr must be a positive finite number"]),
+    ("train", ["--lr", "nan"], ["--lr must be a positive finite number"]),
+    ("train", ["--out", "{file}"], ["is a file, not a run folder"]),
+])
+def test_bench_and_train_options_are_checked_before_any_work(built_dataset, tmp_path, app_name, args, needles):
+    from workbench.cli import bench_app, x2v_app
+
+    junk = tmp_path / "notes.txt"
+    junk.write_text("not what it should be")
+    args = [a.format(file=junk) for a in args]
+    if app_name == "bench":
+        base = ["run", "--data", str(built_dataset), "--workers", "0", "-m", "gt", "-t", "render", "--metrics", "psnr",
+                "--out", str(tmp_path / "results")]
+        app = bench_app
+    else:
+        base = ["train", "--data", str(built_dataset), "--out", str(tmp_path / "run"), "--max-steps", "1"]
+        app = x2v_app
+    for flag in ("--out", "--metrics"):  # the case's own value wins
+        if flag in args and flag in base:
+            i = base.index(flag)
+            del base[i:i + 2]
+    one_error(runner.invoke(app, [*base, *args]), *needles)
+    assert not (tmp_path / "results").exists() and not (tmp_path / "run").exists()
+    assert junk.read_text() == "not what it should be"

@@ -11,8 +11,8 @@ import flip_evaluator
 import numpy as np
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from .lpips_offline import INSTALL_HINT, lpips_distance
-from .registry import MetricResult, register
+from .lpips_offline import INSTALL_HINT, lpips_distance, lpips_model
+from .registry import MetricResult, MetricUnavailable, register
 
 PSNR_CAP_DB = 100.0  # identical frames give +inf in skimage; capped so clip means stay finite
 # Wang et al. (2004) settings, as skimage's docs give them: 11×11 Gaussian window σ=1.5, population covariance.
@@ -34,7 +34,22 @@ def ssim(pred: np.ndarray, gt: np.ndarray, **_) -> MetricResult:
     return MetricResult.from_frames(structural_similarity(g, p, **SSIM_KWARGS) for p, g in zip(pred, gt))
 
 
-@register("lpips", area="fidelity", higher_is_better=False,
+def _check_lpips(lpips_weights: str | None = None, lpips_net: str = "alex", **_) -> None:
+    """Before a run: weights that are named must load (none named: the weights folder is used, and
+    without it LPIPS is recorded as missing with the reason)."""
+    if lpips_weights is None:
+        return
+    try:
+        lpips_model(lpips_net, lpips_weights)
+    except MetricUnavailable:
+        raise
+    except Exception as exc:  # torch.load, pickle and state-dict errors of a foreign file
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        raise MetricUnavailable(f"--lpips-weights {lpips_weights}: not LPIPS backbone weights ({type(exc).__name__}: "
+                                f"{first}); {INSTALL_HINT}") from None
+
+
+@register("lpips", area="fidelity", higher_is_better=False, check=_check_lpips,
           description="LPIPS v0.1 (AlexNet trunk) between display sRGB frames, per frame",
           needs_weights=f"AlexNet ImageNet backbone from a local file: {INSTALL_HINT}")
 def lpips(pred: np.ndarray, gt: np.ndarray, lpips_weights: str | None = None, lpips_net: str = "alex",

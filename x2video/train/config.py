@@ -4,6 +4,7 @@ already holds checkpoints or a first-stage VAE is continued only with the same s
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,12 @@ class TrainConfig:
                 raise ValueError(f"--{f.name.replace('_', '-')} must be in [0, 1], got {getattr(self, f.name)}")
         if self.mixed_precision not in ("auto", "no", "bf16", "fp16"):
             raise ValueError(f"--mixed-precision must be auto, no, bf16 or fp16, got {self.mixed_precision!r}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"--lr must be a positive finite number, got {self.lr}")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ValueError(f"--weight-decay must be a finite number ≥ 0, got {self.weight_decay}")
+        if Path(self.out).exists() and not Path(self.out).is_dir():
+            raise ValueError(f"--out {self.out} is a file, not a run folder")
 
 
 # Settings a resumed run may change without breaking exactness.

@@ -29,14 +29,17 @@ def make_dataset(cfg: TrainConfig, data: Dataset, window: int, rank: int, world_
                                 short="skip", rank=rank, world_size=world_size)
 
 
+VAE_CROP_FRAMES = 4  # frames per clip the first stage's readers take
+
+
 def vae_training_clips(cfg: TrainConfig, data: Dataset) -> InteriorVideoDataset:
     """The tiny first stage's training clips: random crops, 4 frames, the image passes."""
-    return InteriorVideoDataset(dataset_dir=data, split="train", frames=4, size=cfg.size, crop="random",
+    return InteriorVideoDataset(dataset_dir=data, split="train", frames=VAE_CROP_FRAMES, size=cfg.size, crop="random",
                                 passes=VAE_PASSES, shuffle=cfg.shuffle, seed=cfg.seed, short="skip", rank=0,
                                 world_size=1)
 
 
 def vae_probe_clips(cfg: TrainConfig, data: Dataset) -> InteriorVideoDataset:
     """Fixed clips (centre crop, first frames) that measure the first stage's latent scale factors."""
-    return InteriorVideoDataset(dataset_dir=data, split="train", frames=4, size=cfg.size, crop="center",
+    return InteriorVideoDataset(dataset_dir=data, split="train", frames=VAE_CROP_FRAMES, size=cfg.size, crop="center",
                                 temporal="first", passes=VAE_PASSES, rank=0, world_size=1, short="skip")

@@ -21,6 +21,7 @@ from interiorvideo.data import collate
 from interiorvideo.dataset import Dataset
 
 from ..components import first_stage, pretrained_pipeline, tiny_pipeline
+from ..configs import get_config
 from ..pipeline import X2VideoPipeline
 from ..schedulers import training_scheduler
 from ..seeding import step_generator
@@ -35,7 +36,7 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .config import TrainConfig, check_resume_config, compare_resume_config
-from .data import batches_per_epoch, make_dataset, vae_probe_clips, vae_training_clips
+from .data import VAE_CROP_FRAMES, batches_per_epoch, make_dataset, vae_probe_clips, vae_training_clips
 from .loss import PromptCache, training_loss
 
 LOG_COLUMNS = ("step", "epoch", "loss", "lr", "seconds")
@@ -100,10 +101,22 @@ def build_pipeline(cfg: TrainConfig, data: Dataset, run: Path, log: Callable[[st
     return tiny_pipeline(vae, scales, seed=cfg.seed)
 
 
+def _check_clip_length(data: Dataset, need: int) -> None:
+    """Training crops windows of ``need`` frames (and the first stage 4); shorter clips would be
+    skipped, all of them, and the data stream would end before the first step."""
+    frames = int(data.config.get("frames", 0))
+    if frames < max(need, VAE_CROP_FRAMES):
+        raise ValueError(f"{data.root}: its clips have {frames} frames; training takes windows of {need} (the model's "
+                         f"window + 1) and the first stage {VAE_CROP_FRAMES}: build the dataset with --frames "
+                         f"{max(need, VAE_CROP_FRAMES)} or more")
+
+
 def train(cfg: TrainConfig, accelerator: Accelerator | None = None, log: Callable[[str], None] = print) -> TrainResult:
     """Train (or resume) the run in ``cfg.out`` up to ``cfg.max_steps`` optimiser steps."""
     cfg.check()
     data = Dataset.open(cfg.data)  # a missing or foreign dataset fails here, before any work
+    if cfg.config == "tiny" and not cfg.init:
+        _check_clip_length(data, get_config("tiny").window + 1)
     run = Path(cfg.out)
     run.mkdir(parents=True, exist_ok=True)
     finished = _finished(run, cfg)
@@ -150,6 +163,7 @@ def train(cfg: TrainConfig, accelerator: Accelerator | None = None, log: Callabl
     noise_scheduler = training_scheduler()
     prompts = PromptCache(pipe)
     world, rank = accelerator.num_processes, accelerator.process_index
+    _check_clip_length(data, pipe.config.window + 1)
     dataset = make_dataset(cfg, data, pipe.config.window, rank, world)
     per_epoch = batches_per_epoch(data, cfg.batch_size, world) // cfg.grad_accum * cfg.grad_accum
     if per_epoch < 1:
