@@ -334,3 +334,12 @@ def test_bench_and_train_options_are_checked_before_any_work(built_dataset, tmp_
     one_error(runner.invoke(app, [*base, *args]), *needles)
     assert not (tmp_path / "results").exists() and not (tmp_path / "run").exists()
     assert junk.read_text() == "not what it should be"
+
+
+def test_train_verify_data_names_a_damaged_shard_before_training(poisoned, tmp_path):
+    from workbench.cli import x2v_app
+
+    path, _ = _poison(poisoned, "train")
+    res = runner.invoke(x2v_app, ["train", "--data", str(poisoned), "--out", str(tmp_path / "run"), "--verify-data"])
+    one_error(res, path.name, "bytes differ from the sha256")
+    assert not (tmp_path / "run").exists()

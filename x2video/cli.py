@@ -53,6 +53,8 @@ def train(
     vae_steps: int = typer.Option(600, help="tiny only: steps of the first-stage VAE trained on the dataset."),
     num_workers: int = typer.Option(0, help="DataLoader worker processes per device."),
     seed: int = typer.Option(0, help="Seed of all training randomness: the same seed and data give the same run."),
+    verify_data: bool = typer.Option(False, help="Check the train split's shards against dataset.json's sha256 "
+                                                 "first (one read of each; values are always checked)."),
 ) -> None:
     """Train X2Video on InteriorVideo shards. The same command runs on a CPU, a GPU, or many GPUs
     and nodes under `accelerate launch` (see the README); re-running it resumes exactly."""
@@ -64,7 +66,7 @@ def train(
                       warmup_steps=warmup_steps, ema_decay=ema_decay, size=size,
                       gradient_checkpointing=gradient_checkpointing, mixed_precision=mixed_precision,
                       checkpoint_every=checkpoint_every, log_every=log_every, vae_steps=vae_steps,
-                      num_workers=num_workers, seed=seed)
+                      num_workers=num_workers, seed=seed, verify_data=verify_data)
     try:
         result = run_training(cfg, log=lambda m: typer.echo(m, err=True))
     except (ValueError, FileNotFoundError, MissingWeightsError) as exc:

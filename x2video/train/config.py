@@ -48,6 +48,7 @@ class TrainConfig:
     log_every: int = 10
     vae_steps: int = 600  # tiny: first-stage VAE training steps
     seed: int = 0
+    verify_data: bool = False  # check the train shards against dataset.json's sha256 before training
 
     def check(self) -> None:
         if self.config not in ("tiny", "sd21"):
@@ -73,7 +74,7 @@ class TrainConfig:
 
 # Settings a resumed run may change without breaking exactness.
 # (Not num_workers: the sample order depends on the DataLoader worker count.)
-RESUMABLE_CHANGES = {"max_steps", "checkpoint_every", "keep_checkpoints", "log_every"}
+RESUMABLE_CHANGES = {"max_steps", "checkpoint_every", "keep_checkpoints", "log_every", "verify_data"}
 
 
 def _comparable(cfg: TrainConfig) -> dict[str, Any]:

@@ -4,6 +4,7 @@ resume, export."""
 from __future__ import annotations
 
 import csv
+import io
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from tqdm.auto import tqdm
 
 from interiorvideo.data import collate
 from interiorvideo.dataset import Dataset
+from interiorvideo.fileio import atomic_write_bytes
 
 from ..components import first_stage, pretrained_pipeline, tiny_pipeline
 from ..configs import get_config
@@ -59,10 +61,11 @@ class LossLog:
         if path.is_file() and resume_step > 0:
             with path.open(newline="") as f:
                 rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resume_step]
-        with path.open("w", newline="") as f:
-            w = csv.DictWriter(f, LOG_COLUMNS)
-            w.writeheader()
-            w.writerows(rows)
+        text = io.StringIO(newline="")
+        w = csv.DictWriter(text, LOG_COLUMNS)
+        w.writeheader()
+        w.writerows(rows)
+        atomic_write_bytes(path, text.getvalue().encode())  # the kept rows, never a half-rewritten log
 
     def append(self, row: dict[str, Any]) -> None:
         with self.path.open("a", newline="") as f:
@@ -115,6 +118,8 @@ def train(cfg: TrainConfig, accelerator: Accelerator | None = None, log: Callabl
     """Train (or resume) the run in ``cfg.out`` up to ``cfg.max_steps`` optimiser steps."""
     cfg.check()
     data = Dataset.open(cfg.data)  # a missing or foreign dataset fails here, before any work
+    if cfg.verify_data:
+        data.verify_shards(data.shards_of("train"))  # a ShardError (ValueError) naming a damaged shard
     if cfg.config == "tiny" and not cfg.init:
         _check_clip_length(data, get_config("tiny").window + 1)
     run = Path(cfg.out)
