@@ -343,3 +343,39 @@ def test_train_verify_data_names_a_damaged_shard_before_training(poisoned, tmp_p
     res = runner.invoke(x2v_app, ["train", "--data", str(poisoned), "--out", str(tmp_path / "run"), "--verify-data"])
     one_error(res, path.name, "bytes differ from the sha256")
     assert not (tmp_path / "run").exists()
+
+
+def _mount_tmpfs(path, size: str) -> bool:
+    import subprocess
+
+    path.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                          capture_output=True).returncode == 0
+
+
+def test_a_real_full_disk_loses_nothing(tmp_path):
+    """Fault injection on a real filesystem where the machine allows it (root, tmpfs): a build
+    into a 128 KiB tmpfs runs out of space mid-way, says so in one line; after the disk grows the
+    same command finishes with the same bytes as a build that never ran out."""
+    import subprocess
+
+    args = ["--generated", "3", "--rooms-per-scene", "1", "--clips-per-room", "1", "--frames", "3", "--size", "16x12",
+            "--samples", "2", "--shard-size", "1", "--workers", "1"]
+    disk = tmp_path / "disk"
+    if os.geteuid() != 0 or not _mount_tmpfs(disk, "128k"):
+        pytest.skip("needs root to mount a small tmpfs")
+    try:
+        out = disk / "ds"
+        res = runner.invoke(interiorvideo_app, ["build", "--out", str(out), *args])
+        one_error(res, "No space left on device", "re-run the same command")
+        assert not (out / "dataset.json").exists()
+        subprocess.run(["mount", "-o", "remount,size=4m", str(disk)], check=True)
+        res = runner.invoke(interiorvideo_app, ["build", "--out", str(out), *args])
+        assert res.exit_code == 0, res.output
+        reference = tmp_path / "reference"
+        assert runner.invoke(interiorvideo_app, ["build", "--out", str(reference), *args]).exit_code == 0
+        shards = {p.name: p.read_bytes() for p in (out / "shards").glob("*.tar")}
+        assert shards == {p.name: p.read_bytes() for p in (reference / "shards").glob("*.tar")} and len(shards) == 3
+        assert not list(out.rglob(".*.tmp"))
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)
