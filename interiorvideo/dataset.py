@@ -175,8 +175,9 @@ class Dataset:
     def read_clip(self, key: str, passes: Iterable[str] | None = None) -> dict:
         """One clip decoded (schema layout), found by its offset in its shard; values the contract
         forbids (NaN, inf, out of range) raise a ShardError naming shard, clip and pass."""
+        passes = list(passes) if passes is not None else None  # read twice below: a generator would be spent
         clip = decode_sample(self.read_sample(key), passes)
-        problems = check_values(clip, list(passes) if passes is not None else None)
+        problems = check_values(clip, passes)
         if problems:
             raise ShardError(f"shard {self.locate(key)[0].name} clip {key}: {problems[0]} "
                              f"(`interiorvideo validate {self.root}` lists every problem)")
