@@ -261,6 +261,15 @@ def resize_pass(array: np.ndarray, name: str, size: tuple[int, int]) -> np.ndarr
     return (y[..., 0] if t.ndim == 3 else y).numpy()
 
 
+def cover_size(height: int, width: int, target: tuple[int, int]) -> tuple[int, int]:
+    """The size (H', W') a (height, width) image is resized to, keeping its aspect ratio, so that
+    it covers ``target``; the spatial crop then cuts ``target`` out of it (the latent cache of
+    :mod:`x2video` stores frames at this size, so its crops cut the same images)."""
+    th, tw = target
+    scale = max(th / height, tw / width)
+    return max(th, round(height * scale)), max(tw, round(width * scale))
+
+
 def _spatial(src: Iterable[dict], size: int | Sequence[int] | None = None, crop: str = "center", seed: int = 0,
              epoch: int = 0) -> Iterator[dict]:
     """Resize keeping the aspect ratio so the image covers ``size`` (H, W), then crop to it.
@@ -279,8 +288,7 @@ def _spatial(src: Iterable[dict], size: int | Sequence[int] | None = None, crop:
             continue
         _, H, W = clip_shape(clip)
         th, tw = target
-        scale = max(th / H, tw / W)
-        h2, w2 = max(th, round(H * scale)), max(tw, round(W * scale))
+        h2, w2 = cover_size(H, W, target)
         if crop == "random":
             rng = clip_rng(seed, epoch, clip.get("key", ""), _SALT_SPATIAL)
             y0, x0 = int(rng.integers(0, h2 - th + 1)), int(rng.integers(0, w2 - tw + 1))

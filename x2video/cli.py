@@ -55,6 +55,9 @@ def train(
     seed: int = typer.Option(0, help="Seed of all training randomness: the same seed and data give the same run."),
     verify_data: bool = typer.Option(False, help="Check the train split's shards against dataset.json's sha256 "
                                                  "first (one read of each; values are always checked)."),
+    latents: str = typer.Option("auto", help="auto: read a latent cache matching this run's VAE, crop and dtype if "
+                                "one exists (x2v cache-latents); build: make it first (after tiny's first stage); "
+                                "off: encode pixels every step."),
 ) -> None:
     """Train X2Video on InteriorVideo shards. The same command runs on a CPU, a GPU, or many GPUs
     and nodes under `accelerate launch` (see the README); re-running it resumes exactly."""
@@ -66,12 +69,68 @@ def train(
                       warmup_steps=warmup_steps, ema_decay=ema_decay, size=size,
                       gradient_checkpointing=gradient_checkpointing, mixed_precision=mixed_precision,
                       checkpoint_every=checkpoint_every, log_every=log_every, vae_steps=vae_steps,
-                      num_workers=num_workers, seed=seed, verify_data=verify_data)
+                      num_workers=num_workers, seed=seed, verify_data=verify_data, latents=latents)
     try:
         result = run_training(cfg, log=lambda m: typer.echo(m, err=True))
     except (ValueError, FileNotFoundError, MissingWeightsError) as exc:
         _fail(str(exc))
     typer.echo(f"trained {result.steps} steps ({result.step_seconds:.3f} s/step); pipeline in {out / 'pipeline'}")
+
+
+@app.command("cache-latents")
+def cache_latents(
+    data: Path = typer.Option(..., help="InteriorVideo dataset folder; the cache is written under DATA/latents/."),
+    init: Path = typer.Option(..., help="Where the VAE comes from: a training run folder (tiny: after its first "
+                              "stage), an X2Video export, or a Stable Diffusion 2.1 / RGB↔X folder."),
+    config: str = typer.Option("tiny", help="tiny or sd21: sets the default --size (64 / 512)."),
+    size: Optional[int] = typer.Option(None, help="The training crop the cache serves (x2v train --size)."),
+    dtype: str = typer.Option("auto", help="The dtype the VAE runs in, as training will hold it: auto (bfloat16 on "
+                              "CUDA, else float32), float32, bfloat16 or float16."),
+    split: list[str] = typer.Option(["train"], help="Splits to encode; repeatable."),
+    batch_frames: int = typer.Option(8, min=1, help="Frames per VAE call."),
+) -> None:
+    """Encode every clip's passes once through the VAE, so training reads latents instead of
+    re-encoding pixels each step. Resumable; run under `accelerate launch` to split the shards
+    over GPUs. Training finds the cache by itself (x2v train --latents auto)."""
+    import torch
+    from accelerate import PartialState
+    from tqdm.auto import tqdm
+
+    from interiorvideo.dataset import Dataset, DatasetError
+
+    from .components import load_vae
+    from .latent_cache import LatentCacheError, build_cache, cache_key
+    from .weights import MissingWeightsError
+
+    if config not in ("tiny", "sd21"):
+        _fail(f"--config must be tiny or sd21, got {config!r}")
+    if dtype == "auto":
+        dtype = "bfloat16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "float32"
+    state = PartialState()
+    try:
+        dataset = Dataset.open(data)
+        for s in split:
+            dataset.shards_of(s)
+        vae = load_vae(init)
+        key = cache_key(vae, size or (64 if config == "tiny" else 512), dtype)
+    except (DatasetError, LatentCacheError, MissingWeightsError, ValueError) as exc:
+        _fail(str(exc))
+    bar = tqdm(desc="cache latents", unit="clip", disable=not state.is_main_process)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        cache = build_cache(vae, dataset, key, state.device, splits=split, rank=state.process_index,
+                            world_size=state.num_processes, batch_frames=batch_frames,
+                            barrier=state.wait_for_everyone, progress=progress, log=lambda m: typer.echo(m))
+    except (LatentCacheError, ValueError, OSError) as exc:
+        _fail(str(exc))
+    finally:
+        bar.close()
+    if cache is not None:
+        typer.echo(f"x2v train --data {data} --size {key.size[0]} reads it (--latents auto)")
 
 
 def _guidance(text: float | None, intrinsic: float | None, rescale: float | None, checkpoint: Path):

@@ -66,6 +66,20 @@ def pretrained_pipeline(path: str | Path) -> X2VideoPipeline:
                            scale_factors=[SD21_SCALE_FACTORS[p] for p in VAE_PASSES], text_max_length=text.max_length)
 
 
+def load_vae(path: str | Path) -> AutoencoderKL:
+    """The VAE a training run from ``path`` would use: a run folder (its first stage ``vae/`` or
+    its ``pipeline/``), an X2Video export, or a Stable Diffusion 2.1 / RGB↔X folder (``vae/``)."""
+    root = Path(path)
+    for folder in (root / "pipeline" / "vae", root / "vae"):
+        if (folder / "config.json").is_file():
+            try:
+                return AutoencoderKL.from_pretrained(folder, local_files_only=True, use_safetensors=True)
+            except Exception as e:  # diffusers raises several types for a damaged folder
+                raise MissingWeightsError(f"the VAE at {folder} is incomplete or damaged ({type(e).__name__})") from e
+    raise MissingWeightsError(f"no VAE under {path}: give a training run folder (after its first stage), an X2Video "
+                              f"export, or {SD21_HINT}")
+
+
 def load_first_stage(folder: Path) -> tuple[AutoencoderKL, dict[str, float]]:
     vae = AutoencoderKL.from_pretrained(folder, local_files_only=True, use_safetensors=True)
     scales = json.loads((folder / SCALE_FILE).read_text())

@@ -16,7 +16,6 @@ from diffusers import AutoencoderKL, UNet2DConditionModel
 
 from interiorvideo.colour import hdr_to_display
 
-
 LATENT_CHANNELS = ("albedo", "normal", "roughness", "metallic")
 CHANNELS = LATENT_CHANNELS + ("irradiance",)
 # Per-channel latent scale factors of RGB↔X's x-to-rgb model (albedo, normal, roughness, metallic).
@@ -61,6 +60,13 @@ class IntrinsicConditioner:
     def encode(self, passes: dict[str, torch.Tensor | None], keep: torch.Tensor | None = None) -> torch.Tensor:
         """``passes``: name → (B, C, H, W) tensors (None or absent = missing). ``keep``: optional
         (B, 5) bool mask of channels to keep (training-time dropout). Returns (B, 19, h, w)."""
+        return self.assemble(self.encode_raw(passes), keep)
+
+    @torch.no_grad()
+    def encode_raw(self, passes: dict[str, torch.Tensor | None]) -> torch.Tensor:
+        """The scale-free part of :meth:`encode`, (B, 19, h, w): the VAE's posterior modes of the
+        four latent channels and the resized irradiance, zeros where a channel is missing. The
+        latent cache stores this, so a cached and an encoded batch meet in :meth:`assemble`."""
         present = {k: v for k, v in passes.items() if v is not None and k in CHANNELS}
         if not present:
             raise ValueError(f"no intrinsic channel given; expected some of {', '.join(CHANNELS)}")
@@ -68,17 +74,21 @@ class IntrinsicConditioner:
         B, _, H, W = ref.shape
         h, w = self.latent_size(H, W)
         blocks = []
-        for i, name in enumerate(LATENT_CHANNELS):
+        for name in LATENT_CHANNELS:
             x = present.get(name)
-            if x is None:
-                blocks.append(torch.zeros(B, 4, h, w, dtype=ref.dtype, device=ref.device))
-                continue
-            z = self.vae.encode(to_vae_range(name, x)).latent_dist.mode() * self.config.scale_factors[i]
-            blocks.append(z)
+            blocks.append(torch.zeros(B, 4, h, w, dtype=ref.dtype, device=ref.device) if x is None else
+                          self.vae.encode(to_vae_range(name, x)).latent_dist.mode())
         irr = present.get("irradiance")
         blocks.append(torch.zeros(B, 3, h, w, dtype=ref.dtype, device=ref.device) if irr is None else
                       F.interpolate(irradiance_to_unet(irr).float(), size=(h, w), mode="bilinear", align_corners=False,
                                     antialias=True).to(ref.dtype))  # antialiased resize has no bf16 kernel
+        return torch.cat([b.to(blocks[-1].dtype) for b in blocks], dim=1)
+
+    def assemble(self, raw: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+        """Raw channels (B, 19, h, w) → the UNet's conditioning: each latent block times its scale
+        factor, then channels dropped where ``keep`` (B, 5) is False."""
+        blocks = [raw[:, 4 * i:4 * i + 4] * self.config.scale_factors[i] for i in range(len(LATENT_CHANNELS))]
+        blocks.append(raw[:, 4 * len(LATENT_CHANNELS):])
         if keep is not None:
             blocks = [b * keep[:, i, None, None, None].to(b.dtype) for i, b in enumerate(blocks)]
         return torch.cat(blocks, dim=1)

@@ -13,6 +13,8 @@ from interiorvideo.fileio import atomic_write_json
 
 from .checkpoint import list_checkpoints
 
+LATENT_MODES = ("auto", "build", "off")
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -49,6 +51,7 @@ class TrainConfig:
     vae_steps: int = 600  # tiny: first-stage VAE training steps
     seed: int = 0
     verify_data: bool = False  # check the train shards against dataset.json's sha256 before training
+    latents: str = "auto"  # auto: read a matching latent cache if one exists; build: make it first; off: pixels
 
     def check(self) -> None:
         if self.config not in ("tiny", "sd21"):
@@ -62,6 +65,8 @@ class TrainConfig:
         for f in fields(self):
             if f.name.startswith("p_") and not 0.0 <= getattr(self, f.name) <= 1.0:
                 raise ValueError(f"--{f.name.replace('_', '-')} must be in [0, 1], got {getattr(self, f.name)}")
+        if self.latents not in LATENT_MODES:
+            raise ValueError(f"--latents must be one of {', '.join(LATENT_MODES)}, got {self.latents!r}")
         if self.mixed_precision not in ("auto", "no", "bf16", "fp16"):
             raise ValueError(f"--mixed-precision must be auto, no, bf16 or fp16, got {self.mixed_precision!r}")
         if not (math.isfinite(self.lr) and self.lr > 0):

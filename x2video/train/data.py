@@ -6,8 +6,10 @@ from __future__ import annotations
 from interiorvideo.data import InteriorVideoDataset
 from interiorvideo.dataset import Dataset
 
+from ..latent_cache import LatentCache
 from ..vae import VAE_PASSES
 from .config import TrainConfig
+from .latent_data import LatentClipDataset
 
 TRAIN_PASSES = ("rgb", "albedo", "normal", "roughness", "metallic", "irradiance", "instance")
 
@@ -27,6 +29,13 @@ def make_dataset(cfg: TrainConfig, data: Dataset, window: int, rank: int, world_
     return InteriorVideoDataset(dataset_dir=data, split="train", frames=window + 1, size=cfg.size, crop="random",
                                 passes=TRAIN_PASSES, shuffle=cfg.shuffle, shardshuffle=True, seed=cfg.seed,
                                 short="skip", rank=rank, world_size=world_size)
+
+
+def make_latent_dataset(cfg: TrainConfig, cache: LatentCache, window: int, rank: int,
+                        world_size: int) -> LatentClipDataset:
+    """make_dataset's windows, read from a latent cache (same seeds, same order)."""
+    return LatentClipDataset(cache, split="train", frames=window + 1, shuffle=cfg.shuffle, shardshuffle=True,
+                             seed=cfg.seed, rank=rank, world_size=world_size)
 
 
 VAE_CROP_FRAMES = 4  # frames per clip the first stage's readers take

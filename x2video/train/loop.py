@@ -24,6 +24,7 @@ from interiorvideo.fileio import atomic_write_bytes
 
 from ..components import first_stage, pretrained_pipeline, tiny_pipeline
 from ..configs import get_config
+from ..latent_cache import LatentCache, build_cache, cache_key, open_cache
 from ..pipeline import X2VideoPipeline
 from ..schedulers import training_scheduler
 from ..seeding import step_generator
@@ -38,7 +39,14 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .config import TrainConfig, check_resume_config, compare_resume_config
-from .data import VAE_CROP_FRAMES, batches_per_epoch, make_dataset, vae_probe_clips, vae_training_clips
+from .data import (
+    VAE_CROP_FRAMES,
+    batches_per_epoch,
+    make_dataset,
+    make_latent_dataset,
+    vae_probe_clips,
+    vae_training_clips,
+)
 from .loss import PromptCache, training_loss
 
 LOG_COLUMNS = ("step", "epoch", "loss", "lr", "seconds")
@@ -104,6 +112,38 @@ def build_pipeline(cfg: TrainConfig, data: Dataset, run: Path, log: Callable[[st
     return tiny_pipeline(vae, scales, seed=cfg.seed)
 
 
+def _latent_cache(cfg: TrainConfig, data: Dataset, pipe: X2VideoPipeline, weight_dtype: torch.dtype,
+                  accelerator: Accelerator, log: Callable[[str], None]) -> LatentCache | None:
+    """The latent cache this run reads (``cfg.latents``): one matching the pipeline's VAE, the
+    crop size and the training dtype, built first under ``build``; None means pixels."""
+    if cfg.latents == "off":
+        return None
+    key = cache_key(pipe.vae, cfg.size, weight_dtype)  # before the VAE is cast: the as-loaded weights
+    cache = open_cache(data, key)
+    if cache is None and cfg.latents == "build":
+        bar = tqdm(desc="cache latents", unit="clip", disable=not accelerator.is_main_process)
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        build_cache(pipe.vae, data, key, accelerator.device, rank=accelerator.process_index,
+                    world_size=accelerator.num_processes, barrier=accelerator.wait_for_everyone, progress=progress,
+                    log=log if accelerator.is_main_process else (lambda m: None))
+        bar.close()
+        accelerator.wait_for_everyone()
+        cache = open_cache(data, key)
+    if cache is not None:
+        if cfg.verify_data:
+            cache.verify("train")
+        if accelerator.is_main_process:
+            log(f"reading latents from {cache.root}")
+    elif accelerator.is_main_process:
+        log(f"no latent cache matches this VAE, crop and dtype ({key.folder}); encoding pixels every step "
+            f"(`x2v cache-latents` or `x2v train --latents build` makes one)")
+    return cache
+
+
 def _check_clip_length(data: Dataset, need: int) -> None:
     """Training crops windows of ``need`` frames (and the first stage 4); shorter clips would be
     skipped, all of them, and the data stream would end before the first step."""
@@ -146,6 +186,7 @@ def train(cfg: TrainConfig, accelerator: Accelerator | None = None, log: Callabl
         pipe = build_pipeline(cfg, data, run, log)  # the first stage now exists on disk
     device = accelerator.device
     weight_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(accelerator.mixed_precision, torch.float32)
+    cache = _latent_cache(cfg, data, pipe, weight_dtype, accelerator, log)
     pipe.vae.requires_grad_(False).to(device, weight_dtype).eval()
     pipe.text_encoder.requires_grad_(False).to(device).eval()
     unet = pipe.unet
@@ -169,7 +210,8 @@ def train(cfg: TrainConfig, accelerator: Accelerator | None = None, log: Callabl
     prompts = PromptCache(pipe)
     world, rank = accelerator.num_processes, accelerator.process_index
     _check_clip_length(data, pipe.config.window + 1)
-    dataset = make_dataset(cfg, data, pipe.config.window, rank, world)
+    dataset = (make_latent_dataset(cfg, cache, pipe.config.window, rank, world) if cache is not None
+               else make_dataset(cfg, data, pipe.config.window, rank, world))
     per_epoch = batches_per_epoch(data, cfg.batch_size, world) // cfg.grad_accum * cfg.grad_accum
     if per_epoch < 1:
         raise ValueError(f"an epoch of {cfg.data} has fewer batches than --grad-accum {cfg.grad_accum}")

@@ -91,25 +91,38 @@ def local_prompts(batch: dict, frames: list[int], gen: torch.Generator, cfg: Tra
     return embeds, masks.view(B, Fr, k, *latent_hw)
 
 
+@torch.no_grad()
+def window_latents(pipe: X2VideoPipeline, conditioner: IntrinsicConditioner, batch: dict, frames: list[int],
+                   device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """The window's rgb latents (B·F, 4, h, w) and raw conditioning (B·F, 19, h, w), before scale
+    factors: read from a latent-cache batch, else encoded from its pixels (the same arithmetic,
+    :func:`x2video.latent_cache.encode_clip`)."""
+    if "latents" in batch:
+        raw = batch["latents"][:, frames].flatten(0, 1).to(device, dtype)
+        return raw[:, :4], raw[:, 4:]
+    pick = lambda name: batch[name][:, frames].flatten(0, 1).to(device, dtype)  # noqa: E731
+    rgb = pipe.vae.encode(pass_to_vae("rgb", pick("rgb"))).latent_dist.mode()
+    return rgb, conditioner.encode_raw({c: pick(c) for c in CHANNELS if c in batch})
+
+
 def training_loss(pipe: X2VideoPipeline, unet: torch.nn.Module, batch: dict, gen: torch.Generator,
                   cfg: TrainConfig, prompts: PromptCache, noise_scheduler, device: torch.device,
                   dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """The v-prediction loss of one micro-batch (mean over the frames that are not clean)."""
-    B, T = batch["rgb"].shape[:2]
+    B, T = (batch["latents"] if "latents" in batch else batch["rgb"]).shape[:2]
     layout = draw_layout(gen, T, pipe.config.window, cfg)
     Fr = len(layout.frames)
-    pick = lambda name: batch[name][:, layout.frames].flatten(0, 1).to(device, dtype)  # noqa: E731
     scale = pipe.pass_scale
-    with torch.no_grad():
-        latents = pipe.vae.encode(pass_to_vae("rgb", pick("rgb"))).latent_dist.mode() * scale["rgb"]
-        keep = torch.rand(B, len(CHANNELS), generator=gen) >= cfg.p_channel_drop
-        keep &= (torch.rand(B, 1, generator=gen) >= cfg.p_all_channels_drop)
-        conditioner = IntrinsicConditioner(pipe.vae, ConditioningConfig(
-            scale_factors=tuple(scale[c] for c in ("albedo", "normal", "roughness", "metallic"))))
-        keep = keep.repeat_interleave(Fr, dim=0)
-        if layout.reference:
-            keep[::Fr] = False  # a reference image comes without intrinsics at inference time
-        cond = conditioner.encode({c: pick(c) for c in CHANNELS if c in batch}, keep=keep.to(device))
+    conditioner = IntrinsicConditioner(pipe.vae, ConditioningConfig(
+        scale_factors=tuple(scale[c] for c in ("albedo", "normal", "roughness", "metallic"))))
+    rgb_raw, cond_raw = window_latents(pipe, conditioner, batch, layout.frames, device, dtype)
+    latents = rgb_raw * scale["rgb"]
+    keep = torch.rand(B, len(CHANNELS), generator=gen) >= cfg.p_channel_drop
+    keep &= (torch.rand(B, 1, generator=gen) >= cfg.p_all_channels_drop)
+    keep = keep.repeat_interleave(Fr, dim=0)
+    if layout.reference:
+        keep[::Fr] = False  # a reference image comes without intrinsics at inference time
+    cond = conditioner.assemble(cond_raw, keep=keep.to(device))
     h, w = latents.shape[-2:]
     texts = [("" if _uniform(gen) < cfg.p_prompt_drop else p) for p in batch["prompt"]]
     text = prompts(texts).to(device, dtype).repeat_interleave(Fr, dim=0)
