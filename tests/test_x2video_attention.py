@@ -139,3 +139,65 @@ def test_processors_plug_into_a_diffusers_unet():
         torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-4)  # per-frame mode = the stock UNet
         joint = unet(x, t, text, cross_attention_kwargs={"x2v": AttentionContext(3, "first", 2)}).sample
     assert not torch.allclose(joint[1:], ref[1:], atol=1e-4)  # frames now see each other
+
+
+def _masked_reference(attn, x, frames, temporal, neighbours):
+    """The temporal heads' neighbourhood as an explicit mask over the whole window (the slow,
+    obvious form), the spatial heads as reference attention: what the banded kernel must equal."""
+    from x2video.attention import neighbour_frames
+
+    F_, n, c = frames, N, C
+    d = c // HEADS
+    q, k, v = (p(x).view(F_, n, HEADS, d).transpose(1, 2) for p in (attn.to_q, attn.to_k, attn.to_v))
+    idx = neighbour_frames(F_, neighbours)
+    allowed = torch.zeros(F_, F_, dtype=torch.bool)
+    allowed[torch.arange(F_)[:, None], idx] = True
+    mask = allowed.repeat_interleave(n, 0).repeat_interleave(n, 1)  # (F·n, F·n)
+    qt = q[:, :temporal].transpose(0, 1).reshape(temporal, F_ * n, d)
+    kt = k[:, :temporal].transpose(0, 1).reshape(temporal, F_ * n, d)
+    vt = v[:, :temporal].transpose(0, 1).reshape(temporal, F_ * n, d)
+    ot = torch.nn.functional.scaled_dot_product_attention(qt, kt, vt, attn_mask=mask)
+    ot = ot.view(temporal, F_, n, d).transpose(0, 1)
+    ks = torch.cat([k[:, temporal:], k[:1, temporal:].expand(F_, -1, -1, -1)], dim=2)
+    vs = torch.cat([v[:, temporal:], v[:1, temporal:].expand(F_, -1, -1, -1)], dim=2)
+    os_ = torch.nn.functional.scaled_dot_product_attention(q[:, temporal:], ks, vs)
+    out = torch.cat([ot, os_], dim=1).transpose(1, 2).reshape(F_, n, c)
+    return attn.to_out[1](attn.to_out[0](out))
+
+
+@pytest.mark.parametrize("frames,neighbours", [(9, 3), (16, 7), (6, 2), (5, 1)])
+def test_temporal_neighbourhood_equals_the_masked_window(self_attn, frames, neighbours):
+    x = torch.randn(frames, N, C)
+    ctx = AttentionContext(frames, "first", 2, temporal_neighbours=neighbours)
+    out = run(self_attn, HybridSelfAttnProcessor(), x, x2v=ctx)
+    with torch.no_grad():
+        ref = _masked_reference(self_attn, x, frames, 2, neighbours)
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+    # A frame outside every neighbourhood of frame 1 (and not frame 0) no longer reaches it.
+    y = x.clone()
+    y[frames - 1] += 1.0
+    far = run(self_attn, HybridSelfAttnProcessor(), y, x2v=ctx)
+    if frames - 1 > neighbours:
+        torch.testing.assert_close(far[1], out[1])
+    full = run(self_attn, HybridSelfAttnProcessor(), y, x2v=AttentionContext(frames, "first", 2))
+    assert not torch.allclose(full[1], out[1])
+
+
+def test_a_neighbourhood_as_wide_as_the_window_is_full_attention_bit_for_bit(self_attn):
+    x = torch.randn(4, N, C)
+    full = run(self_attn, HybridSelfAttnProcessor(), x, x2v=AttentionContext(4, "first", 2))
+    for m in (3, 7, None):
+        band = run(self_attn, HybridSelfAttnProcessor(), x, x2v=AttentionContext(4, "first", 2, temporal_neighbours=m))
+        assert torch.equal(band, full)
+
+
+def test_neighbour_frames_hold_frame_zero_the_query_and_stay_inside():
+    from x2video.attention import neighbour_frames
+
+    for frames, m in ((16, 7), (9, 3), (5, 1), (8, 7)):
+        idx = neighbour_frames(frames, m)
+        assert idx.shape == (frames, m + 1)
+        for i, row in enumerate(idx.tolist()):
+            assert row[0] == 0 and len(set(row)) == m + 1 and max(row) < frames
+            assert i in row
+            assert row[1:] == list(range(row[1], row[1] + m))  # one band of consecutive frames

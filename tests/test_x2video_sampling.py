@@ -53,7 +53,7 @@ def test_model_calls_match_the_plan_for_four_windows(pipe, mode):
     calls = []
     hook = pipe.unet.register_forward_pre_hook(lambda m, a: calls.append(1))
     try:
-        out = sample_video(pipe, intrinsics(4 * pipe.config.window), mode=mode, steps=2, seed=0)
+        out = sample_video(pipe, intrinsics(4 * pipe.config.window), mode=mode, steps=2, seed=0, batch_windows=1)
     finally:
         hook.remove()
     plan = plan_sampling(4 * pipe.config.window, pipe.config.window, mode)
@@ -283,3 +283,39 @@ def test_a_damaged_pipeline_export_is_one_clear_error(pipe, tmp_path, damage):
         weights.write_bytes(weights.read_bytes()[:100])
     with pytest.raises(MissingWeightsError, match=f"pipeline at {root} is incomplete or damaged"):
         load_pipeline(root)
+
+
+@pytest.mark.parametrize("mode", ["recursive", "independent", "autoregressive"])
+def test_batched_windows_give_the_unbatched_video_in_fewer_calls(pipe, mode):
+    x = intrinsics(4 * pipe.config.window + 1)  # independent's last window is shorter: its own batch
+    calls = []
+    hook = pipe.unet.register_forward_pre_hook(lambda m, a: calls.append(a[0].shape[0]))
+    try:
+        one = sample_video(pipe, x, mode=mode, steps=2, seed=2, prompt="a room", batch_windows=1)
+        n_one = len(calls)
+        calls.clear()
+        many = sample_video(pipe, x, mode=mode, steps=2, seed=2, prompt="a room", batch_windows=8)
+    finally:
+        hook.remove()
+    plan = one.plan
+    assert n_one == plan.num_windows * 2
+    assert len(calls) == many.model_calls == plan.batched_calls(2, 8)
+    stage_sizes = [len(s) for s in plan.stages()]
+    if max(stage_sizes) > 1:
+        assert many.model_calls < one.model_calls and max(calls) > pipe.config.window
+    else:  # autoregressive: one window per stage, nothing to batch
+        assert many.model_calls == one.model_calls
+    torch.testing.assert_close(many.latents, one.latents, atol=1e-4, rtol=1e-4)
+    again = sample_video(pipe, x, mode=mode, steps=2, seed=2, prompt="a room", batch_windows=8)
+    assert torch.equal(again.latents, many.latents)  # deterministic at a given batch size
+
+
+def test_plan_batches_group_one_stage_and_one_size():
+    plan = plan_sampling(33, 4, "independent")
+    batches = plan.batches(3)
+    assert [len(b) for b in batches] == [3, 3, 2, 1]  # 8 full windows in threes, then the short one
+    assert all(len({w.size for w in b}) == 1 and len({w.stage for w in b}) == 1 for b in batches)
+    assert [w for b in batches for w in b] == list(plan.windows)
+    rec = plan_sampling(64, 8, "recursive")
+    assert sum(len(b) for b in rec.batches(4)) == rec.num_windows
+    assert rec.batched_calls(10, 1) == rec.num_windows * 10

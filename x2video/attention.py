@@ -3,8 +3,11 @@
 * :class:`HybridSelfAttnProcessor` — the frames of a window are denoised jointly: each frame's
   queries attend to its own tokens and to the reference frame's tokens (reference attention),
   and in the first ``temporal_heads`` heads to the tokens of every frame of the window (full
-  temporal attention). The reference is frame 0 of the window: the clean latent of a given
-  reference image (``reference="given"``; it then attends only to itself, so it stays clean),
+  temporal attention) — or, with ``temporal_neighbours=m``, to frame 0's and to those of the ``m``
+  window frames nearest in time (a band of consecutive frames that holds the query's own, shifted
+  inward at the ends), so a long window costs m + 1 frames of keys per frame instead of all of
+  them; at windows of up to m + 1 frames it is full attention, bit for bit. The reference is
+  frame 0 of the window: the clean latent of a given reference image (``reference="given"``; it then attends only to itself, so it stays clean),
   else the window's first frame (``reference="first"``). ``reference="none"`` with no temporal
   heads is plain per-frame attention — the RGB↔X-style baseline.
 * :class:`MaskedCrossAttnProcessor` — one global prompt and K local prompts, each with a mask per
@@ -33,6 +36,7 @@ class AttentionContext:
     reference: Literal["first", "given", "none"] = "first"
     temporal_heads: int = 0  # heads (counted from the first) with full attention over the window
     temporal_fraction: float | None = None  # or a share of each layer's heads (≥ 1 head when > 0)
+    temporal_neighbours: int | None = None  # temporal heads see frame 0 + this many nearby frames (None: all)
     local_embeds: torch.Tensor | None = None  # (batch·frames, K, L, C_text)
     local_masks: torch.Tensor | None = None  # (batch·frames, K, h, w) at any resolution, 1 = inside
     latent_hw: tuple[int, int] | None = None  # (h, w) of the latent, to map token counts to shapes
@@ -99,12 +103,21 @@ class HybridSelfAttnProcessor:
         # 4-D (batch, heads, tokens, dim) inputs throughout: scaled_dot_product_attention's fused
         # CPU/GPU kernels need them; a 5-D view would fall back to materialising the scores.
         parts = []
-        if t:  # temporal heads: every frame's queries see every frame's tokens
+        m = ctx.temporal_neighbours
+        if t and (m is None or m + 1 >= Fr):  # temporal heads: every frame's queries see every frame's tokens
             def window(x: torch.Tensor) -> torch.Tensor:
                 return x[:, :t].reshape(B, Fr, t, N, d).transpose(1, 2).reshape(B, t, Fr * N, d)
 
             o = F.scaled_dot_product_attention(window(q), window(k), window(v))
             parts.append(o.view(B, t, Fr, N, d).transpose(1, 2).reshape(BF, t, N, d))
+        elif t:  # temporal heads over frame 0 and a band of m neighbours
+            idx = neighbour_frames(Fr, m).to(q.device)  # (Fr, m + 1)
+
+            def band(x: torch.Tensor) -> torch.Tensor:
+                x = x[:, :t].reshape(B, Fr, t, N, d)[:, idx]  # (B, Fr, m + 1, t, N, d)
+                return x.permute(0, 1, 3, 2, 4, 5).reshape(BF, t, (m + 1) * N, d)
+
+            parts.append(F.scaled_dot_product_attention(q[:, :t], band(k), band(v)))
         if t < H:  # spatial heads: own tokens, plus the reference frame's
             qs, ks, vs = q[:, t:], k[:, t:], v[:, t:]
             if ctx.reference != "none":
@@ -122,6 +135,19 @@ class HybridSelfAttnProcessor:
             out = out.clone()
             out[first] = F.scaled_dot_product_attention(q[first], k[first], v[first])
         return _finish(attn, out, residual, shape4d)
+
+
+def neighbour_frames(num_frames: int, neighbours: int) -> torch.Tensor:
+    """(F, m + 1) key frames of each query frame: frame 0, then ``m`` consecutive frames of
+    1 … F−1 centred on the query (its own included) and shifted inward at the ends."""
+    m = int(neighbours)
+    if m < 1:
+        raise ValueError(f"temporal_neighbours must be ≥ 1, got {neighbours}")
+    rows = []
+    for i in range(num_frames):
+        start = min(max(i - m // 2, 1), num_frames - m)
+        rows.append([0] + list(range(start, start + m)))
+    return torch.tensor(rows, dtype=torch.long)
 
 
 def _masks_at(masks: torch.Tensor, n_tokens: int, latent_hw: tuple[int, int] | None) -> torch.Tensor:

@@ -167,6 +167,8 @@ def sample(
     edit: list[str] = typer.Option([], help="Parametric edit before sampling, e.g. albedo:instance=12:color=0.8,0.1,0.1 "
                                    "(kinds: albedo, material, normal, irradiance); repeatable."),
     steps: int = typer.Option(20, help="Denoising steps (DDIM, trailing spacing)."),
+    batch_windows: int = typer.Option(4, min=1, help="Independent windows (one Recursive Sampling stage) per UNet "
+                                      "call: faster, more memory; 1 runs them one by one."),
     seed: int = typer.Option(0, help="Seed: the same seed gives the same frames."),
     text_scale: Optional[float] = typer.Option(None, help="Text guidance scale (default: the model's; sd21 3.0, "
                                                "tiny 1.0 = off)."),
@@ -184,7 +186,7 @@ def sample(
                     intrinsics=str(intrinsics) if intrinsics else None, frames=frames,
                     channels=[c.strip() for c in channels.split(",")] if channels else None, mode=mode,
                     perframe=perframe, reference=str(reference) if reference else None, prompt=prompt,
-                    local_prompts=local_prompt, edits=edit, steps=steps, seed=seed,
+                    local_prompts=local_prompt, edits=edit, steps=steps, batch_windows=batch_windows, seed=seed,
                     guidance=_guidance(text_scale, intrinsic_scale, guidance_rescale, checkpoint))
     bars: list = []
 

@@ -38,6 +38,7 @@ def tiny_pipeline(vae: AutoencoderKL | None = None, scale_factors: dict[str, flo
     return X2VideoPipeline(unet=unet, vae=vae, text_encoder=text.model, tokenizer=text.tokenizer,
                            scheduler=sampling_scheduler(), config_name="tiny", window=config.window,
                            temporal_fraction=config.temporal_heads_fraction,
+                           temporal_neighbours=config.temporal_neighbours,
                            scale_factors=[scales[p] for p in VAE_PASSES], text_max_length=text.max_length,
                            guidance=(1.0, 1.0, 0.0))
 
@@ -63,6 +64,7 @@ def pretrained_pipeline(path: str | Path) -> X2VideoPipeline:
     return X2VideoPipeline(unet=unet, vae=vae, text_encoder=text.model, tokenizer=text.tokenizer,
                            scheduler=sampling_scheduler(), config_name="sd21", window=config.window,
                            temporal_fraction=config.temporal_heads_fraction,
+                           temporal_neighbours=config.temporal_neighbours,
                            scale_factors=[SD21_SCALE_FACTORS[p] for p in VAE_PASSES], text_max_length=text.max_length)
 
 

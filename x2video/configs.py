@@ -38,13 +38,16 @@ class ModelConfig:
     name: str
     unet: dict = field(default_factory=dict)
     window: int = 8  # frames denoised jointly (the paper does not state it)
-    temporal_heads_fraction: float = 0.25  # share of heads with full temporal attention
+    temporal_heads_fraction: float = 0.25  # share of heads with temporal attention
+    # Temporal heads see frame 0 + this many nearby frames: full attention at the training window,
+    # linear cost beyond it (docs/performance.md, "Temporal neighbourhood"). None: every frame.
+    temporal_neighbours: int | None = 7
     prediction_type: str = "v_prediction"
 
 
 CONFIGS = {
     "sd21": ModelConfig("sd21", SD21_UNET),
-    "tiny": ModelConfig("tiny", TINY_UNET, window=4),
+    "tiny": ModelConfig("tiny", TINY_UNET, window=4, temporal_neighbours=3),
 }
 
 

@@ -54,7 +54,8 @@ def _seed_of(generator: torch.Generator | int | None) -> int:
 
 
 class X2VideoPipeline(DiffusionPipeline):
-    """Components plus the settings the paper leaves open (window, temporal head share, latent
+    """Components plus the settings the paper leaves open (window, temporal head share and
+    neighbourhood (None, as in exports from before it: every window frame), latent
     scale factors per pass, prompt length) and the model's default guidance (text scale,
     intrinsic scale, rescale): RGB↔X's (3, 1.5, 0.7) for sd21; none for tiny, where guidance
     measured worse (20.0 vs 20.7 dB, perf/probe_tiny_quality.py) and costs three UNet passes."""
@@ -64,7 +65,8 @@ class X2VideoPipeline(DiffusionPipeline):
     def __init__(self, unet: UNet2DConditionModel, vae: AutoencoderKL, text_encoder, tokenizer, scheduler,
                  config_name: str = "tiny", window: int = 8, temporal_fraction: float = 0.25,
                  scale_factors: list[float] | tuple[float, ...] = tuple(SD21_SCALE_FACTORS[p] for p in VAE_PASSES),
-                 text_max_length: int = 77, guidance: list[float] | tuple[float, ...] = (3.0, 1.5, 0.7)):
+                 text_max_length: int = 77, guidance: list[float] | tuple[float, ...] = (3.0, 1.5, 0.7),
+                 temporal_neighbours: int | None = None):
         super().__init__()
         if len(scale_factors) != len(VAE_PASSES):
             raise ValueError(f"scale_factors needs {len(VAE_PASSES)} values ({', '.join(VAE_PASSES)}), "
@@ -73,7 +75,8 @@ class X2VideoPipeline(DiffusionPipeline):
         self.register_modules(unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, scheduler=scheduler)
         self.register_to_config(config_name=config_name, window=int(window), temporal_fraction=float(temporal_fraction),
                                 scale_factors=[float(s) for s in scale_factors], text_max_length=int(text_max_length),
-                                guidance=[float(g) for g in guidance])
+                                guidance=[float(g) for g in guidance],
+                                temporal_neighbours=None if temporal_neighbours is None else int(temporal_neighbours))
 
     @property
     def pass_scale(self) -> dict[str, float]:
@@ -95,7 +98,7 @@ class X2VideoPipeline(DiffusionPipeline):
                  intrinsic_scale: float | None = None, guidance_rescale: float | None = None,
                  mode: str = "recursive", perframe: bool = False, window: int | None = None,
                  generator: torch.Generator | int | None = None, output_type: str = "np",
-                 return_dict: bool = True) -> X2VideoPipelineOutput | tuple:
+                 return_dict: bool = True, batch_windows: int = 4) -> X2VideoPipelineOutput | tuple:
         """Render one video from intrinsic sequences; :func:`x2video.sampling.sample_video` does the
         work (same seed, same frames, bit for bit).
 
@@ -105,7 +108,8 @@ class X2VideoPipeline(DiffusionPipeline):
         ``text_scale`` / ``intrinsic_scale`` / ``guidance_rescale``: the dual classifier-free
         guidance (:class:`~x2video.sampling.GuidanceConfig`; None takes the model's
         ``config.guidance``). ``mode``: recursive, autoregressive or independent; ``perframe``: no
-        temporal attention; ``window``: frames per window (None: the model's).
+        temporal attention; ``window``: frames per window (None: the model's); ``batch_windows``:
+        independent windows (of one Recursive Sampling stage) denoised per UNet call.
         ``generator``: a ``torch.Generator`` (one seed is drawn from it) or an int seed; None is 0.
 
         ``output_type`` sets ``frames``: ``"np"`` (T, H, W, 3) float32 display sRGB in [0, 1];
@@ -127,7 +131,7 @@ class X2VideoPipeline(DiffusionPipeline):
                                   default.rescale if guidance_rescale is None else float(guidance_rescale))
         sample = sample_video(self, intrinsics, mode=mode, perframe=perframe, prompt=prompt,
                               local_prompts=local_prompts, reference=reference, steps=num_inference_steps,
-                              seed=seed, guidance=guidance, window=window)
+                              seed=seed, guidance=guidance, window=window, batch_windows=batch_windows)
         frames = {"np": lambda: sample.display.astype(np.float32) / 255,
                   "pt": lambda: torch.from_numpy(sample.display).permute(0, 3, 1, 2).float() / 255,
                   "pil": lambda: [Image.fromarray(f) for f in sample.display],

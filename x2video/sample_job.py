@@ -39,6 +39,7 @@ class SampleJob:
     local_prompts: Sequence[str] = ()  # "MASK:TEXT", MASK = instance=ID or a mask .png / .npy
     edits: Sequence[str] = ()
     steps: int = 20
+    batch_windows: int = 4  # windows of one sampling stage per UNet call
     seed: int = 0
     guidance: GuidanceConfig | None = None  # None: the model's default
     fps: float = 12.0
@@ -137,7 +138,8 @@ def run_sample(job: SampleJob, progress: Callable[[int, int], None] | None = Non
     pipe = load_pipeline(job.checkpoint)
     sample = sample_video(pipe, passes, mode=job.mode, perframe=job.perframe,
                           prompt=clip_prompt if job.prompt is None else job.prompt, local_prompts=local,
-                          reference=reference, steps=job.steps, seed=job.seed, guidance=job.guidance,
+                          reference=reference, steps=job.steps, batch_windows=job.batch_windows, seed=job.seed,
+                          guidance=job.guidance,
                           progress=progress)
     out = Path(job.out)
     out.parent.mkdir(parents=True, exist_ok=True)

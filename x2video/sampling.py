@@ -56,7 +56,7 @@ class VideoSample:
     hdr: np.ndarray  # (T, H, W, 3) float32 linear HDR
     display: np.ndarray  # (T, H, W, 3) uint8 sRGB (interiorvideo.colour)
     plan: SamplingPlan
-    model_calls: int  # batched UNet calls (windows × steps)
+    model_calls: int  # UNet calls made (batches of windows × steps; each holds every guidance pass)
     seconds: float
     latents: torch.Tensor  # (T, 4, h, w) the generated latents (anchors are these, bit for bit)
 
@@ -135,35 +135,45 @@ class _Context:
 
 
 @torch.no_grad()
-def _denoise_window(ctx: _Context, window: Window, latents: dict[int, torch.Tensor], reference: torch.Tensor | None,
-                    steps: int, seed: int, perframe: bool, scheduler_factory: Callable,
-                    tick: Callable[[], None]) -> dict[int, torch.Tensor]:
+def _denoise_windows(ctx: _Context, windows: Sequence[Window], latents: dict[int, torch.Tensor],
+                     reference: torch.Tensor | None, steps: int, seed: int, perframe: bool,
+                     scheduler_factory: Callable, tick: Callable[[], None]) -> list[dict[int, torch.Tensor]]:
+    """Windows of one stage and one size denoised together: their frames are stacked in the batch
+    (window after window, each a group of ``num_frames`` rows for the attention processors), one
+    UNet call per step for all of them. Returns each window's new latents."""
     pipe, device, dtype = ctx.pipe, ctx.device, ctx.dtype
-    frames = list(window.frames)
-    new_set = set(window.new)
     n_ref = 1 if reference is not None else 0
-    Fr = n_ref + len(frames)
     h, w = ctx.latent_hw
-    x = torch.stack([latents[f] if f not in new_set else
-                     torch.randn((4, h, w), generator=step_generator(seed, f)).to(device, dtype) for f in frames])
-    is_new = torch.tensor([f in new_set for f in frames], device=device)
-    cond = ctx.cond[frames]
-    if n_ref:
-        x = torch.cat([reference[None], x])
-        is_new = torch.cat([torch.zeros(1, dtype=torch.bool, device=device), is_new])
-        cond = torch.cat([torch.zeros_like(cond[:1]), cond])
+    xs, news, conds, masks = [], [], [], []
+    for window in windows:
+        frames, new_set = list(window.frames), set(window.new)
+        x = torch.stack([latents[f] if f not in new_set else
+                         torch.randn((4, h, w), generator=step_generator(seed, f)).to(device, dtype) for f in frames])
+        is_new = torch.tensor([f in new_set for f in frames], device=device)
+        cond = ctx.cond[frames]
+        m = ctx.local_masks[frames] if ctx.local_masks is not None else None
+        if n_ref:
+            x = torch.cat([reference[None], x])
+            is_new = torch.cat([torch.zeros(1, dtype=torch.bool, device=device), is_new])
+            cond = torch.cat([torch.zeros_like(cond[:1]), cond])
+            m = None if m is None else torch.cat([torch.zeros_like(m[:1]), m])
+        xs.append(x)
+        news.append(is_new)
+        conds.append(cond)
+        masks.append(m)
+    Fr = xs[0].shape[0]
+    x, is_new, cond = torch.cat(xs), torch.cat(news), torch.cat(conds)
+    rows = x.shape[0]
     passes = ctx.guidance.passes
     cond_rows = cond if passes == 1 else torch.cat([cond, cond, torch.zeros_like(cond)])
-    text, local = ctx.guided_rows(Fr)
+    text, local = ctx.guided_rows(rows)
     actx = AttentionContext(num_frames=Fr, latent_hw=(h, w),
                             reference="none" if perframe else ("given" if n_ref else "first"),
-                            temporal_fraction=0.0 if perframe else pipe.config.temporal_fraction)
+                            temporal_fraction=0.0 if perframe else pipe.config.temporal_fraction,
+                            temporal_neighbours=pipe.config.temporal_neighbours)
     if local is not None:
-        masks = ctx.local_masks[frames]
-        if n_ref:
-            masks = torch.cat([torch.zeros_like(masks[:1]), masks])
         actx.local_embeds = local
-        actx.local_masks = masks.repeat(passes, 1, 1, 1).to(device)
+        actx.local_masks = torch.cat(masks).repeat(passes, 1, 1, 1).to(device)
     scheduler = scheduler_factory()
     scheduler.set_timesteps(steps, device=device)
     for t in scheduler.timesteps:
@@ -180,7 +190,11 @@ def _denoise_window(ctx: _Context, window: Window, latents: dict[int, torch.Tens
         stepped = scheduler.step(v, t, x).prev_sample
         x = torch.where(is_new[:, None, None, None], stepped, x)  # anchors and reference stay as they are
         tick()
-    return {f: x[n_ref + i] for i, f in enumerate(frames) if f in new_set}
+    out = []
+    for j, window in enumerate(windows):
+        block, new_set = x[j * Fr:(j + 1) * Fr], set(window.new)
+        out.append({f: block[n_ref + i] for i, f in enumerate(window.frames) if f in new_set})
+    return out
 
 
 @torch.no_grad()
@@ -188,11 +202,13 @@ def sample_video(pipe: X2VideoPipeline, intrinsics: dict[str, np.ndarray], *, mo
                  perframe: bool = False, prompt: str = "", local_prompts: Sequence[tuple[np.ndarray, str]] = (),
                  reference: np.ndarray | None = None, steps: int = 20, seed: int = 0,
                  guidance: GuidanceConfig | None = None, window: int | None = None,
-                 progress: Callable[[int, int], None] | None = None,
+                 batch_windows: int = 4, progress: Callable[[int, int], None] | None = None,
                  on_window: Callable[[Window, dict, dict], None] | None = None) -> VideoSample:
     """Render a video from intrinsic sequences (pass name → (T, H, W, C) arrays in the schema
     layout, any subset of albedo, normal, roughness, metallic, irradiance).
 
+    ``batch_windows``: windows of one stage run in one UNet call (they are independent; the
+    result is the same to float rounding), at most this many at once (1: one window per call).
     ``progress(done, total)`` counts UNet calls; ``on_window(window, anchors_in, new_out)`` sees
     each window's anchor latents going in and its new latents coming out (frame → latent)."""
     started = time.perf_counter()
@@ -216,7 +232,8 @@ def sample_video(pipe: X2VideoPipeline, intrinsics: dict[str, np.ndarray], *, mo
             raise ValueError(f"reference image has shape {ref.shape}; expected ({H}, {W}, 3) like the intrinsics")
         img = pass_to_vae("rgb", torch.from_numpy(ref).permute(2, 0, 1)[None].to(device, dtype))
         ref_latent = pipe.vae.encode(img).latent_dist.mode()[0] * ctx.scale_rgb
-    total = plan.num_windows * steps
+    batches = plan.batches(batch_windows)
+    total = len(batches) * steps
     done = 0
 
     def tick() -> None:
@@ -229,16 +246,18 @@ def sample_video(pipe: X2VideoPipeline, intrinsics: dict[str, np.ndarray], *, mo
         return pipe.scheduler.__class__.from_config(pipe.scheduler.config)
 
     latents: dict[int, torch.Tensor] = {}
-    for w in plan.windows:
-        new = _denoise_window(ctx, w, latents, None if perframe else ref_latent, steps, seed, perframe,
-                              scheduler_factory, tick)
-        if on_window:
-            on_window(w, {f: latents[f].clone() for f in w.anchors}, {f: v.clone() for f, v in new.items()})
-        latents.update(new)
+    for batch in batches:
+        outs = _denoise_windows(ctx, batch, latents, None if perframe else ref_latent, steps, seed, perframe,
+                                scheduler_factory, tick)
+        for w, new in zip(batch, outs):
+            if on_window:
+                on_window(w, {f: latents[f].clone() for f in w.anchors}, {f: v.clone() for f, v in new.items()})
+        for new in outs:
+            latents.update(new)
     stacked = torch.stack([latents[f] for f in range(T)])
     display = torch.cat([pipe.vae.decode(stacked[i:i + 8] / ctx.scale_rgb).sample for i in range(0, T, 8)])
     display = ((display.float().clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).cpu()
     hdr = display_to_hdr(display).numpy().astype(np.float32)
     out8 = to_uint8(display.numpy())
-    return VideoSample(hdr=hdr, display=out8, plan=plan, model_calls=plan.num_windows * steps,
+    return VideoSample(hdr=hdr, display=out8, plan=plan, model_calls=total,
                        seconds=time.perf_counter() - started, latents=stacked.cpu())

@@ -121,6 +121,24 @@ class SamplingPlan:
             groups[w.stage].append(w)
         return tuple(tuple(g) for g in groups)
 
+    def batches(self, batch_windows: int = 1) -> tuple[tuple[Window, ...], ...]:
+        """Windows as the sampler runs them: up to ``batch_windows`` windows of one stage and one
+        size per model call (their frames stacked in the batch), stage by stage, in plan order."""
+        _check_int("batch_windows", batch_windows, 1)
+        out: list[tuple[Window, ...]] = []
+        for stage in self.stages():
+            by_size: dict[int, list[Window]] = {}
+            for w in stage:
+                by_size.setdefault(w.size, []).append(w)
+            for group in by_size.values():
+                out += [tuple(group[i:i + batch_windows]) for i in range(0, len(group), batch_windows)]
+        return tuple(out)
+
+    def batched_calls(self, steps: int, batch_windows: int = 1) -> int:
+        """UNet calls when windows run batched (:meth:`batches`): one per batch per step."""
+        _check_int("steps", steps, 0)
+        return len(self.batches(batch_windows)) * steps
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form for run logs and benchmark reports."""
         return {

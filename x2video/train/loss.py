@@ -128,7 +128,8 @@ def training_loss(pipe: X2VideoPipeline, unet: torch.nn.Module, batch: dict, gen
     text = prompts(texts).to(device, dtype).repeat_interleave(Fr, dim=0)
     local = local_prompts(batch, layout.frames, gen, cfg, prompts, (h, w))
     ctx = AttentionContext(num_frames=Fr, reference="given" if layout.reference else "first",
-                           temporal_fraction=pipe.config.temporal_fraction, latent_hw=(h, w))
+                           temporal_fraction=pipe.config.temporal_fraction,
+                           temporal_neighbours=pipe.config.temporal_neighbours, latent_hw=(h, w))
     if local is not None:
         embeds, masks = local
         ctx.local_embeds = embeds.to(device, dtype).repeat_interleave(Fr, dim=0)
