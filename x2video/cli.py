@@ -74,7 +74,10 @@ def train(
         result = run_training(cfg, log=lambda m: typer.echo(m, err=True))
     except (ValueError, FileNotFoundError, MissingWeightsError) as exc:
         _fail(str(exc))
-    typer.echo(f"trained {result.steps} steps ({result.step_seconds:.3f} s/step); pipeline in {out / 'pipeline'}")
+    from accelerate import PartialState
+
+    if PartialState().is_main_process:  # once, not once per rank of a launch
+        typer.echo(f"trained {result.steps} steps ({result.step_seconds:.3f} s/step); pipeline in {out / 'pipeline'}")
 
 
 @app.command("cache-latents")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -172,8 +173,14 @@ def train(cfg: TrainConfig, accelerator: Accelerator | None = None, log: Callabl
         mp = cfg.mixed_precision
         if mp == "auto":
             mp = "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
+        # cpu=True where there is no GPU: accelerate then joins the ranks of a launch with gloo (on a
+        # CUDA build of torch without a device it would otherwise run each rank alone).
         accelerator = Accelerator(gradient_accumulation_steps=cfg.grad_accum, mixed_precision=mp,
-                                  log_with="tensorboard", project_dir=str(run))
+                                  log_with="tensorboard", project_dir=str(run), cpu=not torch.cuda.is_available())
+    launched = int(os.environ.get("WORLD_SIZE", "1"))
+    if launched > 1 and accelerator.num_processes != launched:
+        raise ValueError(f"launched as {launched} processes, but the Accelerator joined {accelerator.num_processes}: "
+                         f"each would train alone into {run}; pass an Accelerator of the launch")
     if accelerator.project_configuration.automatic_checkpoint_naming:
         raise ValueError("train names checkpoints by step (RUN/checkpoints/step-NNNNNNN); pass an Accelerator "
                          "without ProjectConfiguration(automatic_checkpoint_naming=True)")
