@@ -8,7 +8,6 @@ averages them, clipped to norm 1, one AdamW step."""
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -69,8 +68,8 @@ def test_two_ranks_see_disjoint_shards_and_match_the_single_process_equivalent(b
     cfg = TrainConfig(data=str(built_dataset), out=str(run), size=SIZE, vae_steps=4, batch_size=BATCH, lr=LR,
                       warmup_steps=WARMUP, max_steps=STEPS, checkpoint_every=STEPS, log_every=1, latents="off")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-           "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(_free_port()),
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(_free_port()),
            "-m", "x2video.cli", "train", "--data", cfg.data, "--out", cfg.out, "--size", str(SIZE),
            "--vae-steps", "4", "--batch-size", str(BATCH), "--lr", str(LR), "--warmup-steps", str(WARMUP),
            "--max-steps", str(STEPS), "--checkpoint-every", str(STEPS), "--log-every", "1", "--latents", "off"]
