@@ -16,12 +16,14 @@ This module is the one reader of that folder; ``pipelines`` writes it and every 
 
 from __future__ import annotations
 
+import json
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from .fileio import digest, read_json
 from .schema import check_values
@@ -153,6 +155,20 @@ class Dataset:
             out.append({"split": split, "clips": n, "scenes": len(scenes.get(split, [])), "shards": len(shards),
                         "bytes": sum(s.bytes for s in shards), "frames": n * int(self.config.get("frames", 0))})
         return out
+
+    def prompts(self, split: str) -> list[str]:
+        """The distinct global and local prompts of a split's clips, sorted (from the manifest;
+        empty when the folder has none): what a text encoder must see to train on the split."""
+        path = self.root / MANIFEST
+        if not path.is_file():
+            return []
+        table = pq.read_table(path, columns=["split", "prompt", "local_prompts"]).to_pylist()
+        out: set[str] = set()
+        for row in table:
+            if row["split"] == split:
+                out.add(str(row["prompt"] or ""))
+                out.update(str(v) for v in json.loads(row["local_prompts"] or "{}").values())
+        return sorted(out)
 
     # -- one clip ----------------------------------------------------------------------------
     def locate(self, key: str) -> tuple[ShardEntry, int]:

@@ -178,3 +178,19 @@ def test_cache_latents_command(data_copy, pipe, tmp_path):
     assert bad.exit_code == 2 and "multiple of the VAE's downsampling" in bad.output
     missing = CliRunner().invoke(app, ["cache-latents", "--data", str(data_copy), "--init", str(tmp_path / "none")])
     assert missing.exit_code == 2 and "none" in missing.output
+
+
+def test_split_prompts_come_from_the_manifest_and_warming_changes_no_embedding(data_copy, pipe):
+    data = Dataset.open(data_copy)
+    from_clips = set()
+    for key in data.keys("train"):
+        meta = data.read_clip(key, passes=["rgb"])["meta"]
+        from_clips.add(meta["prompt"])
+        from_clips.update(meta["local_prompts"].values())
+    assert data.prompts("train") == sorted(from_clips) and len(from_clips) > 4
+    assert set(data.prompts("test")) != set(data.prompts("train"))
+    lazy, warm = PromptCache(pipe), PromptCache(pipe)
+    warm.warm(data.prompts("train"))
+    some = data.prompts("train")[:3]
+    assert torch.equal(lazy(some), warm(some))
+    assert len(warm.cache) == len(from_clips)

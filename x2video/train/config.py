@@ -85,6 +85,8 @@ RESUMABLE_CHANGES = {"max_steps", "checkpoint_every", "keep_checkpoints", "log_e
 def _comparable(cfg: TrainConfig) -> dict[str, Any]:
     """The settings a resume must keep; paths resolved so `data` and `/abs/data` are the same."""
     d = {k: v for k, v in asdict(cfg).items() if k not in RESUMABLE_CHANGES and k != "out"}
+    if d.get("latents") == "build":  # build only makes the cache auto would read: the same run
+        d["latents"] = "auto"
     for key in ("data", "init"):
         if d.get(key):
             d[key] = str(Path(d[key]).resolve())

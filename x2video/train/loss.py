@@ -55,6 +55,16 @@ class PromptCache:
         self.pipe = pipe
         self.cache: dict[str, torch.Tensor] = {}
 
+    def warm(self, prompts: list[str], progress=None) -> None:
+        """Encode ``prompts`` now (a split's, before the first step), so steps do not stall on the
+        text encoder the first time they meet a prompt; the embeddings are the ones a lazy encode
+        would give."""
+        todo = [p for p in dict.fromkeys(prompts) if p not in self.cache]
+        for i, p in enumerate(todo):
+            self([p])
+            if progress:
+                progress(i + 1, len(todo))
+
     def __call__(self, prompts: list[str]) -> torch.Tensor:
         for p in prompts:
             if p not in self.cache:
