@@ -95,45 +95,32 @@ def cache_latents(
     """Encode every clip's passes once through the VAE, so training reads latents instead of
     re-encoding pixels each step. Resumable; run under `accelerate launch` to split the shards
     over GPUs. Training finds the cache by itself (x2v train --latents auto)."""
-    import torch
-    from accelerate import PartialState
     from tqdm.auto import tqdm
 
-    from interiorvideo.dataset import Dataset, DatasetError
+    from interiorvideo.dataset import DatasetError
 
-    from .components import load_vae
-    from .latent_cache import LatentCacheError, build_cache, cache_key
+    from .latent_cache import LatentCacheError, cache_latents as run_cache
     from .weights import MissingWeightsError
 
     if config not in ("tiny", "sd21"):
         _fail(f"--config must be tiny or sd21, got {config!r}")
-    if dtype == "auto":
-        dtype = "bfloat16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "float32"
-    state = PartialState()
-    try:
-        dataset = Dataset.open(data)
-        for s in split:
-            dataset.shards_of(s)
-        vae = load_vae(init)
-        key = cache_key(vae, size or (64 if config == "tiny" else 512), dtype)
-    except (DatasetError, LatentCacheError, MissingWeightsError, ValueError) as exc:
-        _fail(str(exc))
-    bar = tqdm(desc="cache latents", unit="clip", disable=not state.is_main_process)
+    bars: list = []
 
     def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
+        if not bars:
+            bars.append(tqdm(total=total, desc="cache latents", unit="clip"))
+        bars[0].update(done - bars[0].n)
 
     try:
-        cache = build_cache(vae, dataset, key, state.device, splits=split, rank=state.process_index,
-                            world_size=state.num_processes, batch_frames=batch_frames,
-                            barrier=state.wait_for_everyone, progress=progress, log=lambda m: typer.echo(m))
-    except (LatentCacheError, ValueError, OSError) as exc:
+        cache = run_cache(data, init, size or (64 if config == "tiny" else 512), dtype, splits=split,
+                          batch_frames=batch_frames, progress=progress, log=typer.echo)
+    except (DatasetError, LatentCacheError, MissingWeightsError, ValueError, OSError) as exc:
         _fail(str(exc))
     finally:
-        bar.close()
+        for bar in bars:
+            bar.close()
     if cache is not None:
-        typer.echo(f"x2v train --data {data} --size {key.size[0]} reads it (--latents auto)")
+        typer.echo(f"x2v train --data {data} --size {cache.size[0]} reads it (--latents auto)")
 
 
 def _guidance(text: float | None, intrinsic: float | None, rescale: float | None, checkpoint: Path):

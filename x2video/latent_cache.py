@@ -305,3 +305,29 @@ def build_cache(vae, data: Dataset, key: CacheKey, device: torch.device | str = 
     log(f"latent cache {folder}: {sum(r['clips'] for r in records)} clips in {len(records)} shards "
         f"({kept} shard(s) already encoded)")
     return LatentCache(folder, index)
+
+
+def cache_latents(data: str | Path, init: str | Path, size: int, dtype: str = "auto",
+                  splits: Sequence[str] = ("train",), batch_frames: int = 8,
+                  progress: Callable[[int, int], None] | None = None,
+                  log: Callable[[str], None] = print) -> LatentCache | None:
+    """``x2v cache-latents``: the VAE of ``init`` (:func:`x2video.components.load_vae`) over the
+    dataset, in this process's share of an ``accelerate launch`` (or alone). ``dtype`` "auto" is
+    what ``x2v train --mixed-precision auto`` holds the VAE in: bfloat16 on CUDA, else float32.
+    Every input is checked before any encoding."""
+    from accelerate import PartialState
+
+    from .components import load_vae
+
+    if dtype == "auto":
+        dtype = "bfloat16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "float32"
+    state = PartialState()
+    dataset = Dataset.open(data)
+    for split in splits:
+        dataset.shards_of(split)
+    vae = load_vae(init)
+    key = cache_key(vae, size, dtype)
+    return build_cache(vae, dataset, key, state.device, splits=splits, rank=state.process_index,
+                       world_size=state.num_processes, batch_frames=batch_frames, barrier=state.wait_for_everyone,
+                       progress=progress if state.is_main_process else None,
+                       log=log if state.is_main_process else (lambda m: None))
