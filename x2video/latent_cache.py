@@ -226,7 +226,10 @@ def _finished_record(folder: Path, entry: ShardEntry) -> dict | None:
     rec_path = _record_path(folder, entry)
     if not rec_path.is_file():
         return None
-    rec = json.loads(rec_path.read_text())
+    try:
+        rec = json.loads(rec_path.read_text())
+    except ValueError:  # a damaged record: the shard is encoded again, never trusted
+        return None
     shard = folder / entry.name
     if rec.get("source_sha256") != entry.sha256 or not shard.is_file() or sha256_file(shard) != rec.get("sha256"):
         return None
