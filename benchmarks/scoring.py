@@ -21,6 +21,7 @@ from interiorvideo.colour import to_uint8
 from interiorvideo.video import mp4_bytes
 
 from .common import BenchmarkError, stable_seed
+from .cost import Peak, measure_peak
 from .methods import Method, MethodInput
 from .metrics import Metric, MetricResult, clip_features, compute, get_metric, to_display
 from .tasks import MAIN, TaskInstance, get_task
@@ -51,6 +52,13 @@ def metric_row(name: str, value: float | None, frames: int | None, reason: str |
             "frames": frames, "missing_reason": reason}
 
 
+def cost_record(seconds: float, calls: int, frames: int, model_calls: int | None, peak: Peak) -> dict:
+    """The unit's row of the cost table (without its run/method/task/clip/scene keys)."""
+    return {"calls": calls, "frames": frames, "seconds": seconds, "seconds_per_frame": seconds / max(frames, 1),
+            "model_calls": model_calls, "peak_rss_bytes": peak.rss_bytes, "rss_scope": peak.rss_scope,
+            "cuda_peak_bytes": peak.cuda_bytes}
+
+
 def _check_output(out, method: str, inst: TaskInstance, call: str, shape: tuple[int, ...]) -> None:
     where = f"method {method!r} on task {inst.task} clip {inst.clip} call {call}"
     a = np.asarray(out.frames)
@@ -70,6 +78,10 @@ def _score(m: Metric, inst: TaskInstance, shown: Mapping[str, np.ndarray], gt: n
         if inst.flow is None:
             return MetricResult.missing("needs at least 2 scored frames")
         ctx["flow"] = inst.flow
+    if "geometry" in m.needs:
+        if inst.geometry is None:
+            return MetricResult.missing("needs the clip's depth and cameras")
+        ctx["geometry"] = inst.geometry
     if m.scope == "sweep":  # the sweep's calls in parameter order; the response should rise with it
         return compute(m.name, [shown[c] for c, _ in inst.sweep], None, params=[p for _, p in inst.sweep],
                        direction=1, **ctx)
@@ -91,21 +103,24 @@ def score_unit(method: Method, inst: TaskInstance, spec: Mapping[str, Any], want
         return rec
     exposure, s = float(spec["exposure"]), inst.start
     seed = stable_seed(spec["seed"], inst.task, inst.clip)
-    shown, method_seconds, calls = {}, 0.0, 0
-    for name, call in inst.calls.items():
-        inp = MethodInput(task=inst.task, clip=inst.clip, call=name, intrinsics=call.intrinsics, prompt=call.prompt,
-                          seed=seed, fps=inst.fps, camera=inst.camera, frames=inst.frames,
-                          local_prompts=call.local_prompts, reference=call.reference,
-                          ground_truth=call.ground_truth if method.needs_ground_truth else None)
-        t0 = time.perf_counter()
-        out = method.run(inp)
-        elapsed = time.perf_counter() - t0
-        method_seconds += out.seconds if out.seconds is not None else elapsed
-        calls = None if calls is None or out.model_calls is None else calls + out.model_calls
-        _check_output(out, method.name, inst, name, call.ground_truth.shape)
-        shown[name] = to_display(np.asarray(out.frames)[s:], exposure, out.space)
+    shown, method_seconds, calls, frames_made = {}, 0.0, 0, 0
+    with measure_peak() as peak:
+        for name, call in inst.calls.items():
+            inp = MethodInput(task=inst.task, clip=inst.clip, call=name, intrinsics=call.intrinsics,
+                              prompt=call.prompt, seed=seed, fps=inst.fps, camera=inst.camera, frames=inst.frames,
+                              local_prompts=call.local_prompts, reference=call.reference,
+                              ground_truth=call.ground_truth if method.needs_ground_truth else None)
+            t0 = time.perf_counter()
+            out = method.run(inp)
+            elapsed = time.perf_counter() - t0
+            method_seconds += out.seconds if out.seconds is not None else elapsed
+            calls = None if calls is None or out.model_calls is None else calls + out.model_calls
+            _check_output(out, method.name, inst, name, call.ground_truth.shape)
+            shown[name] = to_display(np.asarray(out.frames)[s:], exposure, out.space)
+            frames_made += len(call.ground_truth)
     rec["seconds"]["method"] = method_seconds
     rec["model_calls"] = calls
+    rec["cost"] = cost_record(method_seconds, len(inst.calls), frames_made, calls, peak)
     gt = to_display(inst.main.ground_truth[s:], exposure, "linear")
     mask = inst.mask[s:] if inst.mask is not None else None
     common = {"space": "display", "lpips_weights": spec["lpips_weights"], "i3d": spec["i3d"]}
@@ -140,4 +155,4 @@ def score_unit(method: Method, inst: TaskInstance, spec: Mapping[str, Any], want
     return rec
 
 
-__all__ = ["error_text", "metric_row", "score_unit", "task_metrics"]
+__all__ = ["cost_record", "error_text", "metric_row", "score_unit", "task_metrics"]

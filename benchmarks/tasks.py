@@ -14,6 +14,9 @@ the sweep). One method × task
 ``long``           ``render`` on clips of at least 4 model windows (option ``window``, default 8
                    frames: X2Video's default window); shorter clips are recorded as missing
 ``reference``      all intrinsics + frame 0's ground-truth RGB as reference; frames 1.. are scored
+``revisit``        ``render`` on the clip there and back (frames 0 … T−1 … 0: the camera walks its path
+                   back to where it started), so every viewpoint is seen again up to 2T−2 frames
+                   later; the ``revisit`` metric scores whether the method renders it the same
 ``edit-color``     an object's albedo set to a palette colour (``interiorvideo.edits.intrinsic``
                    applied to the intrinsics); ground truth = the edited scene rendered by
                    ``interiorvideo.render``
@@ -65,7 +68,7 @@ PALETTE: dict[str, tuple[float, float, float]] = {
 LIGHT_SWEEP = {"dim": 0.25, BASE: 1.0, MAIN: 3.0}  # edit-light: call → intensity factor of the light
 LONG_MIN_WINDOWS = 4
 FIDELITY = ("psnr", "ssim", "lpips", "flip")
-TEMPORAL = ("warp_error", "tof", "tlpips", "flicker")
+TEMPORAL = ("warp_error", "tof", "tlpips", "flicker", "drift_8", "drift_32", "drift_128")
 
 
 class TaskNotApplicable(Exception):
@@ -102,6 +105,7 @@ class TaskInstance:
     sweep: tuple[tuple[str, float], ...] = ()  # (call, parameter) for monotonicity
     details: dict = field(default_factory=dict)  # JSON-able: edits, subset, instance, text
     skip_reason: str | None = None
+    depth: np.ndarray | None = None  # (T, H, W) ground-truth z-depth of every frame (with ``camera``: geometry)
 
     @property
     def main(self) -> Call:
@@ -110,6 +114,14 @@ class TaskInstance:
     @property
     def scored_frames(self) -> int:
         return self.frames - self.start
+
+    @property
+    def geometry(self) -> dict | None:
+        """Depth and cameras of the scored frames, for the long-range metrics (None without depth)."""
+        if self.depth is None:
+            return None
+        s = self.start
+        return {"depth": self.depth[s:], "K": self.camera["K"], "poses": self.camera["poses"][s:]}
 
 
 @dataclass(frozen=True)
@@ -149,8 +161,8 @@ class Task:
         if ctx.need_flow and inst.scored_frames >= 2:
             from interiorvideo.render.flow import optical_flow
 
-            s = inst.start
-            inst.flow = optical_flow(clip["depth"][s:], clip["camera"]["K"], clip["camera"]["poses"][s:])
+            geometry = inst.geometry
+            inst.flow = optical_flow(geometry["depth"], geometry["K"], geometry["poses"])
         return inst
 
 
@@ -188,9 +200,10 @@ def intrinsics_of(clip: Mapping[str, Any], passes=INTRINSIC_PASSES) -> dict[str,
 def _instance(task: Task, clip: dict, key: str) -> TaskInstance:
     meta = clip.get("meta", {})
     T = int(clip["rgb"].shape[0])
+    depth = np.asarray(clip["depth"], np.float32)
     return TaskInstance(task=task.name, clip=key, scene=meta.get("scene_id"), fps=float(meta.get("fps", 24.0)),
                         camera={"K": np.asarray(clip["camera"]["K"]), "poses": np.asarray(clip["camera"]["poses"])},
-                        frames=T)
+                        frames=T, depth=depth[..., 0] if depth.ndim == 4 else depth)
 
 
 def _with_main(task: Task, clip: dict, key: str, passes=INTRINSIC_PASSES, **call_kw) -> TaskInstance:
@@ -277,6 +290,29 @@ def _reference(task: Task, clip: dict, key: str, ctx: TaskContext) -> TaskInstan
     inst = _with_main(task, clip, key, reference=_f32(clip["rgb"][0]))
     inst.start = 1
     inst.details = {"reference_frame": 0}
+    return inst
+
+
+PER_FRAME_KEYS = ("rgb", *INTRINSIC_PASSES, "depth", "instance")
+
+
+def there_and_back(clip: Mapping[str, Any]) -> dict:
+    """The clip played forward then backward (0 … T−1 … 0, 2T−1 frames): every pass, depth, instance
+    ids and camera pose in that order. The scene is static, so the return leg's ground truth is exact."""
+    T = int(clip["rgb"].shape[0])
+    order = np.r_[np.arange(T), np.arange(T - 2, -1, -1)]
+    out = {k: v for k, v in clip.items() if k not in PER_FRAME_KEYS and k != "camera"}
+    out.update({k: np.asarray(clip[k])[order] for k in PER_FRAME_KEYS if k in clip})
+    out["camera"] = {**clip["camera"], "poses": np.asarray(clip["camera"]["poses"])[order]}
+    return out
+
+
+def _revisit(task: Task, clip: dict, key: str, ctx: TaskContext) -> TaskInstance:
+    T = int(clip["rgb"].shape[0])
+    if T < 3:
+        raise TaskNotApplicable(f"it has {T} frames; revisit needs at least 3 so the way back is ≥ 4 frames long")
+    inst = _with_main(task, there_and_back(clip), key)
+    inst.details = {"frames_forward": T, "frames": 2 * T - 1}
     return inst
 
 
@@ -408,6 +444,11 @@ register_task(Task(
     gives="all intrinsics; global prompt; reference frame = ground-truth RGB of frame 0",
     ground_truth="the clip's rendered RGB, frames 1..T-1", metrics=RENDER_METRICS, prepare_fn=_reference,
     set_metrics=("fvd",)))
+register_task(Task(
+    "revisit", "All intrinsics of the clip there and back (0 … T−1 … 0): the same viewpoints seen again",
+    gives="all intrinsics of the clip played forward then backward; global prompt",
+    ground_truth="the clip's rendered RGB in the same order (the scene is static)",
+    metrics=RENDER_METRICS + ("revisit",), prepare_fn=_revisit, set_metrics=("fvd",)))
 register_task(Task(
     "edit-color", "An object's albedo recoloured; scored against the re-rendered edited scene",
     gives="intrinsics with interiorvideo.edits AlbedoChange (from_scene_edit) on one object; global prompt",

@@ -33,7 +33,7 @@ def cache(tmp_path_factory):
 
 
 def test_registry_has_every_task_with_its_card():
-    assert list(TASKS) == ["render", "render-partial", "long", "reference", "edit-color", "edit-material",
+    assert list(TASKS) == ["render", "render-partial", "long", "reference", "revisit", "edit-color", "edit-material",
                            "edit-light", "local-prompt"]
     for t in TASKS.values():
         assert t.description and t.gives and t.ground_truth and t.metrics

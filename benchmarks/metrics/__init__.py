@@ -14,10 +14,20 @@ sRGB; :mod:`benchmarks.metrics.display`). Metrics whose weights or packages are 
 
 from __future__ import annotations
 
-from . import control, fidelity, fvd, temporal  # noqa: F401  (importing registers the metrics)
+from . import control, fidelity, fvd, longrange, temporal  # noqa: F401  (importing registers the metrics)
 from .display import to_display
-from .registry import (AREAS, METRICS, Metric, MetricResult, MetricUnavailable, check_metrics, clip_features,
-                       compute, compute_set, get_metric)
+from .registry import (
+                       AREAS,
+                       METRICS,
+                       Metric,
+                       MetricResult,
+                       MetricUnavailable,
+                       check_metrics,
+                       clip_features,
+                       compute,
+                       compute_set,
+                       get_metric,
+)
 
 __all__ = ["AREAS", "METRICS", "Metric", "MetricResult", "MetricUnavailable", "check_metrics", "clip_features",
            "compute", "compute_set", "get_metric", "to_display"]
