@@ -262,6 +262,24 @@ def list_(what: str = typer.Argument("all", help="tasks, metrics, methods or all
 
 
 @app.command()
+def migrate(results: Path = typer.Argument(..., help="A results folder written by an older x2v-bench.")) -> None:
+    """Relabel an older results folder as the current contract version (nothing is recomputed)."""
+    from .common import BenchmarkError
+    from .migrate import migrate_results
+    from .results import SCHEMA_VERSION, ResultsSchemaError
+
+    try:
+        was = migrate_results(results)
+    except (BenchmarkError, ResultsSchemaError, FileNotFoundError, ValueError) as exc:
+        fail(message(exc))
+    if was == SCHEMA_VERSION:
+        console.print(f"{results} already follows results schema version {SCHEMA_VERSION}")
+    else:
+        console.print(f"{results}: version {was} → {SCHEMA_VERSION} (empty cost table; metrics added since "
+                      f"version {was} are absent until the benchmark runs again)")
+
+
+@app.command()
 def export(
     data: Path = typer.Option(..., help="Dataset folder."),
     out: Path = typer.Option(..., help="Folder to write each call's inputs.npz / inputs.json into."),

@@ -7,14 +7,24 @@
                       its value scores all clips at once, ``frames`` counts them all.
 ``per_frame.parquet`` one row per (run, method, task, clip, metric, frame): per-frame (or
                       per-frame-pair) values, for plots of error over time.
+``cost.parquet``      one row per (run, method, task, clip) that ran: the method's calls, frames
+                      made (over all calls), seconds, seconds per frame, model calls, peak resident
+                      memory (``rss_scope``: "unit" = during the unit's calls, "process" = the
+                      process's lifetime peak where the kernel cannot reset it) and peak CUDA
+                      memory (null off GPU) — :mod:`benchmarks.cost`.
 
 ``run.json``          provenance: run_id, schema_version, versions, git commit, config (methods,
                       tasks, split, data, seeds), hardware, timings.
 ``videos/<task>/<clip>/<method>.mp4``  outputs a report shows (see :func:`video_path`); the
                       ground truth of a task/clip is ``GROUND_TRUTH`` (``ground_truth.mp4``).
 
-Both tables carry ``x2v_results_schema_version`` in the Parquet metadata. Readers (the leaderboard)
+Every table carries ``x2v_results_schema_version`` in the Parquet metadata. Readers (the leaderboard)
 reject another version with a clear error; writers validate before writing and write atomically.
+
+Version history (the migration note is :data:`MIGRATION`):
+  1 — metrics and per-frame tables.
+  2 — adds ``cost.parquet`` and the metrics ``drift_8``/``drift_32``/``drift_128`` and ``revisit``
+      (and the ``revisit`` task); the two version-1 tables' columns are unchanged.
 """
 
 from __future__ import annotations
@@ -27,7 +37,11 @@ import pyarrow.parquet as pq
 
 from interiorvideo.fileio import atomic_writer
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+MIGRATION = {1: "results of version 1 have no cost table and no long-range metrics: run `x2v-bench run` again "
+                "with the same options and --out (the unit records of version 1 are recomputed, since they "
+                "lack the cost figures), or `x2v-bench migrate RESULTS` to relabel the two tables as version 2 "
+                "with an empty cost table (the new metrics then stay absent from those results)"}
 VERSION_KEY = b"x2v_results_schema_version"
 
 METRICS_SCHEMA = pa.schema([
@@ -39,11 +53,18 @@ PER_FRAME_SCHEMA = pa.schema([
     ("run_id", pa.string()), ("method", pa.string()), ("task", pa.string()), ("clip", pa.string()),
     ("scene", pa.string()), ("metric", pa.string()), ("frame", pa.int32()), ("value", pa.float64()),
 ])
-TABLES = {"metrics.parquet": METRICS_SCHEMA, "per_frame.parquet": PER_FRAME_SCHEMA}
+COST_SCHEMA = pa.schema([
+    ("run_id", pa.string()), ("method", pa.string()), ("task", pa.string()), ("clip", pa.string()),
+    ("scene", pa.string()), ("calls", pa.int32()), ("frames", pa.int32()), ("seconds", pa.float64()),
+    ("seconds_per_frame", pa.float64()), ("model_calls", pa.int64()), ("peak_rss_bytes", pa.int64()),
+    ("rss_scope", pa.string()), ("cuda_peak_bytes", pa.int64()),
+])
+TABLES = {"metrics.parquet": METRICS_SCHEMA, "per_frame.parquet": PER_FRAME_SCHEMA, "cost.parquet": COST_SCHEMA}
 AREAS = ("fidelity", "temporal", "control")
 
 
-METRICS_FILE, PER_FRAME_FILE, RUN_FILE, VIDEOS_DIR = "metrics.parquet", "per_frame.parquet", "run.json", "videos"
+METRICS_FILE, PER_FRAME_FILE, COST_FILE = "metrics.parquet", "per_frame.parquet", "cost.parquet"
+RUN_FILE, VIDEOS_DIR = "run.json", "videos"
 GROUND_TRUTH = "ground_truth"
 SET_LEVEL_CLIP = "*"  # the clip column of a set-level metric's rows
 
@@ -79,7 +100,7 @@ def to_table(frame: pd.DataFrame, schema: pa.Schema, name: str = "results") -> p
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as exc:
         raise ResultsSchemaError(f"{name}: values do not fit the results schema v{SCHEMA_VERSION}: {exc}") from exc
     for key in ("run_id", "method", "task", "clip", "metric"):
-        if table.column(key).null_count:
+        if key in schema.names and table.column(key).null_count:
             raise ResultsSchemaError(f"{name}: column {key!r} has empty values")
     if "area" in schema.names:
         bad = set(table.column("area").to_pylist()) - set(AREAS)
@@ -111,8 +132,9 @@ def read_table(path: str | Path, schema: pa.Schema) -> pd.DataFrame:
     if version is None:
         raise ResultsSchemaError(f"{path}: no {VERSION_KEY.decode()} in its metadata; not an x2v-bench results table")
     if version.decode() != str(SCHEMA_VERSION):
+        note = MIGRATION.get(int(version)) if version.decode().isdigit() else None
         raise ResultsSchemaError(f"{path}: results schema version {version.decode()}, this x2v-bench reads version "
-                                 f"{SCHEMA_VERSION}; re-run the benchmark with this version")
+                                 f"{SCHEMA_VERSION}; " + (note or "re-run the benchmark with this version"))
     table = pf.read()
     names = set(table.schema.names)
     if names != set(schema.names):

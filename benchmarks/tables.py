@@ -1,4 +1,5 @@
-"""The results of a run from its unit records: ``metrics.parquet``, ``per_frame.parquet`` and ``run.json``.
+"""The results of a run from its unit records: ``metrics.parquet``, ``per_frame.parquet``, ``cost.parquet``
+and ``run.json``.
 
 Rows are sorted by method, task, clip, metric[, frame] and written through the results contract
 (:func:`benchmarks.results.write_table`), so a resumed run writes exactly the tables an uninterrupted
@@ -19,8 +20,17 @@ from interiorvideo.fileio import atomic_write_json
 
 from .metrics import compute_set
 from .provenance import run_info
-from .results import (METRICS_FILE, METRICS_SCHEMA, PER_FRAME_FILE, PER_FRAME_SCHEMA, RUN_FILE, SET_LEVEL_CLIP,
-                      write_table)
+from .results import (
+    COST_FILE,
+    COST_SCHEMA,
+    METRICS_FILE,
+    METRICS_SCHEMA,
+    PER_FRAME_FILE,
+    PER_FRAME_SCHEMA,
+    RUN_FILE,
+    SET_LEVEL_CLIP,
+    write_table,
+)
 from .scoring import metric_row, task_metrics
 
 Unit = tuple[str, str, str]  # method, task, clip
@@ -40,8 +50,8 @@ def _set_row(name: str, recs: Sequence[dict]) -> dict:
 
 def merge_units(out: Path, run_id: str, units: Sequence[Unit], done: Mapping[Unit, dict], failed: Mapping[str, str],
                 metrics: Sequence[str] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Write the two tables of this run from its unit records (``metrics``: the run's metric selection)."""
-    rows, frames = [], []
+    """Write the tables of this run from its unit records (``metrics``: the run's metric selection)."""
+    rows, frames, costs = [], [], []
     sets: dict[tuple[str, str], list[dict]] = {}
     for u in units:
         m, t, c = u
@@ -56,6 +66,8 @@ def merge_units(out: Path, run_id: str, units: Sequence[Unit], done: Mapping[Uni
             frames += [{"run_id": run_id, "method": m, "task": t, "clip": c, "scene": scene, **f}
                        for f in rec["per_frame"]]
             sets.setdefault((m, t), []).append(rec)
+            if rec.get("cost") is not None:  # a unit whose task did not apply ran nothing
+                costs.append({"run_id": run_id, "method": m, "task": t, "clip": c, "scene": scene, **rec["cost"]})
         rows += [{"run_id": run_id, "method": m, "task": t, "clip": c, "scene": scene, **r} for r in recs]
     for (m, t), recs in sets.items():
         rows += [{"run_id": run_id, "method": m, "task": t, "clip": SET_LEVEL_CLIP, "scene": None, **_set_row(n, recs)}
@@ -67,8 +79,13 @@ def merge_units(out: Path, run_id: str, units: Sequence[Unit], done: Mapping[Uni
     per_frame = per_frame.reset_index(drop=True)
     table["value"] = table["value"].astype("float64")
     per_frame["value"] = per_frame["value"].astype("float64")
+    cost = pd.DataFrame(costs, columns=COST_SCHEMA.names).sort_values(["method", "task", "clip"], kind="stable")
+    cost = cost.reset_index(drop=True)
+    for col in ("model_calls", "peak_rss_bytes", "cuda_peak_bytes"):
+        cost[col] = cost[col].astype("Int64")
     write_table(table, out / METRICS_FILE, METRICS_SCHEMA)
     write_table(per_frame, out / PER_FRAME_FILE, PER_FRAME_SCHEMA)
+    write_table(cost, out / COST_FILE, COST_SCHEMA)
     return table, per_frame
 
 

@@ -18,7 +18,7 @@ from .results import GROUND_TRUTH, slug, video_path
 
 UNITS_DIR = ".units"
 #: Layout of a unit record; part of every fingerprint, so records of another layout are recomputed.
-UNIT_FORMAT = 2
+UNIT_FORMAT = 3
 
 
 def unit_path(out: str | Path, method: str, task: str, clip: str) -> Path:

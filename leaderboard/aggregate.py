@@ -28,6 +28,14 @@ consistency, controllability) on a task is the mean of its normalised scores ove
 metrics it has; its overall area score is the mean over the tasks that have metrics in the area.
 The scores are relative to the methods in the report: adding a method can change them.
 
+**Temporal at fidelity and the overall score.** Temporal consistency alone can be gamed: a blurred,
+faded or constant video is steady. So the temporal score counts only as far as the video is
+faithful: on each task, *temporal × fidelity* is the product of the two area scores (a method that
+is worst on fidelity there gets 0, however steady it is); its overall value is the mean over the
+tasks that have both areas. A method's **overall** score is the unweighted mean of its overall
+fidelity, temporal × fidelity and controllability scores (those it has). The page and the
+Markdown rank methods by it and never show a temporal score without the fidelity beside it.
+
 **Set-level metrics** (FVD): a row whose clip is :data:`SET_LEVEL_CLIP` scores all clips of a method ×
 task at once. Its value is reported as is, with no interval (there is nothing to resample), and it is
 ranked by value alone (ties only on equal values).
@@ -56,6 +64,7 @@ class Aggregates:
     scene_means: pd.DataFrame  # method, task, metric, scene, value (mean over the scene's clips)
     area_task: pd.DataFrame    # method, task, area, score, n_metrics
     area_overall: pd.DataFrame # method, area, score, n_tasks
+    balanced: pd.DataFrame     # method, temporal_at_fidelity, n_tasks, overall, n_areas (see the module docstring)
     missing: pd.DataFrame      # metric, missing_reason, method, task, clips: the missing values, grouped
 
 
@@ -205,4 +214,24 @@ def aggregate(metrics: pd.DataFrame, seed: int = 0, n_boot: int = N_BOOT) -> Agg
                                       ignore_index=True)
     area_overall = area_overall.sort_values(["method", "area"], key=lambda s: s.map(order) if s.name == "area" else s,
                                             ignore_index=True)
-    return Aggregates(t, sm, area_task, area_overall, _missing_summary(metrics))
+    return Aggregates(t, sm, area_task, area_overall, balanced_scores(area_task, area_overall),
+                      _missing_summary(metrics))
+
+
+def balanced_scores(area_task: pd.DataFrame, area_overall: pd.DataFrame) -> pd.DataFrame:
+    """Temporal × fidelity per task averaged over tasks, and the overall score (module docstring)."""
+    wide = area_task.pivot_table(index=["method", "task"], columns="area", values="score", aggfunc="first")
+    methods = sorted(set(area_overall["method"]))
+    gated = pd.Series(dtype=float)
+    if {"fidelity", "temporal"} <= set(wide.columns):
+        gated = (wide["temporal"] * wide["fidelity"]).dropna()
+    per_method = gated.groupby(level="method").agg(["mean", "size"]) if len(gated) else None
+    overall = area_overall.set_index(["method", "area"])["score"]
+    rows = []
+    for m in methods:
+        taf = float(per_method.loc[m, "mean"]) if per_method is not None and m in per_method.index else np.nan
+        n = int(per_method.loc[m, "size"]) if per_method is not None and m in per_method.index else 0
+        parts = [overall.get((m, "fidelity"), np.nan), taf, overall.get((m, "control"), np.nan)]
+        parts = [float(p) for p in parts if np.isfinite(p)]
+        rows.append((m, taf, n, float(np.mean(parts)) if parts else np.nan, len(parts)))
+    return pd.DataFrame(rows, columns=["method", "temporal_at_fidelity", "n_tasks", "overall", "n_areas"])

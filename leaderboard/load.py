@@ -1,6 +1,7 @@
 """Read and merge x2v-bench results folders (the contract of :mod:`benchmarks.results`).
 
-A results folder holds ``metrics.parquet``, ``per_frame.parquet``, ``run.json`` and ``videos/``.
+A results folder holds ``metrics.parquet``, ``per_frame.parquet``, ``cost.parquet``, ``run.json`` and
+``videos/``.
 :func:`load_results` reads several, checks each one's schema version (Parquet metadata *and*
 ``run.json``), and merges them. It refuses, with an error naming the folders:
 
@@ -20,8 +21,19 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from benchmarks.results import (METRICS_FILE, METRICS_SCHEMA, PER_FRAME_FILE, PER_FRAME_SCHEMA, RUN_FILE,
-                                SCHEMA_VERSION, ResultsSchemaError, read_table)
+from benchmarks.results import (
+    COST_FILE,
+    COST_SCHEMA,
+    METRICS_FILE,
+    METRICS_SCHEMA,
+    MIGRATION,
+    PER_FRAME_FILE,
+    PER_FRAME_SCHEMA,
+    RUN_FILE,
+    SCHEMA_VERSION,
+    ResultsSchemaError,
+    read_table,
+)
 
 KEY = ["method", "task", "clip", "metric"]
 
@@ -41,14 +53,23 @@ class Run:
 
 @dataclass
 class Results:
-    """Merged results: the long metrics and per-frame tables, and the runs they came from."""
+    """Merged results: the long metrics, per-frame and cost tables, and the runs they came from."""
 
     metrics: pd.DataFrame
     per_frame: pd.DataFrame
     runs: list[Run] = field(default_factory=list)
+    cost: pd.DataFrame = field(default_factory=lambda: _empty(COST_SCHEMA))
 
     def folder_of(self, run_id: str) -> Path:
         return next(r.folder for r in self.runs if r.run_id == run_id)
+
+
+def _empty(schema) -> pd.DataFrame:
+    return pd.DataFrame({f.name: pd.Series(dtype=f.type.to_pandas_dtype()) for f in schema})
+
+
+def _optional_table(path: Path, schema) -> pd.DataFrame:
+    return read_table(path, schema) if path.exists() else _empty(schema)
 
 
 def _read_run_json(folder: Path) -> dict[str, Any]:
@@ -63,24 +84,22 @@ def _read_run_json(folder: Path) -> dict[str, Any]:
         raise ResultsSchemaError(f"{path}: expected a JSON object, found {type(info).__name__}")
     version = info.get("schema_version")
     if version is not None and str(version) != str(SCHEMA_VERSION):
+        note = MIGRATION.get(int(version)) if str(version).isdigit() else None
         raise ResultsSchemaError(f"{path}: results schema version {version}, this leaderboard reads version "
-                                 f"{SCHEMA_VERSION}; re-run the benchmark with this version")
+                                 f"{SCHEMA_VERSION}; " + (note or "re-run the benchmark with this version"))
     return info
 
 
-def read_folder(folder: str | Path) -> tuple[Run, pd.DataFrame, pd.DataFrame]:
-    """One results folder: its run, metrics table and per-frame table (empty when the file is absent)."""
+def read_folder(folder: str | Path) -> tuple[Run, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """One results folder: its run, metrics, per-frame and cost tables (the last two empty when absent)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"results folder not found: {folder}")
     info = _read_run_json(folder)
     metrics = read_table(folder / METRICS_FILE, METRICS_SCHEMA)
-    pf_path = folder / PER_FRAME_FILE
-    if pf_path.exists():
-        per_frame = read_table(pf_path, PER_FRAME_SCHEMA)
-    else:
-        per_frame = pd.DataFrame({f.name: pd.Series(dtype=f.type.to_pandas_dtype()) for f in PER_FRAME_SCHEMA})
-    ids = sorted(set(metrics["run_id"].unique()) | set(per_frame["run_id"].unique()))
+    per_frame = _optional_table(folder / PER_FRAME_FILE, PER_FRAME_SCHEMA)
+    cost = _optional_table(folder / COST_FILE, COST_SCHEMA)
+    ids = sorted(set(metrics["run_id"].unique()) | set(per_frame["run_id"].unique()) | set(cost["run_id"].unique()))
     run_id = info.get("run_id")
     if run_id is None:
         if len(ids) != 1:
@@ -90,7 +109,7 @@ def read_folder(folder: str | Path) -> tuple[Run, pd.DataFrame, pd.DataFrame]:
     stray = [i for i in ids if i != run_id]
     if stray:
         raise ResultsSchemaError(f"{folder}: tables hold run id(s) {stray} but run.json says run_id {run_id!r}")
-    return Run(run_id, folder, info), metrics, per_frame
+    return Run(run_id, folder, info), metrics, per_frame, cost
 
 
 COMPARABLE = ("dataset_fingerprint", "split", "exposure")  # run.json config keys merged runs must share
@@ -113,9 +132,9 @@ def load_results(folders: Sequence[str | Path]) -> Results:
     if not folders:
         raise ValueError("no results folder given")
     runs: list[Run] = []
-    metrics, per_frame = [], []
+    metrics, per_frame, costs = [], [], []
     for folder in folders:
-        run, m, pf = read_folder(folder)
+        run, m, pf, cost = read_folder(folder)
         clash = next((r for r in runs if r.run_id == run.run_id), None)
         if clash is not None:
             raise ResultsConflictError(f"run id {run.run_id!r} appears in both {clash.folder} and {run.folder}; "
@@ -124,6 +143,7 @@ def load_results(folders: Sequence[str | Path]) -> Results:
         runs.append(run)
         metrics.append(m)
         per_frame.append(pf)
+        costs.append(cost)
     merged = pd.concat(metrics, ignore_index=True)
     dup = merged.duplicated(KEY, keep=False)
     if dup.any():
@@ -141,4 +161,6 @@ def load_results(folders: Sequence[str | Path]) -> Results:
         bad = per_metric[per_metric > 1]
         if len(bad):
             raise ResultsConflictError(f"metric(s) {sorted(bad.index)} have more than one {col} across the results")
-    return Results(merged, pf_all, runs)
+    filled = [c for c in costs if len(c)]
+    cost_all = pd.concat(filled, ignore_index=True) if filled else costs[0]
+    return Results(merged, pf_all, runs, cost_all)

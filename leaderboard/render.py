@@ -20,6 +20,7 @@ import numpy as np
 from benchmarks.results import AREAS, SET_LEVEL_CLIP
 
 from .aggregate import N_BOOT, Aggregates
+from .cost import cost_rows
 from .fmt import AREA_TITLES, arrow, decimals_for, num
 from .load import Results
 from .media import Preview
@@ -44,10 +45,10 @@ def _sort_value(v: float | None) -> str:
 
 
 def method_order(agg: Aggregates) -> list[str]:
-    """Methods by the mean of their overall area scores (best first), then by name."""
+    """Methods by their overall score (best first; :mod:`leaderboard.aggregate`), then by name."""
     methods = sorted(agg.table["method"].unique())
-    mean = agg.area_overall.groupby("method")["score"].mean()
-    return sorted(methods, key=lambda m: (-mean.get(m, -np.inf) if np.isfinite(mean.get(m, np.nan)) else np.inf, m))
+    overall = agg.balanced.set_index("method")["overall"]
+    return sorted(methods, key=lambda m: (-overall.get(m) if np.isfinite(overall.get(m, np.nan)) else np.inf, m))
 
 
 def areas_present(agg: Aggregates) -> list[str]:
@@ -58,6 +59,7 @@ def overview_rows(agg: Aggregates, methods: Sequence[str]) -> tuple[list[str], l
     areas = [a for a in areas_present(agg) if (agg.area_overall["area"] == a).any()]
     o = agg.area_overall.set_index(["method", "area"])
     best = agg.area_overall.groupby("area")["score"].max()
+    bal = agg.balanced.set_index("method")
     rows = []
     for m in methods:
         cells = []
@@ -66,13 +68,18 @@ def overview_rows(agg: Aggregates, methods: Sequence[str]) -> tuple[list[str], l
             n = int(o.loc[(m, a), "n_tasks"]) if (m, a) in o.index else 0
             cells.append({"text": num(s, 3), "sort": _sort_value(s), "best": bool(np.isfinite(s) and np.isclose(s, best[a])),
                           "title": f"mean over {n} task(s)"})
-        scores = [float(o.loc[(m, a), "score"]) for a in areas if (m, a) in o.index]
-        mean = float(np.mean(scores)) if scores else np.nan
-        rows.append({"method": m, "cells": cells, "mean": {"text": num(mean, 3), "sort": _sort_value(mean)}})
-    if rows:
-        top = max((float(r["mean"]["sort"]) for r in rows if r["mean"]["sort"]), default=None)
+        b = bal.loc[m] if m in bal.index else None
+        taf = float(b["temporal_at_fidelity"]) if b is not None else np.nan
+        overall = float(b["overall"]) if b is not None else np.nan
+        rows.append({"method": m, "cells": cells,
+                     "gated": {"text": num(taf, 3), "sort": _sort_value(taf),
+                               "title": f"temporal × fidelity, mean over {int(b['n_tasks']) if b is not None else 0} "
+                                        "task(s)"},
+                     "mean": {"text": num(overall, 3), "sort": _sort_value(overall)}})
+    for key in ("gated", "mean"):
+        top = max((float(r[key]["sort"]) for r in rows if r[key]["sort"]), default=None)
         for r in rows:
-            r["mean"]["best"] = top is not None and r["mean"]["sort"] != "" and np.isclose(float(r["mean"]["sort"]), top)
+            r[key]["best"] = top is not None and r[key]["sort"] != "" and np.isclose(float(r[key]["sort"]), top)
     return areas, rows
 
 
@@ -173,6 +180,7 @@ def render_page(results: Results, agg: Aggregates, *, plots: dict[str, list[dict
               "scenes": int(m["scene"].nunique()), "missing": int(m["value"].isna().sum()), "rows": len(m)}
     return _env().get_template("index.html.j2").render(
         counts=counts, areas=areas, area_titles=AREA_TITLES, overview=overview, tasks=task_tables(agg, methods),
+        cost=cost_rows(results.cost, methods),
         plots=plots, previews=previews, missing=missing_groups(agg), runs=provenance(results),
         n_boot=N_BOOT, seed=seed, style=_resource("style.css"), script=script, csp_hash=csp_hash,
         rules=rules_text(),
@@ -193,11 +201,19 @@ def rules_text() -> dict[str, str]:
                  "(touching counts), otherwise it starts a new group. A group's methods share the competition "
                  "rank 1 + (number of methods in better groups), e.g. 1, 1, 3. Rank 1 — the best value and "
                  "every method tied with it — is shown in bold."),
+        "cost": ("Per method, over every unit it ran: the median wall-clock seconds per frame made (all of a "
+                 "unit's calls, e.g. an edit's edited and unedited renders), model calls per frame (blank when the "
+                 "method does not count them), and the largest peak resident memory and peak CUDA memory of any "
+                 "unit, measured in the process that ran it. Times come from the machines the runs used (see "
+                 "Provenance): compare methods within one run."),
         "score": ("Per task and metric, each method's mean is min–max normalised over the methods shown: "
                   "(mean − worst) / (best − worst), so 1 is the best method and 0 the worst, whichever way the "
                   "metric points (all 1 when all methods are equal). An area score on a task is the mean of the "
-                  "normalised scores of the area's metrics the method has; the overview averages it over tasks, "
-                  "and 'mean of areas' is the unweighted mean of the area columns. Scores are relative to the "
-                  "methods in this report."),
+                  "normalised scores of the area's metrics the method has; the overview averages it over tasks. "
+                  "A steady video is not a good one when it is blurred, faded or constant, so the temporal score "
+                  "counts only as far as the video is faithful: 'temporal × fidelity' multiplies the two area "
+                  "scores on each task (0 for the least faithful method, however steady) and averages over tasks; "
+                  "'overall' is the unweighted mean of fidelity, temporal × fidelity and controllability, and "
+                  "orders the methods. Scores are relative to the methods in this report."),
     }
 

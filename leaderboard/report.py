@@ -108,7 +108,7 @@ def build_report(results: Sequence[Path], out: Path, *, clips: Sequence[str] | N
     previews = copy_previews(res, chosen, out)
     html = render_page(res, agg, plots=plots, previews=previews, seed=seed)
     index = atomic_write_bytes(out / INDEX, html.encode("utf-8"))
-    md = atomic_write_bytes(out / MARKDOWN, render_markdown(agg, seed).encode("utf-8"))
+    md = atomic_write_bytes(out / MARKDOWN, render_markdown(agg, seed, res.cost).encode("utf-8"))
     parquet = out / PARQUET
     with atomic_writer(parquet) as f:
         agg.table.to_parquet(f, index=False)

@@ -129,3 +129,13 @@ def test_the_long_task_takes_the_checkpoints_window(built_dataset, tmp_path):
     assert res.exit_code == 0, res.output
     m = read_table(tmp_path / "r" / METRICS_FILE, METRICS_SCHEMA)
     assert m.value.tolist() == [100.0]  # 8 frames = 4 windows of 2: scored, not skipped
+
+
+def test_migrate_names_a_folder_that_is_not_results_and_accepts_a_current_one(built_dataset, tmp_path):
+    res = runner.invoke(app, ["migrate", str(tmp_path)])
+    assert res.exit_code == 2 and "no metrics.parquet" in res.output  # a usage error, as every bad input
+    out = tmp_path / "bench"
+    assert runner.invoke(app, ["run", "--data", str(built_dataset), "--methods", "gt", "--tasks", "render",
+                               "--metrics", "psnr", "--workers", "0", "--out", str(out)]).exit_code == 0
+    res = runner.invoke(app, ["migrate", str(out)])
+    assert res.exit_code == 0 and "follows results schema version 2" in " ".join(res.output.split())

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from synthetic_results import tiny_mp4, write_results, write_synthetic
 
-from benchmarks.results import METRICS_SCHEMA, VERSION_KEY, ResultsSchemaError, to_table, video_path
+from benchmarks.results import METRICS_SCHEMA, SCHEMA_VERSION, VERSION_KEY, ResultsSchemaError, to_table, video_path
 from leaderboard import build_report
 from leaderboard.aggregate import aggregate, bootstrap_means, normalised_scores, rank_with_ties
 from leaderboard.load import ResultsConflictError, load_results
@@ -179,8 +179,8 @@ def test_rejects_other_schema_versions_before_writing(tmp_path):
     bad = tmp_path / "bad"
     shutil.copytree(good, bad)
     table = pq.read_table(bad / "metrics.parquet")
-    pq.write_table(table.replace_schema_metadata({**table.schema.metadata, VERSION_KEY: b"2"}), bad / "metrics.parquet")
-    with pytest.raises(ResultsSchemaError, match=r"metrics.parquet: results schema version 2"):
+    pq.write_table(table.replace_schema_metadata({**table.schema.metadata, VERSION_KEY: b"9"}), bad / "metrics.parquet")
+    with pytest.raises(ResultsSchemaError, match=r"metrics.parquet: results schema version 9"):
         build_report([good, bad], tmp_path / "site")
     assert not (tmp_path / "site").exists()
     old_json = _folder(tmp_path, "oldjson", rows(("A", "c", "s", 1.0), run_id="run-b"), schema_version=0)
@@ -209,7 +209,7 @@ def test_merge_disjoint_runs_and_refuse_duplicates(tmp_path):
         load_results([other_data, same_data])
     stray = tmp_path / "stray"
     _folder(tmp_path, "stray", rows(("A", "c", "s", 1.0), run_id="run-d"))
-    (stray / "run.json").write_text(json.dumps({"run_id": "other", "schema_version": 1}))
+    (stray / "run.json").write_text(json.dumps({"run_id": "other", "schema_version": SCHEMA_VERSION}))
     with pytest.raises(ResultsSchemaError, match="run.json says run_id 'other'"):
         load_results([stray])
 
@@ -368,18 +368,19 @@ def test_page_in_headless_chromium(report, tmp_path):
     url = s.index.resolve().as_uri()
     dom = _DomTables()
     # Sort the first task's table (rgb_from_x is task-2, sorted by name) by psnr (column 1 + 2 areas + flip, lpips).
-    # Open with the overview sorted by "Mean of areas", ascending (the sorter reads #sort=TABLE:COLUMN:DIR).
-    html = _run_chromium(exe, tmp_path, "--dump-dom", url + "#sort=overview:4:asc").stdout
+    # Open with the overview sorted by "Overall", ascending (the sorter reads #sort=TABLE:COLUMN:DIR).
+    html = _run_chromium(exe, tmp_path, "--dump-dom", url + "#sort=overview:5:asc").stdout
     dom.feed(html)
     assert 'data-sortable="ready"' in html  # the inline sorter ran under the page's CSP
     assert dom.scripts == 1 and dom.title == "x2v-bench leaderboard"  # no injected script/handler ran
     assert not [a for _, a in dom.attrs if any(k.startswith("on") for k in a)]
     assert not [a for t, a in dom.attrs if t == "img" and a.get("src") == "x"]
     overview = dom.tables["overview"]
-    assert overview[0] == ["Method", "Fidelity", "Temporal consistency", "Controllability", "Mean of areas"]
+    assert overview[0] == ["Method", "Fidelity", "Temporal consistency", "Controllability", "Temporal × fidelity",
+                           "Overall"]
     names = [r[0] for r in overview[1:]]
     assert sorted(names) == sorted(METHODS)  # every name read back as text, the HTML/script ones included
-    means = [float(r[4]) for r in overview[1:]]
+    means = [float(r[5]) for r in overview[1:]]
     assert means == sorted(means) and names[-1] == "x2video"
     # The rgb_from_x table: value, rank and interval per cell.
     tid = next(a["id"] for t, a in dom.attrs if t == "table" and a.get("data-task") == "rgb_from_x")
