@@ -36,6 +36,16 @@ def _names(values: Optional[list[str]]) -> list[str]:
     return [n.strip() for v in (values or []) for n in v.split(",") if n.strip()]
 
 
+def _key_values(values: list[str]) -> dict[str, str]:
+    out = {}
+    for v in values:
+        key, sep, value = v.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"expected KEY=VALUE, got {v!r}", param_hint="--inverse-option")
+        out[key] = value
+    return out
+
+
 def _external(values: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for v in values:
@@ -116,6 +126,11 @@ def run(
     videos: bool = typer.Option(True, help="Write videos/<task>/<clip>/<method>.mp4 and the ground truth."),
     verify: bool = typer.Option(True, help="Check the clips' shards against dataset.json's sha256 first (a damaged "
                                            "shard stops the run before any unit)."),
+    inverse: Optional[str] = typer.Option(None, help="Inverse model (entry point group x2v_bench.inverse) for the "
+                                                     "intrinsic round trip: it reads each method's video back into "
+                                                     "intrinsics, scored against those given."),
+    inverse_option: Optional[list[str]] = typer.Option(None, "--inverse-option",
+                                                       help="KEY=VALUE option of the inverse model (repeatable)."),
 ) -> None:
     """Score methods on tasks over a dataset split; resumable (finished units are skipped)."""
     from rich.progress import (
@@ -150,7 +165,7 @@ def run(
                     task_options={"long": {"window": long_window}} if long_window is not None else {},
                     exposure=exposure, lpips_weights=str(lpips_weights) if lpips_weights else None,
                     i3d=str(i3d) if i3d else None, address=address, workers=workers, cache=cache, videos=videos,
-                    verify_data=verify)
+                    verify_data=verify, inverse=inverse, inverse_options=_key_values(inverse_option or []))
     try:
         with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=False) as bar:
@@ -226,14 +241,15 @@ _SCOPES = {"clip": "each clip", "sweep": "a control sweep", "set": "all clips at
 
 
 @app.command("list")
-def list_(what: str = typer.Argument("all", help="tasks, metrics, methods or all")) -> None:
-    """Show tasks, metrics and methods with one-line descriptions."""
+def list_(what: str = typer.Argument("all", help="tasks, metrics, methods, inverse or all")) -> None:
+    """Show tasks, metrics, methods and inverse models with one-line descriptions."""
     from .methods import available_methods
+    from .methods.inverse import INVERSE_GROUP, available_inverse_models
     from .metrics import METRICS
     from .tasks import TASKS
 
-    if what not in ("all", "tasks", "metrics", "methods"):
-        raise typer.BadParameter(f"expected tasks, metrics, methods or all, got {what!r}")
+    if what not in ("all", "tasks", "metrics", "methods", "inverse"):
+        raise typer.BadParameter(f"expected tasks, metrics, methods, inverse or all, got {what!r}")
     if what in ("all", "tasks"):
         t = Table(title="tasks")
         for col in ("task", "description", "gives", "ground truth", "metrics"):
@@ -259,6 +275,18 @@ def list_(what: str = typer.Argument("all", help="tasks, metrics, methods or all
         for name, desc in available_methods().items():
             t.add_row(escape(name), escape(desc))
         console.print(t)
+    if what in ("all", "inverse"):
+        models = available_inverse_models()
+        if not models:
+            console.print(f"inverse models: none installed (a package adds one through the {INVERSE_GROUP!r} entry "
+                          "point group; see benchmarks/methods/inverse.py)")
+        else:
+            t = Table(title="inverse models (--inverse)")
+            t.add_column("inverse model")
+            t.add_column("description", overflow="fold")
+            for name, desc in models.items():
+                t.add_row(escape(name), escape(desc))
+            console.print(t)
 
 
 @app.command()

@@ -39,6 +39,7 @@ from pipelines.ray_pool import RayUnavailable, map_unordered, ray_session
 
 from .common import BenchmarkError
 from .methods import Method, make_method
+from .methods.inverse import InverseModel, make_inverse
 from .metrics import METRICS, MetricUnavailable, check_metrics
 from .results import slug
 from .scoring import error_text, score_unit, task_metrics
@@ -74,6 +75,8 @@ class RunConfig:
     cache: Path | None = None  # edit ground-truth renders (default RESULTS/.cache)
     videos: bool = True
     verify_data: bool = True  # check the clips' shards against dataset.json's sha256 before any unit
+    inverse: str | None = None  # an inverse model (benchmarks.methods.inverse) for the intrinsic round trip
+    inverse_options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -94,6 +97,7 @@ class RunReport:
 # -- per-process caches (Ray workers live across tasks) ----------------------------------------------
 
 _METHODS: dict[str, Method] = {}
+_INVERSE: dict[str, InverseModel] = {}
 
 
 @functools.lru_cache(maxsize=4)
@@ -118,6 +122,16 @@ def _worker_method(spec: Mapping[str, Any], name: str) -> Method:
     return _METHODS[key]
 
 
+def _worker_inverse(spec: Mapping[str, Any]) -> InverseModel | None:
+    """The run's inverse model, built once per process (None when the run has none)."""
+    if spec.get("inverse") is None:
+        return None
+    key = digest(spec["inverse"])
+    if key not in _INVERSE:
+        _INVERSE[key] = make_inverse(spec["inverse"]["name"], spec["inverse"]["options"])
+    return _INVERSE[key]
+
+
 # -- one group: a task posed on a clip, every method scored on it -------------------------------
 
 
@@ -127,7 +141,9 @@ def run_group(spec: Mapping[str, Any], task: str, clip: str, methods: Sequence[M
     t0 = time.perf_counter()
     data = load_clip(spec["data"], clip)  # damaged ground truth stops the run: it is no method's failure
     try:
-        need_flow = any("flow" in METRICS[n].needs for n in task_metrics(task, spec["metrics"])[0])
+        inverse = _worker_inverse(spec)
+        need_flow = any("flow" in METRICS[n].needs
+                        for n in task_metrics(task, spec["metrics"], inverse=inverse is not None)[0])
         ctx = TaskContext(seed=spec["seed"], cache=Path(spec["cache"]) if spec["cache"] else None,
                           options=spec["task_options"].get(task, {}), need_flow=need_flow)
         inst = get_task(task).prepare(data, clip, ctx)
@@ -138,7 +154,7 @@ def run_group(spec: Mapping[str, Any], task: str, clip: str, methods: Sequence[M
     out = []
     for i, m in enumerate(methods):
         try:
-            rec = score_unit(m, inst, spec, want_gt_video=(i == 0))
+            rec = score_unit(m, inst, spec, want_gt_video=(i == 0), inverse=inverse)
             rec["seconds"]["prepare"] = prepare
             rec["error"] = None
         except Exception as exc:
@@ -172,7 +188,8 @@ def _spec(cfg: RunConfig, cache: Path) -> dict:
             "task_options": {k: dict(v) for k, v in cfg.task_options.items()},
             "options": {k: v for k, v in cfg.options.items() if k not in drop},
             "method_options": {m: {k: v for k, v in o.items() if k not in drop} for m, o in cfg.method_options.items()},
-            "external": {k: str(v) for k, v in cfg.external.items()}, "cache": str(cache), "videos": bool(cfg.videos)}
+            "external": {k: str(v) for k, v in cfg.external.items()}, "cache": str(cache), "videos": bool(cfg.videos),
+            "inverse": {"name": cfg.inverse, "options": dict(cfg.inverse_options)} if cfg.inverse else None}
 
 
 def _split_keys(ds: Dataset, split: str) -> list[str]:
@@ -201,10 +218,13 @@ def _validate(cfg: RunConfig, ds: Dataset) -> tuple[list[str], list[str], list[s
         if bad:
             raise BenchmarkError(f"unknown metric(s) {bad}; known metrics: {', '.join(sorted(METRICS))}")
     try:  # e.g. a named I3D file that does not exist, before anything runs
-        check_metrics([n for t in tasks for part in task_metrics(t, cfg.metrics) for n in part],
+        check_metrics([n for t in tasks for part in task_metrics(t, cfg.metrics, inverse=cfg.inverse is not None)
+                       for n in part],
                       lpips_weights=cfg.lpips_weights, i3d=cfg.i3d)
     except MetricUnavailable as exc:
         raise BenchmarkError(str(exc)) from None
+    if cfg.inverse is not None:
+        make_inverse(cfg.inverse, cfg.inverse_options)  # an unknown or broken inverse model, before any unit
     instances = {}
     for m in methods:
         opts = {**cfg.options, **cfg.method_options.get(m, {})}
@@ -272,16 +292,22 @@ def run_benchmark(cfg: RunConfig, progress: Callable[[int, int, str], None] | No
     spec = _spec(cfg, cache)
     data_fp = ds.fingerprint
     method_fp = {m: {"class": type(instances[m]).__name__, **instances[m].fingerprint()} for m in methods}
+    inverse = _worker_inverse(spec)
+    inverse_fp = ({"name": cfg.inverse, "class": type(inverse).__name__, **inverse.fingerprint()}
+                  if inverse is not None else None)
     common_fp = {"seed": spec["seed"], "exposure": spec["exposure"], "lpips_weights": spec["lpips_weights"],
-                 "i3d": spec["i3d"], "data": data_fp, "videos": bool(spec["videos"]), "unit_format": UNIT_FORMAT}
+                 "i3d": spec["i3d"], "data": data_fp, "videos": bool(spec["videos"]), "unit_format": UNIT_FORMAT,
+                 **({"inverse": inverse_fp} if inverse_fp else {})}
     unit_fp = {(m, t): digest({"method": method_fp[m], "task": t, "task_options": spec["task_options"].get(t, {}),
-                               "metrics": task_metrics(t, spec["metrics"]), **common_fp}, 32)
+                               "metrics": task_metrics(t, spec["metrics"], inverse=inverse is not None),
+                               **common_fp}, 32)
                for m in methods for t in tasks}
     config_json = {"data": spec["data"], "dataset": ds.name, "dataset_fingerprint": data_fp,
                    "split": cfg.split, "clips": clips, "methods": method_fp,
                    "tasks": {t: {**get_task(t).defaults, **spec["task_options"].get(t, {})} for t in tasks},
                    "metrics": spec["metrics"], "seed": spec["seed"], "exposure": spec["exposure"],
-                   "lpips_weights": spec["lpips_weights"], "i3d": spec["i3d"]}
+                   "lpips_weights": spec["lpips_weights"], "i3d": spec["i3d"],
+                   **({"inverse": inverse_fp} if inverse_fp else {})}
     run_id = f"{slug(ds.name)}-{slug(cfg.split)}-{digest(config_json, 12)}"
 
     units = [(m, t, c) for m in methods for t in tasks for c in clips]
@@ -322,7 +348,7 @@ def run_benchmark(cfg: RunConfig, progress: Callable[[int, int, str], None] | No
         ray_resources = _schedule(cfg, spec, groups, instances, accept)
     except (ShardError, DatasetError, OSError) as exc:  # a clip that cannot be read, or breaks the contract
         raise BenchmarkError(f"{exc}; the run stops (finished units are kept)") from None
-    merge_units(out, run_id, units, done, report.failed, cfg.metrics)
+    merge_units(out, run_id, units, done, report.failed, cfg.metrics, inverse=cfg.inverse is not None)
     report.seconds = time.perf_counter() - t_start
     config_json.update(address=cfg.address, workers=cfg.workers, cache=str(cfg.cache) if cfg.cache else None,
                        failed=dict(report.failed))

@@ -23,15 +23,21 @@ from interiorvideo.video import mp4_bytes
 from .common import BenchmarkError, stable_seed
 from .cost import Peak, measure_peak
 from .methods import Method, MethodInput
+from .methods.inverse import InverseInput, InverseModel
 from .metrics import Metric, MetricResult, clip_features, compute, get_metric, to_display
+from .metrics.roundtrip import ROUNDTRIP_METRICS
 from .tasks import MAIN, TaskInstance, get_task
 
 
-def task_metrics(task_name: str, selected: Sequence[str] | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def task_metrics(task_name: str, selected: Sequence[str] | None, inverse: bool = False
+                 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(per-clip metrics, set-level metrics) of a task, restricted to ``selected`` when given; which is which
-    is the registry's ``scope``."""
+    is the registry's ``scope``. ``inverse``: an inverse model is configured, so every task that renders
+    given intrinsics (it scores fidelity) also scores the intrinsic round trip."""
     task = get_task(task_name)
-    names = [n for n in dict.fromkeys([*task.metrics, *task.set_metrics]) if selected is None or n in selected]
+    extra = ROUNDTRIP_METRICS if inverse and "psnr" in task.metrics else ()
+    names = [n for n in dict.fromkeys([*task.metrics, *extra, *task.set_metrics])
+             if selected is None or n in selected]
     return (tuple(n for n in names if get_metric(n).scope != "set"),
             tuple(n for n in names if get_metric(n).scope == "set"))
 
@@ -59,6 +65,18 @@ def cost_record(seconds: float, calls: int, frames: int, model_calls: int | None
             "cuda_peak_bytes": peak.cuda_bytes}
 
 
+def round_trip(inverse: InverseModel, inst: TaskInstance, video: np.ndarray, method: str) -> dict:
+    """The intrinsics the method was given (scored frames) and those ``inverse`` recovers from its
+    displayed video (sRGB in [0, 1], what image decomposers such as RGB↔X's rgb-to-x read)."""
+    s = inst.start
+    given = {p: a[s:] for p, a in inst.main.intrinsics.items()}
+    recovered = inverse.run(InverseInput(np.asarray(video, np.float32), inst.task, inst.clip, method,
+                                         {"K": inst.camera["K"], "poses": inst.camera["poses"][s:]}))
+    if not isinstance(recovered, dict):
+        raise BenchmarkError(f"inverse model {inverse.name!r} returned {type(recovered).__name__}, not a dict of passes")
+    return {"given": given, "recovered": recovered}
+
+
 def _check_output(out, method: str, inst: TaskInstance, call: str, shape: tuple[int, ...]) -> None:
     where = f"method {method!r} on task {inst.task} clip {inst.clip} call {call}"
     a = np.asarray(out.frames)
@@ -69,7 +87,7 @@ def _check_output(out, method: str, inst: TaskInstance, call: str, shape: tuple[
 
 
 def _score(m: Metric, inst: TaskInstance, shown: Mapping[str, np.ndarray], gt: np.ndarray,
-           mask: np.ndarray | None, common: Mapping[str, Any]) -> MetricResult:
+           mask: np.ndarray | None, common: Mapping[str, Any], roundtrip: dict | None = None) -> MetricResult:
     """One clip- or sweep-scope metric on the displayed outputs of every call."""
     ctx = dict(common)
     if "mask" in m.needs:
@@ -78,6 +96,10 @@ def _score(m: Metric, inst: TaskInstance, shown: Mapping[str, np.ndarray], gt: n
         if inst.flow is None:
             return MetricResult.missing("needs at least 2 scored frames")
         ctx["flow"] = inst.flow
+    if "roundtrip" in m.needs:
+        if roundtrip is None:
+            return MetricResult.missing("needs an inverse model: x2v-bench run --inverse NAME")
+        ctx["roundtrip"] = roundtrip
     if "geometry" in m.needs:
         if inst.geometry is None:
             return MetricResult.missing("needs the clip's depth and cameras")
@@ -90,10 +112,12 @@ def _score(m: Metric, inst: TaskInstance, shown: Mapping[str, np.ndarray], gt: n
     return compute(m.name, shown[MAIN], gt if m.against is None else shown[m.against], **ctx)
 
 
-def score_unit(method: Method, inst: TaskInstance, spec: Mapping[str, Any], want_gt_video: bool = False) -> dict:
-    """Run ``method`` on every call of ``inst`` and score it; a JSON-able record (+ video bytes)."""
+def score_unit(method: Method, inst: TaskInstance, spec: Mapping[str, Any], want_gt_video: bool = False,
+               inverse: InverseModel | None = None) -> dict:
+    """Run ``method`` on every call of ``inst`` and score it; a JSON-able record (+ video bytes).
+    ``inverse``: the run's inverse model, for the round-trip metrics (its time is not the method's)."""
     t_unit = time.perf_counter()
-    metrics, set_metrics = task_metrics(inst.task, spec["metrics"])
+    metrics, set_metrics = task_metrics(inst.task, spec["metrics"], inverse=inverse is not None)
     rec: dict[str, Any] = {"method": method.name, "task": inst.task, "clip": inst.clip, "scene": inst.scene,
                            "frames": inst.scored_frames, "details": inst.details, "rows": [], "per_frame": [],
                            "seconds": {}, "model_calls": None, "set_features": {}, "set_missing": {}, "videos": {}}
@@ -124,12 +148,17 @@ def score_unit(method: Method, inst: TaskInstance, spec: Mapping[str, Any], want
     gt = to_display(inst.main.ground_truth[s:], exposure, "linear")
     mask = inst.mask[s:] if inst.mask is not None else None
     common = {"space": "display", "lpips_weights": spec["lpips_weights"], "i3d": spec["i3d"]}
+    roundtrip = None
+    if inverse is not None and any(n in ROUNDTRIP_METRICS for n in metrics):
+        t0 = time.perf_counter()
+        roundtrip = round_trip(inverse, inst, shown[MAIN], method.name)
+        rec["seconds"]["inverse"] = time.perf_counter() - t0
     timings: dict[str, float] = {}
     for n in metrics:
         t0 = time.perf_counter()
         m = get_metric(n)
         try:
-            r = _score(m, inst, shown, gt, mask, common)
+            r = _score(m, inst, shown, gt, mask, common, roundtrip)
         except Exception as exc:  # a metric that cannot score this input is recorded, not dropped
             r = MetricResult.missing(f"{n} failed: {type(exc).__name__}: {exc}")
         timings[n] = time.perf_counter() - t0

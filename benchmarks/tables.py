@@ -49,7 +49,7 @@ def _set_row(name: str, recs: Sequence[dict]) -> dict:
 
 
 def merge_units(out: Path, run_id: str, units: Sequence[Unit], done: Mapping[Unit, dict], failed: Mapping[str, str],
-                metrics: Sequence[str] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                metrics: Sequence[str] | None, inverse: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Write the tables of this run from its unit records (``metrics``: the run's metric selection)."""
     rows, frames, costs = [], [], []
     sets: dict[tuple[str, str], list[dict]] = {}
@@ -58,7 +58,7 @@ def merge_units(out: Path, run_id: str, units: Sequence[Unit], done: Mapping[Uni
         rec = done.get(u)
         if rec is None:
             reason = f"unit failed: {failed.get('/'.join(u), 'not run (interrupted)')}"
-            per_clip, set_level = task_metrics(t, metrics)
+            per_clip, set_level = task_metrics(t, metrics, inverse)
             recs, scene = [metric_row(n, None, None, reason) for n in per_clip], None
             sets.setdefault((m, t), []).append({"set_missing": {n: reason for n in set_level}, "frames": 0})
         else:
@@ -71,7 +71,7 @@ def merge_units(out: Path, run_id: str, units: Sequence[Unit], done: Mapping[Uni
         rows += [{"run_id": run_id, "method": m, "task": t, "clip": c, "scene": scene, **r} for r in recs]
     for (m, t), recs in sets.items():
         rows += [{"run_id": run_id, "method": m, "task": t, "clip": SET_LEVEL_CLIP, "scene": None, **_set_row(n, recs)}
-                 for n in task_metrics(t, metrics)[1]]
+                 for n in task_metrics(t, metrics, inverse)[1]]
     table = pd.DataFrame(rows, columns=METRICS_SCHEMA.names)
     table = table.sort_values(["method", "task", "clip", "metric"], kind="stable").reset_index(drop=True)
     per_frame = pd.DataFrame(frames, columns=PER_FRAME_SCHEMA.names)

@@ -14,7 +14,7 @@ sRGB; :mod:`benchmarks.metrics.display`). Metrics whose weights or packages are 
 
 from __future__ import annotations
 
-from . import control, fidelity, fvd, longrange, temporal  # noqa: F401  (importing registers the metrics)
+from . import control, fidelity, fvd, longrange, roundtrip, temporal  # noqa: F401  (importing registers the metrics)
 from .display import to_display
 from .registry import (
                        AREAS,
