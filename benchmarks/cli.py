@@ -108,7 +108,8 @@ def run(
     limit: Optional[int] = typer.Option(None, help="Only the first N clips of the split."),
     metrics: Optional[list[str]] = typer.Option(None, "--metrics", help="Only these metrics (default: each task's)."),
     checkpoint: Optional[Path] = typer.Option(None, help="X2Video run folder or pipeline export (x2video* methods)."),
-    steps: int = typer.Option(20, help="Denoising steps of the x2video* methods."),
+    steps: int = typer.Option(20, help="Denoising steps of the x2video* and rgbx methods."),
+    rgbx: Optional[Path] = typer.Option(None, help="RGB↔X's x-to-rgb folder (diffusers layout) for the rgbx method."),
     device: Optional[str] = typer.Option(None, help="Device of the x2video* methods (default: cuda if available)."),
     dtype: str = typer.Option("float32", help="float32, float16 or bfloat16 for the x2video* methods."),
     external: Optional[list[str]] = typer.Option(None, "--external",
@@ -160,6 +161,8 @@ def run(
         options["checkpoint"] = str(checkpoint)
     if device is not None:
         options["device"] = device
+    if rgbx is not None:
+        options["rgbx"] = str(rgbx)
     cfg = RunConfig(data=data, out=out, methods=method_names, tasks=task_names, split=split, clips=clip or None,
                     limit=limit, seed=seed, metrics=_names(metrics) or None, options=options, external=ext,
                     task_options={"long": {"window": long_window}} if long_window is not None else {},

@@ -73,7 +73,8 @@ def round_trip(inverse: InverseModel, inst: TaskInstance, video: np.ndarray, met
     recovered = inverse.run(InverseInput(np.asarray(video, np.float32), inst.task, inst.clip, method,
                                          {"K": inst.camera["K"], "poses": inst.camera["poses"][s:]}))
     if not isinstance(recovered, dict):
-        raise BenchmarkError(f"inverse model {inverse.name!r} returned {type(recovered).__name__}, not a dict of passes")
+        raise BenchmarkError(f"inverse model {inverse.name!r} returned {type(recovered).__name__}, "
+                             "not a dict of passes")
     return {"given": given, "recovered": recovered}
 
 

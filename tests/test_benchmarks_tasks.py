@@ -215,7 +215,7 @@ def test_method_registry_merges_entry_points(monkeypatch):
     import benchmarks.methods as methods
 
     assert {"gt", "pbr-composite", "x2video", "x2video-perframe", "x2video-autoregressive", "x2video-independent",
-            "external"} == set(BUILTIN)
+            "rgbx", "external"} == set(BUILTIN)
     eps = [_EP("const", _Const), _EP("gt", _Const), _EP("broken", fail=True), _EP("notamethod", object)]
     monkeypatch.setattr(methods, "entry_points", lambda group: eps if group == methods.ENTRY_POINT_GROUP else [])
     listed = available_methods()

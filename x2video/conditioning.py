@@ -23,16 +23,26 @@ RGBX_SCALE_FACTORS = {"albedo": 0.17301, "normal": 0.17484, "roughness": 0.16807
 UNET_IN_CHANNELS = 4 + 4 * len(LATENT_CHANNELS) + 3  # 23
 
 
+IRRADIANCE_ENCODINGS = ("display", "linear")
+
+
 @dataclass(frozen=True)
 class ConditioningConfig:
     scale_factors: tuple[float, float, float, float] = tuple(RGBX_SCALE_FACTORS[c] for c in LATENT_CHANNELS)
     channel_dropout: float = 0.1  # per channel and sample, during training
+    irradiance: str = "display"  # how irradiance reaches the UNet (irradiance_to_unet)
 
 
-def irradiance_to_unet(irradiance: torch.Tensor) -> torch.Tensor:
-    """Linear HDR irradiance → [−1, 1] through the fixed display mapping (interiorvideo.colour), so a
-    bright lamp does not swamp the UNet input and irradiance reads on the same scale as rgb."""
-    return hdr_to_display(irradiance) * 2.0 - 1.0
+def irradiance_to_unet(irradiance: torch.Tensor, encoding: str = "display") -> torch.Tensor:
+    """Linear HDR irradiance → [−1, 1]. ``"display"`` (X2Video): through the fixed display mapping
+    (interiorvideo.colour), so a bright lamp does not swamp the UNet input and irradiance reads on
+    the same scale as rgb. ``"linear"`` (RGB↔X's x-to-rgb as published): clamped to [0, 1], then
+    mapped to [−1, 1]."""
+    if encoding == "display":
+        return hdr_to_display(irradiance) * 2.0 - 1.0
+    if encoding == "linear":
+        return irradiance.clamp(0.0, 1.0) * 2.0 - 1.0
+    raise ValueError(f"irradiance encoding must be one of {IRRADIANCE_ENCODINGS}, got {encoding!r}")
 
 
 def to_vae_range(name: str, x: torch.Tensor) -> torch.Tensor:
@@ -80,7 +90,7 @@ class IntrinsicConditioner:
                           self.vae.encode(to_vae_range(name, x)).latent_dist.mode())
         irr = present.get("irradiance")
         blocks.append(torch.zeros(B, 3, h, w, dtype=ref.dtype, device=ref.device) if irr is None else
-                      F.interpolate(irradiance_to_unet(irr).float(), size=(h, w), mode="bilinear", align_corners=False,
+                      F.interpolate(irradiance_to_unet(irr, self.config.irradiance).float(), size=(h, w), mode="bilinear", align_corners=False,
                                     antialias=True).to(ref.dtype))  # antialiased resize has no bf16 kernel
         return torch.cat([b.to(blocks[-1].dtype) for b in blocks], dim=1)
 

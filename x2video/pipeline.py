@@ -66,7 +66,7 @@ class X2VideoPipeline(DiffusionPipeline):
                  config_name: str = "tiny", window: int = 8, temporal_fraction: float = 0.25,
                  scale_factors: list[float] | tuple[float, ...] = tuple(SD21_SCALE_FACTORS[p] for p in VAE_PASSES),
                  text_max_length: int = 77, guidance: list[float] | tuple[float, ...] = (3.0, 1.5, 0.7),
-                 temporal_neighbours: int | None = None):
+                 temporal_neighbours: int | None = None, irradiance_encoding: str = "display"):
         super().__init__()
         if len(scale_factors) != len(VAE_PASSES):
             raise ValueError(f"scale_factors needs {len(VAE_PASSES)} values ({', '.join(VAE_PASSES)}), "
@@ -76,7 +76,8 @@ class X2VideoPipeline(DiffusionPipeline):
         self.register_to_config(config_name=config_name, window=int(window), temporal_fraction=float(temporal_fraction),
                                 scale_factors=[float(s) for s in scale_factors], text_max_length=int(text_max_length),
                                 guidance=[float(g) for g in guidance],
-                                temporal_neighbours=None if temporal_neighbours is None else int(temporal_neighbours))
+                                temporal_neighbours=None if temporal_neighbours is None else int(temporal_neighbours),
+                                irradiance_encoding=str(irradiance_encoding))
 
     @property
     def pass_scale(self) -> dict[str, float]:

@@ -94,7 +94,8 @@ class _Context:
         scale = pipe.pass_scale
         self.scale_rgb = scale["rgb"]
         conditioner = IntrinsicConditioner(pipe.vae, ConditioningConfig(
-            scale_factors=tuple(scale[c] for c in LATENT_CHANNELS)))
+            scale_factors=tuple(scale[c] for c in LATENT_CHANNELS),
+            irradiance=pipe.config.get("irradiance_encoding") or "display"))  # exports before it: display
         tensors = {k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)).permute(0, 3, 1, 2)
                    for k, v in intrinsics.items() if v is not None}
         T = next(iter(tensors.values())).shape[0]

@@ -21,11 +21,12 @@ from .base import Method, MethodInput, MethodOutput
 from .external import External
 from .gt import GroundTruth
 from .pbr import PBRComposite
+from .rgbx import RGBX
 from .x2video import X2Video, X2VideoAutoregressive, X2VideoIndependent, X2VideoPerFrame
 
 ENTRY_POINT_GROUP = "x2v_bench.methods"
 BUILTIN: dict[str, type[Method]] = {c.name: c for c in (
-    GroundTruth, PBRComposite, X2Video, X2VideoPerFrame, X2VideoAutoregressive, X2VideoIndependent, External)}
+    GroundTruth, PBRComposite, X2Video, X2VideoPerFrame, X2VideoAutoregressive, X2VideoIndependent, RGBX, External)}
 
 
 def _entry_points() -> dict[str, Any]:
@@ -76,5 +77,5 @@ def make_method(name: str, options: Mapping[str, Any] | None = None, external: M
 
 
 __all__ = ["BUILTIN", "ENTRY_POINT_GROUP", "External", "GroundTruth", "Method", "MethodInput", "MethodOutput",
-           "PBRComposite", "X2Video", "X2VideoAutoregressive", "X2VideoIndependent", "X2VideoPerFrame",
+           "PBRComposite", "RGBX", "X2Video", "X2VideoAutoregressive", "X2VideoIndependent", "X2VideoPerFrame",
            "available_methods", "make_method", "method_class"]

@@ -121,8 +121,8 @@ def revisit_pairs(poses: np.ndarray, min_gap: int = REVISIT_MIN_GAP, max_positio
 
 @register("revisit", area="temporal", higher_is_better=False, needs=("geometry",),
           description=f"drift where the camera returns to an earlier viewpoint (within "
-                      f"{REVISIT_POSITION_M * 100:.0f} cm and {REVISIT_ANGLE_DEG:.0f}°, ≥ {REVISIT_MIN_GAP} frames later): mean |Δpred − Δgt| of the "
-                      f"surface points seen in both")
+                      f"{REVISIT_POSITION_M * 100:.0f} cm and {REVISIT_ANGLE_DEG:.0f}°, ≥ {REVISIT_MIN_GAP} frames "
+                      f"later): mean |Δpred − Δgt| of the surface points seen in both")
 def revisit(pred: np.ndarray, gt: np.ndarray, geometry: dict, **_) -> MetricResult:
     depth, K, poses = _geometry(geometry, pred.shape)
     pairs = revisit_pairs(poses)
