@@ -118,6 +118,11 @@ def bench_training(args, device, dtype) -> None:
         build_s = time.perf_counter() - t
         cache = open_cache(Dataset.open(data), key)
         train(TrainConfig(out=str(cached), latents="auto", **base), log=quiet)
+        # The same cached run without local prompts: what masked cross-attention (denoiser work the
+        # random-tensor UNet step does not do) costs, apart from the loop's own overhead.
+        shutil.copytree(cached / "vae", Path(tmp) / "nolocal" / "vae")
+        train(TrainConfig(out=str(Path(tmp) / "nolocal"), latents="auto", **{**base, "p_local": 0.0}), log=quiet)
+        s_nolocal = median_step(Path(tmp) / "nolocal")
         rows, h = args.batch_size * window, args.size // cache.downsample
         unet_a = unet_only_step(pipe, rows, window, h, args.steps, device, dtype, args.config == "sd21")
         s_pix, s_cache = median_step(pixels), median_step(cached)
@@ -134,7 +139,8 @@ def bench_training(args, device, dtype) -> None:
     print("| step | s/step | steps/s | vs UNet-only |")
     print("|---|---|---|---|")
     for name, s in (("UNet only (random tensors)", s_unet), ("full step, pixels (VAE encode every step)", s_pix),
-                    ("full step, latent cache", s_cache)):
+                    ("full step, latent cache", s_cache),
+                    ("full step, latent cache, no local prompts (p_local 0)", s_nolocal)):
         print(f"| {name} | {s:.4f} | {1 / s:.2f} | {s_unet / s:.2f}× |")
     print(f"cache build: {clips} clips in {build_s:.1f} s ({clips / build_s:.1f} clips/s); "
           f"latent reader {lat_reader:.0f} clips/s = {lat_reader / need:.1f}× what the cached step consumes "

@@ -28,7 +28,10 @@ TINY_UNET = dict(
     sample_size=16, in_channels=UNET_IN_CHANNELS, out_channels=4, down_block_types=("CrossAttnDownBlock2D",
                                                                                       "CrossAttnDownBlock2D", "DownBlock2D"),
     up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"), block_out_channels=(32, 64, 64),
-    layers_per_block=1, norm_num_groups=8, cross_attention_dim=384, attention_head_dim=8,
+    # diffusers reads attention_head_dim as the number of heads here (num_attention_heads is refused):
+    # 2 heads of 16 and 32 channels. 8 heads of 4–8 channels cost the 16-frame hybrid step 1.87× the
+    # per-frame step against 1.17×, for no quality (docs/performance.md, "Tiny model's head count").
+    layers_per_block=1, norm_num_groups=8, cross_attention_dim=384, attention_head_dim=2,
     use_linear_projection=True,
 )
 
