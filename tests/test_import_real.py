@@ -92,3 +92,36 @@ def test_shared_real_scenes_import_and_walk(rel):
     o = sc.source["orientation"][0]
     assert (o["up"], o["units"]) == REAL[rel], sc.source["assumptions"]
     assert any(_try(sc, r.room_id) is not None for r in sc.rooms)
+
+
+@pytest.mark.slow
+def test_monastery_long_range_metrics_have_known_answers(monastery):
+    """x2v-bench's long-range drift on a scene nobody here made: a walk through pybullet's monastery
+    rendered, played there and back; the truth scores 0, a uniform error 0, independent per-frame
+    noise about E|X − Y| (less where bilinear sampling averages neighbours), a constant video > 0."""
+    from benchmarks.metrics import compute
+    from benchmarks.tasks import get_task
+    from benchmarks.metrics import to_display
+    from interiorvideo.render import Renderer, RenderSettings
+
+    sc = monastery
+    traj = next(t for t in (_walk(sc, r.room_id) for r in sc.rooms) if t is not None)
+    clip = Renderer(sc, RenderSettings(samples=4, seed=0)).render_clip(traj, 32, 32)
+    inst = get_task("revisit").prepare(clip, "monastery")
+    gt = 0.05 + 0.9 * to_display(inst.main.ground_truth)
+    sigma = 0.08
+    videos = {"gt": gt, "offset": gt + 0.04, "held": np.repeat(gt[:1], len(gt), axis=0),
+              "noisy": gt + sigma * np.random.default_rng(0).standard_normal(gt.shape)}
+    drift = {k: compute("drift_8", v, gt, geometry=inst.geometry, space="display").value for k, v in videos.items()}
+    revisit = {k: compute("revisit", v, gt, geometry=inst.geometry, space="display").value for k, v in videos.items()}
+    assert drift["gt"] == 0.0 and revisit["gt"] == 0.0
+    assert drift["offset"] < 1e-9 and revisit["offset"] < 1e-9
+    assert 0 < drift["held"] < drift["noisy"] and revisit["held"] > 0
+    assert 0.6 < drift["noisy"] / (2 * sigma / np.sqrt(np.pi)) < 1.02
+
+
+def _walk(scene, room_id):
+    try:
+        return plan_trajectory(scene, room_id, 12, 24.0, 0)
+    except NoValidTrajectoryError:
+        return None
