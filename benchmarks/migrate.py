@@ -14,25 +14,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
 import pyarrow.parquet as pq
 
 from interiorvideo.fileio import atomic_write_json
 
 from .common import BenchmarkError
-from .results import (
-    COST_FILE,
-    COST_SCHEMA,
-    METRICS_FILE,
-    METRICS_SCHEMA,
-    PER_FRAME_FILE,
-    PER_FRAME_SCHEMA,
-    RUN_FILE,
-    SCHEMA_VERSION,
-    VERSION_KEY,
-    ResultsSchemaError,
-    write_table,
-)
+from .results import (COST_FILE, COST_SCHEMA, METRICS_FILE, METRICS_SCHEMA, PER_FRAME_FILE, PER_FRAME_SCHEMA, RUN_FILE,
+                      SCHEMA_VERSION, VERSION_KEY, ResultsSchemaError, empty_frame, with_nullable_ints, write_table)
 
 MIGRATABLE = (1,)
 
@@ -74,10 +62,7 @@ def migrate_results(folder: str | Path) -> int:
     for name, frame in frames.items():  # all validated (inside write_table) before run.json changes
         write_table(frame, folder / name, tables[name])
     if not (folder / COST_FILE).is_file():
-        empty = pd.DataFrame({f.name: pd.Series(dtype=f.type.to_pandas_dtype()) for f in COST_SCHEMA})
-        for col in ("model_calls", "peak_rss_bytes", "cuda_peak_bytes"):
-            empty[col] = empty[col].astype("Int64")
-        write_table(empty, folder / COST_FILE, COST_SCHEMA)
+        write_table(with_nullable_ints(empty_frame(COST_SCHEMA), COST_FILE), folder / COST_FILE, COST_SCHEMA)
     atomic_write_json(run_path, {**info, "schema_version": SCHEMA_VERSION, "migrated_from": version})
     return version
 

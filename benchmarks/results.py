@@ -109,6 +109,21 @@ def to_table(frame: pd.DataFrame, schema: pa.Schema, name: str = "results") -> p
     return table.replace_schema_metadata(_with_version(schema).metadata)
 
 
+#: Integer columns that may hold nulls (pandas' nullable Int64 keeps them integers through Arrow).
+NULLABLE_INT = {"cost.parquet": ("model_calls", "peak_rss_bytes", "cuda_peak_bytes")}
+
+
+def empty_frame(schema: pa.Schema) -> pd.DataFrame:
+    """A frame with the schema's columns and no rows (a table that a run or a migration leaves empty)."""
+    return pd.DataFrame({f.name: pd.Series(dtype=f.type.to_pandas_dtype()) for f in schema})
+
+
+def with_nullable_ints(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    for col in NULLABLE_INT.get(name, ()):
+        frame[col] = frame[col].astype("Int64")
+    return frame
+
+
 def write_table(frame: pd.DataFrame, path: str | Path, schema: pa.Schema) -> Path:
     """Validate, then write under a temporary name and rename (nothing half-written)."""
     path = Path(path)

@@ -20,17 +20,8 @@ from interiorvideo.fileio import atomic_write_json
 
 from .metrics import compute_set
 from .provenance import run_info
-from .results import (
-    COST_FILE,
-    COST_SCHEMA,
-    METRICS_FILE,
-    METRICS_SCHEMA,
-    PER_FRAME_FILE,
-    PER_FRAME_SCHEMA,
-    RUN_FILE,
-    SET_LEVEL_CLIP,
-    write_table,
-)
+from .results import (COST_FILE, COST_SCHEMA, METRICS_FILE, METRICS_SCHEMA, PER_FRAME_FILE, PER_FRAME_SCHEMA, RUN_FILE,
+                      SET_LEVEL_CLIP, with_nullable_ints, write_table)
 from .scoring import metric_row, task_metrics
 
 Unit = tuple[str, str, str]  # method, task, clip
@@ -80,9 +71,7 @@ def merge_units(out: Path, run_id: str, units: Sequence[Unit], done: Mapping[Uni
     table["value"] = table["value"].astype("float64")
     per_frame["value"] = per_frame["value"].astype("float64")
     cost = pd.DataFrame(costs, columns=COST_SCHEMA.names).sort_values(["method", "task", "clip"], kind="stable")
-    cost = cost.reset_index(drop=True)
-    for col in ("model_calls", "peak_rss_bytes", "cuda_peak_bytes"):
-        cost[col] = cost[col].astype("Int64")
+    cost = with_nullable_ints(cost.reset_index(drop=True), COST_FILE)
     write_table(table, out / METRICS_FILE, METRICS_SCHEMA)
     write_table(per_frame, out / PER_FRAME_FILE, PER_FRAME_SCHEMA)
     write_table(cost, out / COST_FILE, COST_SCHEMA)

@@ -21,19 +21,8 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from benchmarks.results import (
-    COST_FILE,
-    COST_SCHEMA,
-    METRICS_FILE,
-    METRICS_SCHEMA,
-    MIGRATION,
-    PER_FRAME_FILE,
-    PER_FRAME_SCHEMA,
-    RUN_FILE,
-    SCHEMA_VERSION,
-    ResultsSchemaError,
-    read_table,
-)
+from benchmarks.results import (COST_FILE, COST_SCHEMA, METRICS_FILE, METRICS_SCHEMA, MIGRATION, PER_FRAME_FILE,
+                                PER_FRAME_SCHEMA, RUN_FILE, SCHEMA_VERSION, ResultsSchemaError, empty_frame, read_table)
 
 KEY = ["method", "task", "clip", "metric"]
 
@@ -58,18 +47,14 @@ class Results:
     metrics: pd.DataFrame
     per_frame: pd.DataFrame
     runs: list[Run] = field(default_factory=list)
-    cost: pd.DataFrame = field(default_factory=lambda: _empty(COST_SCHEMA))
+    cost: pd.DataFrame = field(default_factory=lambda: empty_frame(COST_SCHEMA))
 
     def folder_of(self, run_id: str) -> Path:
         return next(r.folder for r in self.runs if r.run_id == run_id)
 
 
-def _empty(schema) -> pd.DataFrame:
-    return pd.DataFrame({f.name: pd.Series(dtype=f.type.to_pandas_dtype()) for f in schema})
-
-
 def _optional_table(path: Path, schema) -> pd.DataFrame:
-    return read_table(path, schema) if path.exists() else _empty(schema)
+    return read_table(path, schema) if path.exists() else empty_frame(schema)
 
 
 def _read_run_json(folder: Path) -> dict[str, Any]:

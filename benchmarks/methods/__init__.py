@@ -17,6 +17,7 @@ from importlib.metadata import entry_points
 from typing import Any, Mapping
 
 from ..common import BenchmarkError
+from ..plugins import describe, load_plugin
 from .base import Method, MethodInput, MethodOutput
 from .external import External
 from .gt import GroundTruth
@@ -35,25 +36,11 @@ def _entry_points() -> dict[str, Any]:
 
 def available_methods() -> dict[str, str]:
     """Every method name → its one-line description (entry points that fail to load say why)."""
-    out = {name: cls.description for name, cls in BUILTIN.items()}
-    for name, ep in sorted(_entry_points().items()):
-        try:
-            out[name] = _load_entry_point(name, ep).description or f"(from {ep.value})"
-        except BenchmarkError as exc:
-            out[name] = f"(unavailable: {exc})"
-    return out
+    return describe(BUILTIN, _entry_points(), _load_entry_point)
 
 
 def _load_entry_point(name: str, ep: Any) -> type[Method]:
-    try:
-        obj = ep.load()
-    except Exception as exc:  # an installed plugin can fail in any way on import
-        raise BenchmarkError(f"method {name!r} (entry point {ep.value} in group {ENTRY_POINT_GROUP}) failed to "
-                             f"load: {type(exc).__name__}: {exc}") from exc
-    if not (isinstance(obj, type) and issubclass(obj, Method)):
-        raise BenchmarkError(f"method {name!r}: entry point {ep.value} is {obj!r}, not a benchmarks.methods.Method "
-                             f"subclass")
-    return obj
+    return load_plugin("method", name, ep, Method, "benchmarks.methods.Method")
 
 
 def method_class(name: str) -> type[Method]:

@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 
 from ..common import BenchmarkError
+from ..plugins import describe, load_plugin
 
 INVERSE_GROUP = "x2v_bench.inverse"
 #: Inverse models known without an entry point (tests and in-process use add to it).
@@ -68,13 +69,7 @@ def _entry_points() -> dict[str, Any]:
 
 
 def available_inverse_models() -> dict[str, str]:
-    out = {name: cls.description for name, cls in BUILTIN_INVERSE.items()}
-    for name, ep in sorted(_entry_points().items()):
-        try:
-            out[name] = inverse_class(name).description or f"(from {ep.value})"
-        except BenchmarkError as exc:
-            out[name] = f"(unavailable: {exc})"
-    return out
+    return describe(BUILTIN_INVERSE, _entry_points(), _load)
 
 
 def inverse_class(name: str) -> type[InverseModel]:
@@ -85,14 +80,11 @@ def inverse_class(name: str) -> type[InverseModel]:
         known = ", ".join([*BUILTIN_INVERSE, *sorted(eps)]) or "none installed"
         raise BenchmarkError(f"unknown inverse model {name!r} (known: {known}); a package adds one through the "
                              f"{INVERSE_GROUP!r} entry point group")
-    try:
-        obj = eps[name].load()
-    except Exception as exc:  # an installed plugin can fail in any way on import
-        raise BenchmarkError(f"inverse model {name!r} (entry point {eps[name].value}) failed to load: "
-                             f"{type(exc).__name__}: {exc}") from exc
-    if not (isinstance(obj, type) and issubclass(obj, InverseModel)):
-        raise BenchmarkError(f"inverse model {name!r}: {eps[name].value} is {obj!r}, not an InverseModel subclass")
-    return obj
+    return _load(name, eps[name])
+
+
+def _load(name: str, ep: Any) -> type[InverseModel]:
+    return load_plugin("inverse model", name, ep, InverseModel, "benchmarks.methods.inverse.InverseModel")
 
 
 def make_inverse(name: str, options: Mapping[str, Any] | None = None) -> InverseModel:

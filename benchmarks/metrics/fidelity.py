@@ -22,10 +22,14 @@ SSIM_KWARGS = dict(data_range=1.0, channel_axis=-1, gaussian_weights=True, sigma
 @register("psnr", area="fidelity", higher_is_better=True,
           description=f"PSNR (dB) of display sRGB frames, data range 1, per frame, capped at {PSNR_CAP_DB:g} dB")
 def psnr(pred: np.ndarray, gt: np.ndarray, **_) -> MetricResult:
+    return MetricResult.from_frames(capped_psnr(g, p) for p, g in zip(pred, gt))
+
+
+def capped_psnr(reference: np.ndarray, test: np.ndarray) -> float:
+    """skimage's PSNR (data range 1), capped at :data:`PSNR_CAP_DB` for identical inputs."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # divide by zero on identical frames
-        vals = [min(peak_signal_noise_ratio(g, p, data_range=1.0), PSNR_CAP_DB) for p, g in zip(pred, gt)]
-    return MetricResult.from_frames(vals)
+        warnings.simplefilter("ignore", RuntimeWarning)  # divide by zero on identical inputs
+        return min(float(peak_signal_noise_ratio(reference, test, data_range=1.0)), PSNR_CAP_DB)
 
 
 @register("ssim", area="fidelity", higher_is_better=True,

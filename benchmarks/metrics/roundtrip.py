@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .fidelity import capped_psnr
 from .registry import MetricResult, register
 
 ROUNDTRIP_METRICS = ("roundtrip_albedo", "roundtrip_normal", "roundtrip_roughness", "roundtrip_metallic",
@@ -54,8 +55,7 @@ def _per_frame(name: str, roundtrip: Any, score) -> MetricResult:
 
 
 def _psnr(g: np.ndarray, r: np.ndarray) -> float:
-    mse = float(np.mean((np.clip(r, 0, 1) - g) ** 2))
-    return 100.0 if mse == 0 else float(10 * np.log10(1.0 / mse))
+    return capped_psnr(g, np.clip(r, 0.0, 1.0))
 
 
 def _angle_deg(g: np.ndarray, r: np.ndarray) -> float:
