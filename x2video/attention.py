@@ -114,7 +114,10 @@ class HybridSelfAttnProcessor:
             idx = neighbour_frames(Fr, m).to(q.device)  # (Fr, m + 1)
 
             def band(x: torch.Tensor) -> torch.Tensor:
-                x = x[:, :t].reshape(B, Fr, t, N, d)[:, idx]  # (B, Fr, m + 1, t, N, d)
+                # index_select, not x[:, idx]: the same values, and its backward is an index_add
+                # rather than an accumulating index_put (measured: 3x faster forward + backward).
+                x = x[:, :t].reshape(B, Fr, t, N, d).index_select(1, idx.flatten())
+                x = x.view(B, Fr, m + 1, t, N, d)
                 return x.permute(0, 1, 3, 2, 4, 5).reshape(BF, t, (m + 1) * N, d)
 
             parts.append(F.scaled_dot_product_attention(q[:, :t], band(k), band(v)))
