@@ -9,17 +9,20 @@ DATASET: an InteriorVideo build whose frames have the crop's size (the demo's ru
 64² for tiny); it is copied to a temporary folder, so the cache this writes goes there.
 
 Training steps here draw full windows (``min_window`` = the model's window, no reference, no
-anchors), so every step of every variant has the same frame count; times are medians over the
-steps logged (every 5th, the first left out), from the run's own train_log.csv. The UNet-only step is the same
-UNet, attention context, optimiser and gradient clipping on random tensors of the window's
-shape: what a step would cost if reading and encoding were free. Every ratio compares variants
-measured in this run.
+anchors), so every step of every variant has the same frame count. The UNet-only step is the same
+UNet, attention context (local prompts in the same share of steps), optimiser and gradient
+clipping on random tensors of the window's shape: what a step would cost if reading, encoding
+and the loop were free. It runs interleaved with the training steps, one before each batch, so
+the host's slow and fast spells fall on both alike; the attention variants take turns step by
+step, the sampling variants run in alternated rounds. Every figure is a median (a minimum would
+credit whichever variant met the quietest moment), and every ratio compares variants measured in
+this run.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
+import contextlib
 import os
 import shutil
 import statistics
@@ -29,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.utils.data import DataLoader
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -39,45 +43,98 @@ from x2video.components import load_first_stage, pretrained_pipeline, tiny_pipel
 from x2video.configs import get_config  # noqa: E402
 from x2video.latent_cache import build_cache, cache_key, open_cache  # noqa: E402
 from x2video.sampling import GuidanceConfig, sample_video  # noqa: E402
+import x2video.train.loop as loop  # noqa: E402
 from x2video.train import TrainConfig, train  # noqa: E402
 from x2video.train.data import TRAIN_PASSES  # noqa: E402
 from x2video.train.latent_data import LatentClipDataset  # noqa: E402
 
 
-def median_step(run: Path, skip: int = 1) -> float:
-    """The median of the logged steps' own durations (each row times the step it logs; with
-    log_every 5 no logging falls inside a timed step), the first ``skip`` rows left out."""
-    with (run / "train_log.csv").open() as f:
-        seconds = [float(r["seconds"]) for r in csv.DictReader(f)]
-    return statistics.median(seconds[skip:] if len(seconds) > skip + 2 else seconds)
+WARM_STEPS = 4  # a run's first steps (allocator and cache warm-up): left out of every median
 
 
-def unet_only_step(pipe, rows: int, frames: int, h: int, steps: int, device, dtype, checkpointing: bool) -> float:
-    """UNet forward + backward + clip + AdamW on random inputs of one training window (h² latents)."""
-    unet = pipe.unet.to(device).train()
-    if checkpointing:
-        unet.enable_gradient_checkpointing()
-    opt = torch.optim.AdamW(unet.parameters(), lr=1e-6, foreach=True)  # as training
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(rows, 23, h, h, generator=g).to(device)
-    target = torch.randn(rows, 4, h, h, generator=g).to(device)
-    text = torch.randn(rows, pipe.config.text_max_length, pipe.unet.config.cross_attention_dim, generator=g).to(device)
-    ts = torch.randint(0, 1000, (rows,), generator=g).to(device)
-    ctx = AttentionContext(num_frames=frames, reference="first", temporal_fraction=pipe.config.temporal_fraction,
-                           temporal_neighbours=pipe.config.temporal_neighbours, latent_hw=(h, h))
-    times = []
-    for _ in range(steps):
-        sync(device)
+class UNetOnlyStep:
+    """UNet forward + backward + clip + AdamW on random inputs of one training window (h² latents):
+    what a training step would cost if reading, encoding and the loop were free. The denoiser's
+    own work is the training step's: like training (``p_local``, ``max_local``), a share of the
+    steps carry local prompts, whose masked cross-attention has more keys."""
+
+    def __init__(self, pipe, batch: int, frames: int, h: int, device, dtype, checkpointing: bool,
+                 p_local: float = TrainConfig.p_local, max_local: int = TrainConfig.max_local):
+        rows = batch * frames
+        self.unet = pipe.unet.to(device).train()
+        if checkpointing:
+            self.unet.enable_gradient_checkpointing()
+        self.opt = torch.optim.AdamW(self.unet.parameters(), lr=1e-6, foreach=True)  # as training
+        g = torch.Generator().manual_seed(0)
+        self.x = torch.randn(rows, 23, h, h, generator=g).to(device)
+        self.target = torch.randn(rows, 4, h, h, generator=g).to(device)
+        text_shape = (pipe.config.text_max_length, pipe.unet.config.cross_attention_dim)
+        self.text = torch.randn(rows, *text_shape, generator=g).to(device)
+        self.ts = torch.randint(0, 1000, (rows,), generator=g).to(device)
+        self.plain = self._context(pipe, frames, h)
+        # Local prompts as training gives them: max_local prompts per clip, disjoint instance masks
+        # (every latent pixel belongs to one of max_local + 1 regions), one embedding per prompt.
+        self.local = self._context(pipe, frames, h)
+        regions = torch.randint(0, max_local + 1, (batch, 1, h, h), generator=g).expand(batch, frames, h, h)
+        masks = torch.stack([regions == k + 1 for k in range(max_local)], dim=2)  # (B, F, K, h, w)
+        self.local.local_masks = masks.flatten(0, 1).to(device)
+        embeds = torch.randn(batch, max_local, *text_shape, generator=g)
+        self.local.local_embeds = embeds.repeat_interleave(frames, dim=0).to(device, dtype)
+        self.draws, self.p_local = torch.Generator().manual_seed(1), p_local
+        self.device, self.dtype = device, dtype
+
+    @staticmethod
+    def _context(pipe, frames: int, h: int) -> AttentionContext:
+        return AttentionContext(num_frames=frames, reference="first", temporal_fraction=pipe.config.temporal_fraction,
+                                temporal_neighbours=pipe.config.temporal_neighbours, latent_hw=(h, h))
+
+    def step(self) -> float:
+        """One step; its seconds."""
+        sync(self.device)
+        ctx = self.local if float(torch.rand((), generator=self.draws)) < self.p_local else self.plain
         t = time.perf_counter()
-        with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
-            out = unet(x, ts, encoder_hidden_states=text, cross_attention_kwargs={"x2v": ctx}).sample
-        torch.nn.functional.mse_loss(out.float(), target).backward()
-        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        sync(device)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times[3:] if len(times) > 5 else times)
+        with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
+            out = self.unet(self.x, self.ts, encoder_hidden_states=self.text,
+                            cross_attention_kwargs={"x2v": ctx}).sample
+        torch.nn.functional.mse_loss(out.float(), self.target).backward()
+        torch.nn.utils.clip_grad_norm_(self.unet.parameters(), 1.0)
+        self.opt.step()
+        self.opt.zero_grad(set_to_none=True)
+        sync(self.device)
+        return time.perf_counter() - t
+
+
+@contextlib.contextmanager
+def interleaved(unet_only: UNetOnlyStep):
+    """Inside, the training loop's DataLoader runs one UNet-only step before it hands out each
+    batch, so the two alternate step by step and share the host's fast and slow spells. The loop
+    itself runs unchanged. Yields (training step seconds, UNet-only step seconds): a training
+    step is the time from one batch request to the next (fetching its batch included) less the
+    UNet-only step run inside it; an epoch's first batch starts no interval."""
+    train_s: list[float] = []
+    unet_s: list[float] = []
+
+    class Loader(DataLoader):
+        def __iter__(self):
+            asked = None
+            it = super().__iter__()
+            while True:
+                t = time.perf_counter()
+                if asked is not None:
+                    train_s.append(t - asked - unet_s[-1])
+                asked = t
+                try:
+                    batch = next(it)
+                except StopIteration:
+                    return
+                unet_s.append(unet_only.step())
+                yield batch
+
+    saved, loop.DataLoader = loop.DataLoader, Loader
+    try:
+        yield train_s, unet_s
+    finally:
+        loop.DataLoader = saved
 
 
 def sync(device) -> None:
@@ -94,6 +151,8 @@ def reader_rate(ds, samples: int) -> float:
 
 
 def bench_training(args, device, dtype) -> None:
+    """Every training variant runs with UNet-only steps interleaved step by step (:func:`interleaved`);
+    each variant's ratio is against the UNet-only steps of its own run."""
     config = get_config(args.config)
     window = config.window
     with tempfile.TemporaryDirectory() as tmp:
@@ -103,94 +162,104 @@ def bench_training(args, device, dtype) -> None:
                     max_steps=args.steps, batch_size=args.batch_size, min_window=window, p_reference=0.0,
                     p_anchors=0.0, checkpoint_every=10 ** 6, log_every=5, warmup_steps=1,
                     gradient_checkpointing=args.config == "sd21")
-        pixels, cached = Path(tmp) / "pixels", Path(tmp) / "cached"
         quiet = lambda m: None  # noqa: E731
-        train(TrainConfig(out=str(pixels), latents="off", **base), log=quiet)
-        if args.config == "tiny":  # the same first stage for the cached run
-            shutil.copytree(pixels / "vae", cached / "vae")
-            vae, scales = load_first_stage(pixels / "vae")
-            pipe = tiny_pipeline(vae, scales)
-        else:
-            pipe = pretrained_pipeline(args.init)
+        first = Path(tmp) / "first-stage"  # tiny: its VAE, trained once and shared by every variant
+        train(TrainConfig(out=str(first), **{**base, "max_steps": 1, "latents": "off"}), log=quiet)
+        pipe = _pipeline(args, first)
         key = cache_key(pipe.vae, args.size, dtype)
         t = time.perf_counter()
         build_cache(pipe.vae, Dataset.open(data), key, device, log=quiet)
         build_s = time.perf_counter() - t
         cache = open_cache(Dataset.open(data), key)
-        train(TrainConfig(out=str(cached), latents="auto", **base), log=quiet)
-        # The same cached run without local prompts: what masked cross-attention (denoiser work the
-        # random-tensor UNet step does not do) costs, apart from the loop's own overhead.
-        shutil.copytree(cached / "vae", Path(tmp) / "nolocal" / "vae")
-        train(TrainConfig(out=str(Path(tmp) / "nolocal"), latents="auto", **{**base, "p_local": 0.0}), log=quiet)
-        s_nolocal = median_step(Path(tmp) / "nolocal")
-        rows, h = args.batch_size * window, args.size // cache.downsample
-        unet_a = unet_only_step(pipe, rows, window, h, args.steps, device, dtype, args.config == "sd21")
-        s_pix, s_cache = median_step(pixels), median_step(cached)
-        unet_b = unet_only_step(pipe, rows, window, h, args.steps, device, dtype, args.config == "sd21")
-        s_unet = min(unet_a, unet_b)
+        unet_only = UNetOnlyStep(_pipeline(args, first), args.batch_size, window, args.size // cache.downsample,
+                                 device, dtype, args.config == "sd21")
+        variants = {"full step, pixels (VAE encode every step)": dict(latents="off"),
+                    "full step, latent cache": dict(latents="auto"),
+                    # Without local prompts: what the loop costs besides the denoiser's own work.
+                    "full step, latent cache, no local prompts (p_local 0)": dict(latents="auto", p_local=0.0)}
+        step: dict[str, tuple[float, float]] = {}
+        for i, (name, extra) in enumerate(variants.items()):
+            out = Path(tmp) / f"run{i}"
+            if args.config == "tiny":
+                shutil.copytree(first / "vae", out / "vae")  # the same first stage
+            with interleaved(unet_only) as (train_s, unet_s):
+                train(TrainConfig(out=str(out), **base, **extra), log=quiet)
+            step[name] = (statistics.median(train_s[WARM_STEPS:]), statistics.median(unet_s[WARM_STEPS:]))
         lat_reader = reader_rate(LatentClipDataset(cache, frames=window + 1, shuffle=16, shardshuffle=True), 200)
         pix_reader = reader_rate(InteriorVideoDataset(dataset_dir=data, split="train", frames=window + 1,
                                                       size=args.size, passes=TRAIN_PASSES, short="skip", rank=0,
                                                       world_size=1), 100)
         clips = Dataset.open(data).num_clips("train")
-    need = args.batch_size / s_cache
+    s_cache = step["full step, latent cache"][0]
     print(f"## training, {args.config}, batch {args.batch_size} × {window}-frame windows at {args.size}², "
-          f"{device.type}, {str(dtype).split('.')[-1]}")
-    print("| step | s/step | steps/s | vs UNet-only |")
-    print("|---|---|---|---|")
-    for name, s in (("UNet only (random tensors)", s_unet), ("full step, pixels (VAE encode every step)", s_pix),
-                    ("full step, latent cache", s_cache),
-                    ("full step, latent cache, no local prompts (p_local 0)", s_nolocal)):
-        print(f"| {name} | {s:.4f} | {1 / s:.2f} | {s_unet / s:.2f}× |")
+          f"{device.type}, {str(dtype).split('.')[-1]}; {args.steps} steps per variant, each with a UNet-only "
+          "step (random tensors, local prompts in the same share of steps) interleaved")
+    print("| step | median s/step | steps/s | interleaved UNet-only s/step | vs UNet-only |")
+    print("|---|---|---|---|---|")
+    for name, (s, u) in step.items():
+        print(f"| {name} | {s:.4f} | {1 / s:.2f} | {u:.4f} | {u / s:.2f}× |")
+    need = args.batch_size / s_cache
     print(f"cache build: {clips} clips in {build_s:.1f} s ({clips / build_s:.1f} clips/s); "
           f"latent reader {lat_reader:.0f} clips/s = {lat_reader / need:.1f}× what the cached step consumes "
           f"({need:.1f} clips/s); pixel reader {pix_reader:.0f} clips/s")
 
 
+def _pipeline(args, pixel_run: Path):
+    """The pipeline whose VAE the cache encodes with: the pixel run's trained tiny first stage, or sd21's."""
+    if args.config == "tiny":
+        vae, scales = load_first_stage(pixel_run / "vae")
+        return tiny_pipeline(vae, scales)
+    return pretrained_pipeline(args.init)
+
+
 def bench_attention(args, device, dtype) -> None:
+    """One training step (forward + backward) of a window per variant, the variants taking turns
+    step by step (round robin), so the host's noise falls on all alike; medians, the first round
+    (warm-up) left out."""
     config = get_config(args.config)
     pipe = tiny_pipeline(seed=0) if args.config == "tiny" else pretrained_pipeline(args.init)
-    h = args.size // 2 ** (len(pipe.vae.config.block_out_channels) - 1)
-    variants = {"per-frame": dict(reference="none", fraction=0.0, neighbours=None),
-                "hybrid, full window": dict(reference="first", fraction=config.temporal_heads_fraction,
-                                            neighbours=None),
-                f"hybrid, default (neighbours {config.temporal_neighbours})": dict(
-                    reference="first", fraction=config.temporal_heads_fraction,
-                    neighbours=config.temporal_neighbours)}
-    for frames in args.attention_frames:
-        times: dict[str, list[float]] = {}
-        for _ in range(args.rounds):  # alternated, so machine noise hits every variant alike
-            for name, v in variants.items():
-                times.setdefault(name, []).append(_attention_step(pipe, frames, h, v, device, dtype, args))
-        base = min(times["per-frame"])
-        print(f"## attention: one training step of a {frames}-frame window, {args.config}, {args.size}²")
-        print("| attention | s/step | vs per-frame |")
-        print("|---|---|---|")
-        for name, ts in times.items():
-            print(f"| {name} | {min(ts):.4f} | {min(ts) / base:.2f}× |")
-
-
-def _attention_step(pipe, frames, h, v, device, dtype, args) -> float:
     unet = pipe.unet.to(device).train()
     if args.config == "sd21":
         unet.enable_gradient_checkpointing()
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(frames, 23, h, h, generator=g).to(device)
-    text = torch.randn(frames, pipe.config.text_max_length, unet.config.cross_attention_dim, generator=g).to(device)
-    ctx = AttentionContext(num_frames=frames, reference=v["reference"], temporal_fraction=v["fraction"],
-                           temporal_neighbours=v["neighbours"], latent_hw=(h, h))
-    best = float("inf")
-    for _ in range(args.attention_repeats):
-        sync(device)
-        t = time.perf_counter()
-        with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
-            out = unet(x, torch.full((frames,), 500, device=device), encoder_hidden_states=text,
-                       cross_attention_kwargs={"x2v": ctx}).sample
-        out.float().square().mean().backward()
-        unet.zero_grad(set_to_none=True)
-        sync(device)
-        best = min(best, time.perf_counter() - t)
-    return best
+    h = args.size // 2 ** (len(pipe.vae.config.block_out_channels) - 1)
+    variants = {"per-frame": dict(reference="none", temporal_fraction=0.0, temporal_neighbours=None),
+                "hybrid, full window": dict(reference="first", temporal_fraction=config.temporal_heads_fraction,
+                                            temporal_neighbours=None),
+                f"hybrid, default (neighbours {config.temporal_neighbours})": dict(
+                    reference="first", temporal_fraction=config.temporal_heads_fraction,
+                    temporal_neighbours=config.temporal_neighbours)}
+    for frames in args.attention_frames:
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn(frames, 23, h, h, generator=g).to(device)
+        text = torch.randn(frames, pipe.config.text_max_length, unet.config.cross_attention_dim,
+                           generator=g).to(device)
+        t = torch.full((frames,), 500, device=device)
+        contexts = {name: AttentionContext(num_frames=frames, latent_hw=(h, h), **v) for name, v in variants.items()}
+        times: dict[str, list[float]] = {name: [] for name in variants}
+        for r in range(args.attention_steps + 1):
+            for name, ctx in contexts.items():
+                s = _attention_step(unet, x, t, text, ctx, device, dtype)
+                if r:
+                    times[name].append(s)
+        base = statistics.median(times["per-frame"])
+        print(f"## attention: one training step of a {frames}-frame window, {args.config}, {args.size}²")
+        print(f"({args.attention_steps} round-robin steps per variant, medians)")
+        print("| attention | median s/step | vs per-frame |")
+        print("|---|---|---|")
+        for name, ts in times.items():
+            print(f"| {name} | {statistics.median(ts):.4f} | {statistics.median(ts) / base:.2f}× |")
+
+
+def _attention_step(unet, x, t, text, ctx, device, dtype) -> float:
+    """One forward + backward step of a variant; its seconds."""
+    sync(device)
+    start = time.perf_counter()
+    with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
+        out = unet(x, t, encoder_hidden_states=text, cross_attention_kwargs={"x2v": ctx}).sample
+    out.float().square().mean().backward()
+    unet.zero_grad(set_to_none=True)
+    sync(device)
+    return time.perf_counter() - start
 
 
 def bench_sampling(args, device, dtype) -> None:
@@ -215,8 +284,8 @@ def bench_sampling(args, device, dtype) -> None:
     print("| mode | windows per call | UNet calls | seconds | frames/s | calls/s | frames/s vs unbatched |")
     print("|---|---|---|---|---|---|---|")
     for (mode, batch), (calls, windows, times) in results.items():
-        s = min(times)
-        base = min(results[(mode, 1)][2])
+        s = statistics.median(times)
+        base = statistics.median(results[(mode, 1)][2])
         print(f"| {mode} | ≤ {batch} | {calls} | {s:.2f} | {T / s:.1f} | {calls / s:.1f} | {base / s:.2f}× |")
 
 
@@ -226,11 +295,12 @@ def main() -> None:
     ap.add_argument("--config", default="tiny", choices=("tiny", "sd21"))
     ap.add_argument("--init", help="sd21: a local Stable Diffusion 2.1 / RGB↔X / X2Video folder")
     ap.add_argument("--size", type=int, default=64)
-    ap.add_argument("--steps", type=int, default=60, help="training steps per variant (every 5th is timed)")
+    ap.add_argument("--steps", type=int, default=60, help="training steps per variant (the first 4: warm-up)")
     ap.add_argument("--batch-size", type=int, default=2)
-    ap.add_argument("--rounds", type=int, default=3, help="alternated rounds of the attention and sampling variants")
+    ap.add_argument("--rounds", type=int, default=4,
+                    help="alternated rounds of the sampling variants (each figure: the median)")
     ap.add_argument("--attention-frames", type=int, nargs="+", default=[8, 16])
-    ap.add_argument("--attention-repeats", type=int, default=3)
+    ap.add_argument("--attention-steps", type=int, default=20, help="timed steps per attention variant")
     ap.add_argument("--sample-frames", type=int, default=32)
     ap.add_argument("--sample-steps", type=int, default=10)
     ap.add_argument("--only", nargs="+", default=["training", "attention", "sampling"],
