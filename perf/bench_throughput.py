@@ -40,7 +40,6 @@ from interiorvideo.data import InteriorVideoDataset  # noqa: E402
 from interiorvideo.dataset import Dataset  # noqa: E402
 from x2video.attention import AttentionContext  # noqa: E402
 from x2video.components import load_first_stage, pretrained_pipeline, tiny_pipeline  # noqa: E402
-from x2video.configs import get_config  # noqa: E402
 from x2video.latent_cache import build_cache, cache_key, open_cache  # noqa: E402
 from x2video.sampling import GuidanceConfig, sample_video  # noqa: E402
 import x2video.train.loop as loop  # noqa: E402
@@ -79,7 +78,7 @@ class UNetOnlyStep:
         masks = torch.stack([regions == k + 1 for k in range(max_local)], dim=2)  # (B, F, K, h, w)
         self.local.local_masks = masks.flatten(0, 1).to(device)
         embeds = torch.randn(batch, max_local, *text_shape, generator=g)
-        self.local.local_embeds = embeds.repeat_interleave(frames, dim=0).to(device, dtype)
+        self.local.local_embeds = embeds.repeat_interleave(frames, dim=0).to(device)  # float32, as training
         self.draws, self.p_local = torch.Generator().manual_seed(1), p_local
         self.device, self.dtype = device, dtype
 
@@ -153,19 +152,19 @@ def reader_rate(ds, samples: int) -> float:
 def bench_training(args, device, dtype) -> None:
     """Every training variant runs with UNet-only steps interleaved step by step (:func:`interleaved`);
     each variant's ratio is against the UNet-only steps of its own run."""
-    config = get_config(args.config)
-    window = config.window
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         shutil.copytree(args.data, data, ignore=shutil.ignore_patterns("latents"))
         base = dict(data=str(data), config=args.config, init=args.init, size=args.size, vae_steps=5,
-                    max_steps=args.steps, batch_size=args.batch_size, min_window=window, p_reference=0.0,
+                    max_steps=args.steps, batch_size=args.batch_size, p_reference=0.0,
                     p_anchors=0.0, checkpoint_every=10 ** 6, log_every=5, warmup_steps=1,
                     gradient_checkpointing=args.config == "sd21")
         quiet = lambda m: None  # noqa: E731
         first = Path(tmp) / "first-stage"  # tiny: its VAE, trained once and shared by every variant
         train(TrainConfig(out=str(first), **{**base, "max_steps": 1, "latents": "off"}), log=quiet)
         pipe = _pipeline(args, first)
+        window = pipe.config.window  # the loaded model's own (an --init export keeps its window)
+        base["min_window"] = window
         key = cache_key(pipe.vae, args.size, dtype)
         t = time.perf_counter()
         build_cache(pipe.vae, Dataset.open(data), key, device, log=quiet)
@@ -216,17 +215,17 @@ def bench_attention(args, device, dtype) -> None:
     """One training step (forward + backward) of a window per variant, the variants taking turns
     step by step (round robin), so the host's noise falls on all alike; medians, the first round
     (warm-up) left out."""
-    config = get_config(args.config)
     pipe = tiny_pipeline(seed=0) if args.config == "tiny" else pretrained_pipeline(args.init)
+    config = pipe.config  # the loaded model's own attention settings
     unet = pipe.unet.to(device).train()
     if args.config == "sd21":
         unet.enable_gradient_checkpointing()
     h = args.size // 2 ** (len(pipe.vae.config.block_out_channels) - 1)
     variants = {"per-frame": dict(reference="none", temporal_fraction=0.0, temporal_neighbours=None),
-                "hybrid, full window": dict(reference="first", temporal_fraction=config.temporal_heads_fraction,
+                "hybrid, full window": dict(reference="first", temporal_fraction=config.temporal_fraction,
                                             temporal_neighbours=None),
                 f"hybrid, default (neighbours {config.temporal_neighbours})": dict(
-                    reference="first", temporal_fraction=config.temporal_heads_fraction,
+                    reference="first", temporal_fraction=config.temporal_fraction,
                     temporal_neighbours=config.temporal_neighbours)}
     for frames in args.attention_frames:
         g = torch.Generator().manual_seed(0)
