@@ -271,7 +271,7 @@ def bench_sampling(args, device, dtype) -> None:
     results: dict[tuple[str, int], list] = {}
     for _ in range(args.rounds):
         for mode in ("recursive", "autoregressive", "independent"):
-            for batch in (1, 4):
+            for batch in (1, 4, 8):  # 4: the default
                 sync(device)
                 t = time.perf_counter()
                 out = sample_video(pipe, x, mode=mode, steps=args.sample_steps, seed=0, batch_windows=batch)

@@ -15,7 +15,7 @@ from x2video.cli import app
 from x2video.components import tiny_pipeline
 from x2video.intrinsics_io import read_intrinsics_folder
 from x2video.pipeline import X2VideoPipeline, X2VideoPipelineOutput
-from x2video.sampling import GuidanceConfig, check_intrinsics, sample_video
+from x2video.sampling import GuidanceConfig, check_intrinsics, resolve_neighbours, sample_video
 from x2video.schedule import plan_sampling
 
 T, H, W = 16, 32, 32
@@ -127,6 +127,30 @@ def test_bad_inputs_are_named(pipe):
         sample_video(pipe, x, steps=1, reference=np.zeros((8, 8, 3)))
 
 
+def test_a_longer_window_with_a_temporal_neighbourhood(pipe):
+    """One 8-frame window of the 4-frame tiny model: its default band (frame 0 + 3 neighbours)
+    is narrower than the window, so it differs from full attention; a band as wide as the window
+    is full attention to the bit; the model's setting is the default."""
+    x = intrinsics(8)
+    run = lambda **kw: sample_video(pipe, x, steps=2, seed=1, window=8, **kw).hdr  # noqa: E731
+    full, default = run(temporal_neighbours="all"), run()
+    assert pipe.config.temporal_neighbours == 3
+    assert np.array_equal(run(temporal_neighbours=7), full)
+    assert np.array_equal(run(temporal_neighbours=3), default)
+    assert not np.array_equal(default, full)
+    assert not np.array_equal(run(temporal_neighbours=1), default)
+    piped = pipe(x, num_inference_steps=2, generator=1, window=8, temporal_neighbours="all", output_type="hdr")
+    assert np.array_equal(piped.hdr, full)
+    assert sample_video(pipe, x, steps=2, seed=1, window=8).plan.num_windows == 1
+    for bad in (0, -2, "two", "2.5"):
+        with pytest.raises(ValueError, match="temporal_neighbours must be an integer"):
+            sample_video(pipe, x, steps=1, temporal_neighbours=bad)
+    with pytest.raises(ValueError, match="window must be"):
+        sample_video(pipe, x, steps=1, window=0)
+    assert resolve_neighbours("5", 3) == 5 and resolve_neighbours("model", 3) == 3
+    assert resolve_neighbours("all", 3) is None
+
+
 def test_subsets_of_channels_work(pipe):
     x = intrinsics(4)
     out = sample_video(pipe, {"albedo": x["albedo"], "irradiance": x["irradiance"]}, steps=1)
@@ -153,8 +177,13 @@ def test_pipeline_call_is_sample_video_bit_for_bit(pipe, tmp_path):
     loaded = X2VideoPipeline.from_pretrained(tmp_path / "p")
     again = loaded(x, num_inference_steps=2, generator=5, output_type="hdr").hdr
     assert np.array_equal(again, sample_video(loaded, x, steps=2, seed=5).hdr)
-    # A reloaded text encoder differs in the last bits (see the training export round trip).
-    np.testing.assert_allclose(again, pipe(x, num_inference_steps=2, generator=5).hdr, rtol=1e-4, atol=1e-4)
+    # A reloaded text encoder differs in the last bits (see the training export round trip), and
+    # the inverse display mapping amplifies them near white (an HDR value of 50 differed by 1.05e-4
+    # relative on one machine): the display frames agree to a level, the HDR to 1e-3 relative.
+    fresh = pipe(x, num_inference_steps=2, generator=5, output_type="np")
+    reloaded = loaded(x, num_inference_steps=2, generator=5, output_type="np")
+    np.testing.assert_allclose(reloaded.frames, fresh.frames, atol=1.01 / 255)
+    np.testing.assert_allclose(again, fresh.hdr, rtol=1e-3, atol=1e-4)
 
 
 def test_pipeline_output_types_and_return_dict(pipe):
@@ -244,9 +273,14 @@ def test_x2v_sample_command(pipe, built_dataset, tmp_path):
                                             "--mode", "autoregressive"])
     assert again.exit_code == 0 and np.array_equal(np.load(tmp_path / "w.hdr.npy"), hdr)
     for bad, message in ((["--frames", "99"], "the input has 8 frames"), (["--channels", "albedo,foo"], "unknown"),
-                         (["--edit", "albedo:bogus=1"], "bogus"), (["--local-prompt", "instance=9999:x"], "does not appear")):
+                         (["--edit", "albedo:bogus=1"], "bogus"),
+                         (["--local-prompt", "instance=9999:x"], "does not appear"),
+                         (["--temporal-neighbours", "zero"], "--temporal-neighbours: temporal_neighbours must be")):
         res = runner.invoke(app, args + bad)
         assert res.exit_code == 2 and message in res.output, (bad, res.output)
+    wide = runner.invoke(app, args + ["--window", "8", "--temporal-neighbours", "all",
+                                      "--out", str(tmp_path / "x8.mp4")])
+    assert wide.exit_code == 0 and "1 windows" in wide.output, wide.output
     shorter = runner.invoke(app, args + ["--frames", "4"])
     assert shorter.exit_code == 0 and len(list((tmp_path / "out" / "v_frames").glob("*.png"))) == 4
     res = runner.invoke(app, ["sample", "--checkpoint", str(tmp_path / "nothing"), "--data", str(built_dataset),

@@ -159,6 +159,10 @@ def sample(
     steps: int = typer.Option(20, help="Denoising steps (DDIM, trailing spacing)."),
     batch_windows: int = typer.Option(4, min=1, help="Independent windows (one Recursive Sampling stage) per UNet "
                                       "call: faster, more memory; 1 runs them one by one."),
+    window: Optional[int] = typer.Option(None, min=1, help="Frames per window (default: the model's training window)."),
+    temporal_neighbours: str = typer.Option("model", help="Temporal heads attend to frame 0 and a band of this many "
+                                            "frames around their own: an integer ≥ 1, 'all' (every frame of "
+                                            "the window) or 'model' (the model's setting)."),
     seed: int = typer.Option(0, help="Seed: the same seed gives the same frames."),
     text_scale: Optional[float] = typer.Option(None, help="Text guidance scale (default: the model's; sd21 3.0, "
                                                "tiny 1.0 = off)."),
@@ -177,6 +181,7 @@ def sample(
                     channels=[c.strip() for c in channels.split(",")] if channels else None, mode=mode,
                     perframe=perframe, reference=str(reference) if reference else None, prompt=prompt,
                     local_prompts=local_prompt, edits=edit, steps=steps, batch_windows=batch_windows, seed=seed,
+                    window=window, temporal_neighbours=temporal_neighbours,
                     guidance=_guidance(text_scale, intrinsic_scale, guidance_rescale, checkpoint))
     bars: list = []
 

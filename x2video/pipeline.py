@@ -99,7 +99,8 @@ class X2VideoPipeline(DiffusionPipeline):
                  intrinsic_scale: float | None = None, guidance_rescale: float | None = None,
                  mode: str = "recursive", perframe: bool = False, window: int | None = None,
                  generator: torch.Generator | int | None = None, output_type: str = "np",
-                 return_dict: bool = True, batch_windows: int = 4) -> X2VideoPipelineOutput | tuple:
+                 return_dict: bool = True, batch_windows: int = 4,
+                 temporal_neighbours: int | str = "model") -> X2VideoPipelineOutput | tuple:
         """Render one video from intrinsic sequences; :func:`x2video.sampling.sample_video` does the
         work (same seed, same frames, bit for bit).
 
@@ -110,7 +111,9 @@ class X2VideoPipeline(DiffusionPipeline):
         guidance (:class:`~x2video.sampling.GuidanceConfig`; None takes the model's
         ``config.guidance``). ``mode``: recursive, autoregressive or independent; ``perframe``: no
         temporal attention; ``window``: frames per window (None: the model's); ``batch_windows``:
-        independent windows (of one Recursive Sampling stage) denoised per UNet call.
+        independent windows (of one Recursive Sampling stage) denoised per UNet call;
+        ``temporal_neighbours``: the temporal heads' band (an int ≥ 1, "all", or "model": the
+        model's ``config.temporal_neighbours``).
         ``generator``: a ``torch.Generator`` (one seed is drawn from it) or an int seed; None is 0.
 
         ``output_type`` sets ``frames``: ``"np"`` (T, H, W, 3) float32 display sRGB in [0, 1];
@@ -132,7 +135,8 @@ class X2VideoPipeline(DiffusionPipeline):
                                   default.rescale if guidance_rescale is None else float(guidance_rescale))
         sample = sample_video(self, intrinsics, mode=mode, perframe=perframe, prompt=prompt,
                               local_prompts=local_prompts, reference=reference, steps=num_inference_steps,
-                              seed=seed, guidance=guidance, window=window, batch_windows=batch_windows)
+                              seed=seed, guidance=guidance, window=window, batch_windows=batch_windows,
+                              temporal_neighbours=temporal_neighbours)
         frames = {"np": lambda: sample.display.astype(np.float32) / 255,
                   "pt": lambda: torch.from_numpy(sample.display).permute(0, 3, 1, 2).float() / 255,
                   "pil": lambda: [Image.fromarray(f) for f in sample.display],

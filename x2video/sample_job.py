@@ -4,7 +4,7 @@ edits, build local prompts, sample, and write the outputs atomically."""
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -20,7 +20,7 @@ from interiorvideo.video import mp4_bytes
 
 from .intrinsics_io import read_dataset_clip, read_frame, read_intrinsics_folder
 from .pipeline import load_pipeline
-from .sampling import PASS_CHANNELS, GuidanceConfig, VideoSample, sample_video
+from .sampling import PASS_CHANNELS, GuidanceConfig, VideoSample, resolve_neighbours, sample_video
 
 
 @dataclass
@@ -40,6 +40,8 @@ class SampleJob:
     edits: Sequence[str] = ()
     steps: int = 20
     batch_windows: int = 4  # windows of one sampling stage per UNet call
+    window: int | None = None  # frames per window; None: the model's
+    temporal_neighbours: int | str = "model"  # the temporal heads' band: an int ≥ 1, "all" or "model"
     seed: int = 0
     guidance: GuidanceConfig | None = None  # None: the model's default
     fps: float = 12.0
@@ -115,6 +117,10 @@ def _png(frame: np.ndarray) -> bytes:
 
 
 def run_sample(job: SampleJob, progress: Callable[[int, int], None] | None = None) -> SampleOutputs:
+    try:  # a bad setting fails before the inputs are read
+        resolve_neighbours(job.temporal_neighbours, None)
+    except ValueError as exc:
+        raise ValueError(f"--temporal-neighbours: {exc}") from None
     passes, instance, clip_prompt, fps = _load_inputs(job)
     T = next(iter(passes.values())).shape[0]
     frames = job.frames or T
@@ -139,6 +145,7 @@ def run_sample(job: SampleJob, progress: Callable[[int, int], None] | None = Non
     sample = sample_video(pipe, passes, mode=job.mode, perframe=job.perframe,
                           prompt=clip_prompt if job.prompt is None else job.prompt, local_prompts=local,
                           reference=reference, steps=job.steps, batch_windows=job.batch_windows, seed=job.seed,
+                          window=job.window, temporal_neighbours=job.temporal_neighbours,
                           guidance=job.guidance,
                           progress=progress)
     out = Path(job.out)

@@ -28,7 +28,7 @@ from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import resca
 from interiorvideo.colour import display_to_hdr, to_uint8
 
 from .attention import AttentionContext
-from .conditioning import CHANNELS, LATENT_CHANNELS, ConditioningConfig, IntrinsicConditioner
+from .conditioning import LATENT_CHANNELS, ConditioningConfig, IntrinsicConditioner
 from .schedule import SamplingPlan, Window, plan_sampling
 from .seeding import step_generator
 from .vae import pass_to_vae
@@ -89,8 +89,10 @@ class _Context:
     """Everything a window needs that does not change between windows."""
 
     def __init__(self, pipe: X2VideoPipeline, intrinsics: dict[str, np.ndarray], prompt: str,
-                 local_prompts: Sequence[tuple[np.ndarray, str]], guidance: GuidanceConfig, device, dtype):
+                 local_prompts: Sequence[tuple[np.ndarray, str]], guidance: GuidanceConfig, device, dtype,
+                 temporal_neighbours: int | None):
         self.pipe, self.guidance, self.device, self.dtype = pipe, guidance, device, dtype
+        self.temporal_neighbours = temporal_neighbours
         scale = pipe.pass_scale
         self.scale_rgb = scale["rgb"]
         conditioner = IntrinsicConditioner(pipe.vae, ConditioningConfig(
@@ -171,7 +173,7 @@ def _denoise_windows(ctx: _Context, windows: Sequence[Window], latents: dict[int
     actx = AttentionContext(num_frames=Fr, latent_hw=(h, w),
                             reference="none" if perframe else ("given" if n_ref else "first"),
                             temporal_fraction=0.0 if perframe else pipe.config.temporal_fraction,
-                            temporal_neighbours=pipe.config.temporal_neighbours)
+                            temporal_neighbours=ctx.temporal_neighbours)
     if local is not None:
         actx.local_embeds = local
         actx.local_masks = torch.cat(masks).repeat(passes, 1, 1, 1).to(device)
@@ -198,18 +200,39 @@ def _denoise_windows(ctx: _Context, windows: Sequence[Window], latents: dict[int
     return out
 
 
+def resolve_neighbours(value: int | str | None, model: int | None) -> int | None:
+    """A temporal neighbourhood as given (an int ≥ 1, "all", "model") → the AttentionContext's
+    value (None: every frame of the window)."""
+    if value == "model":
+        return model
+    if value in ("all", None):
+        return None
+    try:
+        m = int(value)
+    except (TypeError, ValueError):
+        m = 0
+    if m < 1 or str(value).strip() != str(m):
+        raise ValueError(f"temporal_neighbours must be an integer ≥ 1, 'all' or 'model'; got {value!r}")
+    return m
+
+
 @torch.no_grad()
 def sample_video(pipe: X2VideoPipeline, intrinsics: dict[str, np.ndarray], *, mode: str = "recursive",
                  perframe: bool = False, prompt: str = "", local_prompts: Sequence[tuple[np.ndarray, str]] = (),
                  reference: np.ndarray | None = None, steps: int = 20, seed: int = 0,
                  guidance: GuidanceConfig | None = None, window: int | None = None,
-                 batch_windows: int = 4, progress: Callable[[int, int], None] | None = None,
+                 batch_windows: int = 4, temporal_neighbours: int | str = "model",
+                 progress: Callable[[int, int], None] | None = None,
                  on_window: Callable[[Window, dict, dict], None] | None = None) -> VideoSample:
     """Render a video from intrinsic sequences (pass name → (T, H, W, C) arrays in the schema
     layout, any subset of albedo, normal, roughness, metallic, irradiance).
 
     ``batch_windows``: windows of one stage run in one UNet call (they are independent; the
     result is the same to float rounding), at most this many at once (1: one window per call).
+    ``window``: frames per window (default the model's). ``temporal_neighbours``: the temporal
+    heads see frame 0 and a band of this many frames around the query's own ("model": the
+    model's setting; "all": every frame of the window) — so a long window costs m + 1 frames of
+    keys per frame; at windows of up to m + 1 frames it is full attention.
     ``progress(done, total)`` counts UNet calls; ``on_window(window, anchors_in, new_out)`` sees
     each window's anchor latents going in and its new latents coming out (frame → latent)."""
     started = time.perf_counter()
@@ -219,13 +242,16 @@ def sample_video(pipe: X2VideoPipeline, intrinsics: dict[str, np.ndarray], *, mo
     vae_factor = 2 ** (len(pipe.vae.config.block_out_channels) - 1)
     unet_factor = 2 ** (len(pipe.unet.config.block_out_channels) - 1)
     T, H, W = check_intrinsics(intrinsics, vae_factor * unet_factor)
-    win = int(window or pipe.config.window)
+    win = int(pipe.config.window if window is None else window)
+    if win < 1:
+        raise ValueError(f"window must be ≥ 1 frame, got {window}")
+    neighbours = resolve_neighbours(temporal_neighbours, pipe.config.temporal_neighbours)
     n_ref = 1 if reference is not None else 0
     if perframe:
         mode = "independent"  # frames are independent: how they are batched does not matter
     plan = plan_sampling(T, win, mode, reserved=0 if perframe else n_ref)
     device, dtype = pipe.unet.device, pipe.unet.dtype
-    ctx = _Context(pipe, intrinsics, prompt, local_prompts, guidance, device, dtype)
+    ctx = _Context(pipe, intrinsics, prompt, local_prompts, guidance, device, dtype, neighbours)
     ref_latent = None
     if reference is not None:
         ref = np.asarray(reference, dtype=np.float32)
