@@ -10,9 +10,9 @@ DATASET: an InteriorVideo build whose frames have the crop's size (the demo's ru
 
 Training steps here draw full windows (``min_window`` = the model's window, no reference, no
 anchors), so every step of every variant has the same frame count. The UNet-only step is the same
-UNet, attention context (local prompts in the same share of steps), optimiser and gradient
-clipping on random tensors of the window's shape: what a step would cost if reading, encoding
-and the loop were free. It runs interleaved with the training steps, one before each batch, so
+UNet, attention context (as many local prompts as the training's previous step), optimiser
+and gradient clipping on random tensors of the window's shape: what a step would cost if
+reading, encoding and the loop were free. It runs interleaved with the training steps, one before each batch, so
 the host's slow and fast spells fall on both alike; the attention variants take turns step by
 step, the sampling variants run in alternated rounds. Every figure is a median (a minimum would
 credit whichever variant met the quietest moment), and every ratio compares variants measured in
@@ -43,9 +43,11 @@ from x2video.components import load_first_stage, pretrained_pipeline, tiny_pipel
 from x2video.latent_cache import build_cache, cache_key, open_cache  # noqa: E402
 from x2video.sampling import GuidanceConfig, sample_video  # noqa: E402
 import x2video.train.loop as loop  # noqa: E402
+import x2video.train.loss as loss_module  # noqa: E402
 from x2video.train import TrainConfig, train  # noqa: E402
 from x2video.train.data import TRAIN_PASSES  # noqa: E402
 from x2video.train.latent_data import LatentClipDataset  # noqa: E402
+from x2video.train.loss import local_prompts  # noqa: E402
 
 
 WARM_STEPS = 4  # a run's first steps (allocator and cache warm-up): left out of every median
@@ -54,11 +56,11 @@ WARM_STEPS = 4  # a run's first steps (allocator and cache warm-up): left out of
 class UNetOnlyStep:
     """UNet forward + backward + clip + AdamW on random inputs of one training window (h² latents):
     what a training step would cost if reading, encoding and the loop were free. The denoiser's
-    own work is the training step's: like training (``p_local``, ``max_local``), a share of the
-    steps carry local prompts, whose masked cross-attention has more keys."""
+    own work is the training step's: ``step(k)`` carries k local prompts (0: none), whose masked
+    cross-attention has more keys; :func:`interleaved` passes the k the training's own previous
+    step drew, so both do the same mix of steps."""
 
-    def __init__(self, pipe, batch: int, frames: int, h: int, device, dtype, checkpointing: bool,
-                 p_local: float = TrainConfig.p_local, max_local: int = TrainConfig.max_local):
+    def __init__(self, pipe, batch: int, frames: int, h: int, device, dtype, checkpointing: bool):
         rows = batch * frames
         self.unet = pipe.unet.to(device).train()
         if checkpointing:
@@ -67,30 +69,34 @@ class UNetOnlyStep:
         g = torch.Generator().manual_seed(0)
         self.x = torch.randn(rows, 23, h, h, generator=g).to(device)
         self.target = torch.randn(rows, 4, h, h, generator=g).to(device)
-        text_shape = (pipe.config.text_max_length, pipe.unet.config.cross_attention_dim)
-        self.text = torch.randn(rows, *text_shape, generator=g).to(device)
+        self.text_shape = (pipe.config.text_max_length, pipe.unet.config.cross_attention_dim)
+        self.text = torch.randn(rows, *self.text_shape, generator=g).to(device)
         self.ts = torch.randint(0, 1000, (rows,), generator=g).to(device)
-        self.plain = self._context(pipe, frames, h)
-        # Local prompts as training gives them: max_local prompts per clip, disjoint instance masks
-        # (every latent pixel belongs to one of max_local + 1 regions), one embedding per prompt.
-        self.local = self._context(pipe, frames, h)
-        regions = torch.randint(0, max_local + 1, (batch, 1, h, h), generator=g).expand(batch, frames, h, h)
-        masks = torch.stack([regions == k + 1 for k in range(max_local)], dim=2)  # (B, F, K, h, w)
-        self.local.local_masks = masks.flatten(0, 1).to(device)
-        embeds = torch.randn(batch, max_local, *text_shape, generator=g)
-        self.local.local_embeds = embeds.repeat_interleave(frames, dim=0).to(device)  # float32, as training
-        self.draws, self.p_local = torch.Generator().manual_seed(1), p_local
+        self.pipe, self.batch, self.frames, self.h = pipe, batch, frames, h
+        self.contexts: dict[int, AttentionContext] = {}
         self.device, self.dtype = device, dtype
 
-    @staticmethod
-    def _context(pipe, frames: int, h: int) -> AttentionContext:
-        return AttentionContext(num_frames=frames, reference="first", temporal_fraction=pipe.config.temporal_fraction,
-                                temporal_neighbours=pipe.config.temporal_neighbours, latent_hw=(h, h))
+    def context(self, k: int) -> AttentionContext:
+        """The attention context with k local prompts per clip, as training gives them: disjoint
+        instance masks (every latent pixel in one of k + 1 regions), one embedding per prompt."""
+        if k not in self.contexts:
+            p, B, Fr, h = self.pipe, self.batch, self.frames, self.h
+            ctx = AttentionContext(num_frames=Fr, reference="first", temporal_fraction=p.config.temporal_fraction,
+                                   temporal_neighbours=p.config.temporal_neighbours, latent_hw=(h, h))
+            if k:
+                g = torch.Generator().manual_seed(k)
+                regions = torch.randint(0, k + 1, (B, 1, h, h), generator=g).expand(B, Fr, h, h)
+                masks = torch.stack([regions == j + 1 for j in range(k)], dim=2)  # (B, F, K, h, w)
+                ctx.local_masks = masks.flatten(0, 1).to(self.device)
+                embeds = torch.randn(B, k, *self.text_shape, generator=g)
+                ctx.local_embeds = embeds.repeat_interleave(Fr, dim=0).to(self.device)  # float32, as training
+            self.contexts[k] = ctx
+        return self.contexts[k]
 
-    def step(self) -> float:
-        """One step; its seconds."""
+    def step(self, local: int = 0) -> float:
+        """One step with ``local`` local prompts; its seconds."""
+        ctx = self.context(local)
         sync(self.device)
-        ctx = self.local if float(torch.rand((), generator=self.draws)) < self.p_local else self.plain
         t = time.perf_counter()
         with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
             out = self.unet(self.x, self.ts, encoder_hidden_states=self.text,
@@ -109,9 +115,17 @@ def interleaved(unet_only: UNetOnlyStep):
     batch, so the two alternate step by step and share the host's fast and slow spells. The loop
     itself runs unchanged. Yields (training step seconds, UNet-only step seconds): a training
     step is the time from one batch request to the next (fetching its batch included) less the
-    UNet-only step run inside it; an epoch's first batch starts no interval."""
+    UNet-only step run inside it; an epoch's first batch starts no interval. Each UNet-only step
+    carries as many local prompts as the training's previous step drew (recorded from
+    ``local_prompts``), so the two do the same mix of plain and masked cross-attention steps."""
     train_s: list[float] = []
     unet_s: list[float] = []
+    drawn = [0]  # local prompts per clip of the training's latest step
+
+    def recording(*a, **k):
+        out = local_prompts(*a, **k)
+        drawn.append(0 if out is None else int(out[0].shape[1]))
+        return out
 
     class Loader(DataLoader):
         def __iter__(self):
@@ -126,14 +140,14 @@ def interleaved(unet_only: UNetOnlyStep):
                     batch = next(it)
                 except StopIteration:
                     return
-                unet_s.append(unet_only.step())
+                unet_s.append(unet_only.step(drawn[-1]))
                 yield batch
 
-    saved, loop.DataLoader = loop.DataLoader, Loader
+    saved, loop.DataLoader, loss_module.local_prompts = loop.DataLoader, Loader, recording
     try:
         yield train_s, unet_s
     finally:
-        loop.DataLoader = saved
+        loop.DataLoader, loss_module.local_prompts = saved, local_prompts
 
 
 def sync(device) -> None:
@@ -161,7 +175,8 @@ def bench_training(args, device, dtype) -> None:
                     gradient_checkpointing=args.config == "sd21")
         quiet = lambda m: None  # noqa: E731
         first = Path(tmp) / "first-stage"  # tiny: its VAE, trained once and shared by every variant
-        train(TrainConfig(out=str(first), **{**base, "max_steps": 1, "latents": "off"}), log=quiet)
+        if args.config == "tiny":
+            train(TrainConfig(out=str(first), **{**base, "max_steps": 1, "latents": "off"}), log=quiet)
         pipe = _pipeline(args, first)
         window = pipe.config.window  # the loaded model's own (an --init export keeps its window)
         base["min_window"] = window
@@ -183,6 +198,9 @@ def bench_training(args, device, dtype) -> None:
                 shutil.copytree(first / "vae", out / "vae")  # the same first stage
             with interleaved(unet_only) as (train_s, unet_s):
                 train(TrainConfig(out=str(out), **base, **extra), log=quiet)
+            if len(train_s) <= WARM_STEPS:
+                raise SystemExit(f"{name}: only {len(train_s)} steps were timed (an epoch's last step is not); "
+                                 f"give more --steps or a dataset with more train clips")
             step[name] = (statistics.median(train_s[WARM_STEPS:]), statistics.median(unet_s[WARM_STEPS:]))
         lat_reader = reader_rate(LatentClipDataset(cache, frames=window + 1, shuffle=16, shardshuffle=True), 200)
         pix_reader = reader_rate(InteriorVideoDataset(dataset_dir=data, split="train", frames=window + 1,
@@ -192,7 +210,7 @@ def bench_training(args, device, dtype) -> None:
     s_cache = step["full step, latent cache"][0]
     print(f"## training, {args.config}, batch {args.batch_size} × {window}-frame windows at {args.size}², "
           f"{device.type}, {str(dtype).split('.')[-1]}; {args.steps} steps per variant, each with a UNet-only "
-          "step (random tensors, local prompts in the same share of steps) interleaved")
+          "step (random tensors, as many local prompts as the training's previous step) interleaved")
     print("| step | median s/step | steps/s | interleaved UNet-only s/step | vs UNet-only |")
     print("|---|---|---|---|---|")
     for name, (s, u) in step.items():
@@ -312,6 +330,8 @@ def main() -> None:
     if "training" in args.only:
         if not args.data:
             ap.error("the training figures need --data")
+        if args.steps < WARM_STEPS + 4:
+            ap.error(f"--steps {args.steps}: need at least {WARM_STEPS + 4} (the first {WARM_STEPS} are warm-up)")
         bench_training(args, device, dtype)
     if "attention" in args.only:
         bench_attention(args, device, dtype)

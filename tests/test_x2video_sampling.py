@@ -142,11 +142,12 @@ def test_a_longer_window_with_a_temporal_neighbourhood(pipe):
     piped = pipe(x, num_inference_steps=2, generator=1, window=8, temporal_neighbours="all", output_type="hdr")
     assert np.array_equal(piped.hdr, full)
     assert sample_video(pipe, x, steps=2, seed=1, window=8).plan.num_windows == 1
-    for bad in (0, -2, "two", "2.5"):
+    for bad in (0, -2, "two", "2.5", None):
         with pytest.raises(ValueError, match="temporal_neighbours must be an integer"):
             sample_video(pipe, x, steps=1, temporal_neighbours=bad)
-    with pytest.raises(ValueError, match="window must be"):
-        sample_video(pipe, x, steps=1, window=0)
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="window must be an int"):
+            sample_video(pipe, x, steps=1, window=bad)
     assert resolve_neighbours("5", 3) == 5 and resolve_neighbours("model", 3) == 3
     assert resolve_neighbours("all", 3) is None
 
@@ -179,11 +180,11 @@ def test_pipeline_call_is_sample_video_bit_for_bit(pipe, tmp_path):
     assert np.array_equal(again, sample_video(loaded, x, steps=2, seed=5).hdr)
     # A reloaded text encoder differs in the last bits (see the training export round trip), and
     # the inverse display mapping amplifies them near white (an HDR value of 50 differed by 1.05e-4
-    # relative on one machine): the display frames agree to a level, the HDR to 1e-3 relative.
+    # relative on one machine): the display frames agree to a level, the HDR to 5e-4 relative.
     fresh = pipe(x, num_inference_steps=2, generator=5, output_type="np")
     reloaded = loaded(x, num_inference_steps=2, generator=5, output_type="np")
     np.testing.assert_allclose(reloaded.frames, fresh.frames, atol=1.01 / 255)
-    np.testing.assert_allclose(again, fresh.hdr, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(again, fresh.hdr, rtol=5e-4, atol=1e-4)
 
 
 def test_pipeline_output_types_and_return_dict(pipe):
@@ -275,12 +276,16 @@ def test_x2v_sample_command(pipe, built_dataset, tmp_path):
     for bad, message in ((["--frames", "99"], "the input has 8 frames"), (["--channels", "albedo,foo"], "unknown"),
                          (["--edit", "albedo:bogus=1"], "bogus"),
                          (["--local-prompt", "instance=9999:x"], "does not appear"),
-                         (["--temporal-neighbours", "zero"], "--temporal-neighbours: temporal_neighbours must be")):
+                         (["--temporal-neighbours", "zero"], "--temporal-neighbours: temporal_neighbours must be"),
+                         (["--window", "2"], "--window 2:")):
         res = runner.invoke(app, args + bad)
         assert res.exit_code == 2 and message in res.output, (bad, res.output)
     wide = runner.invoke(app, args + ["--window", "8", "--temporal-neighbours", "all",
                                       "--out", str(tmp_path / "x8.mp4")])
     assert wide.exit_code == 0 and "1 windows" in wide.output, wide.output
+    banded = runner.invoke(app, args + ["--window", "8", "--out", str(tmp_path / "b8.mp4")])
+    assert banded.exit_code == 0 and "1 windows" in banded.output, banded.output
+    assert not np.array_equal(np.load(tmp_path / "x8.hdr.npy"), np.load(tmp_path / "b8.hdr.npy"))
     shorter = runner.invoke(app, args + ["--frames", "4"])
     assert shorter.exit_code == 0 and len(list((tmp_path / "out" / "v_frames").glob("*.png"))) == 4
     res = runner.invoke(app, ["sample", "--checkpoint", str(tmp_path / "nothing"), "--data", str(built_dataset),

@@ -21,6 +21,7 @@ from interiorvideo.video import mp4_bytes
 from .intrinsics_io import read_dataset_clip, read_frame, read_intrinsics_folder
 from .pipeline import load_pipeline
 from .sampling import PASS_CHANNELS, GuidanceConfig, VideoSample, resolve_neighbours, sample_video
+from .schedule import plan_sampling
 
 
 @dataclass
@@ -141,6 +142,12 @@ def run_sample(job: SampleJob, progress: Callable[[int, int], None] | None = Non
     thw = next(iter(passes.values())).shape[:3]
     local = _local_prompts(job.local_prompts, instance, thw)
     reference = _reference(job.reference, thw[1:]) if job.reference else None
+    if job.window is not None:  # a window the plan refuses fails before the model loads
+        try:
+            plan_sampling(thw[0], job.window, "independent" if job.perframe else job.mode,
+                          reserved=0 if job.perframe or reference is None else 1)
+        except ValueError as exc:
+            raise ValueError(f"--window {job.window}: {exc}") from None
     pipe = load_pipeline(job.checkpoint)
     sample = sample_video(pipe, passes, mode=job.mode, perframe=job.perframe,
                           prompt=clip_prompt if job.prompt is None else job.prompt, local_prompts=local,

@@ -203,9 +203,9 @@ def _denoise_windows(ctx: _Context, windows: Sequence[Window], latents: dict[int
 def resolve_neighbours(value: int | str | None, model: int | None) -> int | None:
     """A temporal neighbourhood as given (an int ≥ 1, "all", "model") → the AttentionContext's
     value (None: every frame of the window)."""
-    if value == "model":
+    if isinstance(value, str) and value.strip() == "model":
         return model
-    if value in ("all", None):
+    if isinstance(value, str) and value.strip() == "all":
         return None
     try:
         m = int(value)
@@ -242,9 +242,9 @@ def sample_video(pipe: X2VideoPipeline, intrinsics: dict[str, np.ndarray], *, mo
     vae_factor = 2 ** (len(pipe.vae.config.block_out_channels) - 1)
     unet_factor = 2 ** (len(pipe.unet.config.block_out_channels) - 1)
     T, H, W = check_intrinsics(intrinsics, vae_factor * unet_factor)
+    if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window < 1):
+        raise ValueError(f"window must be an int ≥ 1 (frames per window), got {window!r}")
     win = int(pipe.config.window if window is None else window)
-    if win < 1:
-        raise ValueError(f"window must be ≥ 1 frame, got {window}")
     neighbours = resolve_neighbours(temporal_neighbours, pipe.config.temporal_neighbours)
     n_ref = 1 if reference is not None else 0
     if perframe:
